@@ -1,0 +1,67 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as v from 'valibot';
+import type { CredentialSource } from '#core/config';
+import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
+
+/** Credentials from the environment: fixed for the life of the process (local runs, tests). */
+export class StaticCredentials implements CredentialsSource {
+  constructor(private readonly credentials: WebhookCredentials) {}
+  async get() {
+    return this.credentials;
+  }
+}
+
+/**
+ * Credentials from one Secrets Manager secret holding
+ * `{"cooledgeSecrets": ["…"], "zenbookerTokens": ["…"]}`. Read at cold start, cached, and re-read
+ * every `refreshSeconds` so a rotation takes effect without a redeploy. When a refresh fails the
+ * last good value is kept (a Secrets Manager blip must not turn into 401s for real deliveries).
+ */
+export class SecretsManagerCredentials implements CredentialsSource {
+  private cached: { value: WebhookCredentials; at: number } | undefined;
+  private inflight: Promise<WebhookCredentials> | undefined;
+
+  constructor(
+    private readonly secretId: string,
+    private readonly refreshSeconds: number,
+    private readonly client: SecretsManagerClient = new SecretsManagerClient({}),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(): Promise<WebhookCredentials> {
+    const cached = this.cached;
+    if (cached && this.now() - cached.at < this.refreshSeconds * 1000) return cached.value;
+    this.inflight ??= this.fetch().finally(() => {
+      this.inflight = undefined;
+    });
+    try {
+      return await this.inflight;
+    } catch (error) {
+      if (cached) return cached.value;
+      throw error;
+    }
+  }
+
+  private async fetch(): Promise<WebhookCredentials> {
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(out.SecretString ?? '');
+    } catch {
+      throw new Error('webhook secret is not JSON');
+    }
+    const result = v.safeParse(WebhookCredentials, parsed);
+    if (!result.success) throw new Error(`webhook secret is invalid: ${result.issues[0]?.message}`);
+    this.cached = { value: result.output, at: this.now() };
+    return result.output;
+  }
+}
+
+export function credentialsFrom(source: CredentialSource): CredentialsSource {
+  return source.kind === 'env'
+    ? new StaticCredentials({
+        cooledgeSecrets: source.cooledgeSecrets,
+        zenbookerTokens: source.zenbookerTokens,
+      })
+    : new SecretsManagerCredentials(source.secretId, source.refreshSeconds);
+}

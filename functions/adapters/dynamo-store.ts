@@ -1,0 +1,194 @@
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { EventRecord, EventStore, JobWrite } from '#core/consume';
+
+// Named clauses: each carries the decision it encodes.
+/** The dedupe marker: the event log item is written once per (provider, event key). */
+const notSeenBefore = 'attribute_not_exists(pk)';
+/** Ordering: a job only moves forward; an event as new as the last one applied still applies. */
+const notNewerThanEvent = 'attribute_not_exists(pk) OR lastEventAt <= :eventAt';
+/** The stale path only fills gaps in a job that exists. */
+const jobExists = 'attribute_exists(pk)';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type PutInput = NonNullable<TransactItem['Put']>;
+type UpdateInput = NonNullable<TransactItem['Update']>;
+
+export const eventPk = (provider: string, eventKey: string) => `${provider}#${eventKey}`;
+export const jobPk = (provider: string, jobId: string) => `${provider}#${jobId}`;
+export const accountKey = (provider: string, accountId: string) => `${provider}#${accountId}`;
+
+export interface DynamoStoreOptions {
+  eventsTableName: string;
+  jobsTableName: string;
+  /** Defaults to a client configured from the environment (`AWS_ENDPOINT_URL_DYNAMODB` included). */
+  client?: DynamoDBClient;
+}
+
+/**
+ * The event log and jobs tables in DynamoDB. Every event is one atomic write:
+ *
+ *   consumer A                          DynamoDB                          consumer B (same event)
+ *   ──────────                          ────────                          ───────────────────────
+ *   TransactWrite[ put event if notSeenBefore,
+ *                  update job if notNewerThanEvent ] ──► commits both
+ *                                                       ◄── TransactWrite[ same ] ─ conflict or
+ *                                                           ConditionalCheckFailed on the event
+ *                                                           → "duplicate", nothing written twice
+ *
+ *   crash/timeout before commit → nothing written → SQS redelivers → the same transaction applies once
+ *   crash/timeout after commit  → both written    → SQS redelivers → notSeenBefore fails → duplicate
+ *
+ * When only the job's ordering clause fails the event is older than the job's state: a second
+ * transaction records it as `stale` and fills only the job fields that are still missing.
+ */
+export class DynamoEventStore implements EventStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly events: string;
+  private readonly jobs: string;
+
+  constructor(options: DynamoStoreOptions) {
+    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+    this.events = options.eventsTableName;
+    this.jobs = options.jobsTableName;
+  }
+
+  async record(event: EventRecord, outcome: 'recorded' | 'quarantined') {
+    try {
+      await this.doc.send(new PutCommand(this.eventPut(event, outcome)));
+      return outcome;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
+  async apply(event: EventRecord, job: JobWrite) {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Put: this.eventPut(event, 'applied') }, { Update: this.jobUpdate(job) }],
+        }),
+      );
+      return 'applied' as const;
+    } catch (error) {
+      const [eventReason, jobReason] = cancellationCodes(error);
+      if (eventReason === 'ConditionalCheckFailed') return 'duplicate';
+      if (jobReason !== 'ConditionalCheckFailed') throw error;
+    }
+    return this.recordStale(event, job);
+  }
+
+  private async recordStale(event: EventRecord, job: JobWrite) {
+    const fill = this.jobFill(job);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Put: this.eventPut(event, 'stale') }, ...(fill ? [{ Update: fill }] : [])],
+        }),
+      );
+      return 'stale' as const;
+    } catch (error) {
+      const [eventReason] = cancellationCodes(error);
+      if (eventReason === 'ConditionalCheckFailed') return 'duplicate';
+      throw error;
+    }
+  }
+
+  private eventPut(event: EventRecord, outcome: string): PutInput {
+    return {
+      TableName: this.events,
+      Item: {
+        pk: eventPk(event.provider, event.eventKey),
+        provider: event.provider,
+        eventKey: event.eventKey,
+        eventType: event.eventType,
+        outcome,
+        accountId: event.accountId,
+        entityIds: event.entityIds,
+        occurredAt: event.occurredAt,
+        receivedAt: event.receivedAt,
+        processedAt: event.processedAt,
+        rawBody: event.rawBody,
+        headers: event.headers,
+        issues: event.issues,
+        expiresAt: event.expiresAt,
+        replayedAt: event.replay ? event.processedAt : undefined,
+      },
+      // A replay deliberately overwrites its own log record; the job's ordering clause still holds.
+      ...(event.replay ? {} : { ConditionExpression: notSeenBefore }),
+    };
+  }
+
+  private jobUpdate(job: JobWrite): UpdateInput {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':eventAt': job.eventAt, ':now': job.now, ':one': 1 };
+    const sets: string[] = [];
+    const set = (attribute: string, value: unknown) => {
+      if (value === undefined) return;
+      const i = sets.length;
+      names[`#a${i}`] = attribute;
+      values[`:v${i}`] = value;
+      sets.push(`#a${i} = :v${i}`);
+    };
+    set('provider', job.provider);
+    set('jobId', job.jobId);
+    set('accountId', job.accountId);
+    set('accountKey', job.accountId === undefined ? undefined : accountKey(job.provider, job.accountId));
+    for (const [field, value] of Object.entries(job.fields)) set(field, value);
+    set('payload', job.payload);
+    set('lastEventKey', job.eventKey);
+    set('lastEventType', job.eventType);
+    set('lastEventAt', job.eventAt);
+    set('updatedAt', job.now);
+    return {
+      TableName: this.jobs,
+      Key: { pk: jobPk(job.provider, job.jobId) },
+      UpdateExpression: `SET ${sets.join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`,
+      ConditionExpression: notNewerThanEvent,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  private jobFill(job: JobWrite): UpdateInput | undefined {
+    const entries = Object.entries(job.fields).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return undefined;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([field, value], i) => {
+      names[`#a${i}`] = field;
+      values[`:v${i}`] = value;
+      return `#a${i} = if_not_exists(#a${i}, :v${i})`;
+    });
+    return {
+      TableName: this.jobs,
+      Key: { pk: jobPk(job.provider, job.jobId) },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: jobExists,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+}
+
+function cancellationCodes(error: unknown): Array<string | undefined> {
+  if (
+    error instanceof TransactionCanceledException ||
+    (error as { name?: string })?.name === 'TransactionCanceledException'
+  ) {
+    return ((error as TransactionCanceledException).CancellationReasons ?? []).map((r) => r.Code);
+  }
+  return [];
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}

@@ -1,0 +1,30 @@
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import type { Logger, MetricName, Metrics } from '#core/ports';
+
+export const metricsNamespace = 'FieldWebhooks';
+
+/**
+ * Powertools' logger: JSON lines with the request id, cold start flag and service. Only what the
+ * core passes is logged; events, bodies and headers never are.
+ */
+export function powertoolsLogger(serviceName: string): Logger {
+  const logger = new PowertoolsLogger({ serviceName });
+  return {
+    info: (message, data) => logger.info(message, data ?? {}),
+    warn: (message, data) => logger.warn(message, data ?? {}),
+    error: (message, data) => logger.error(message, data ?? {}),
+  };
+}
+
+/** Powertools' metrics, written as CloudWatch embedded metric format when flushed. */
+export function powertoolsMetrics(serviceName: string): Metrics {
+  const metrics = new PowertoolsMetrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? metricsNamespace,
+    serviceName,
+  });
+  return {
+    count: (name: MetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+    flush: () => metrics.publishStoredMetrics(),
+  };
+}

@@ -1,0 +1,77 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoEventStore } from '#adapters/dynamo-store';
+import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
+import { consumerConfig } from '#core/config';
+import { type ConsumeDeps, consume } from '#core/consume';
+import { errorName } from '#core/ingest';
+import type { Logger, MetricName, Metrics } from '#core/ports';
+import { providers } from '#providers/index';
+
+export interface ConsumerHandlerDeps extends ConsumeDeps {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+const outcomeMetric: Record<string, MetricName> = {
+  applied: 'Applied',
+  stale: 'Stale',
+  recorded: 'Recorded',
+  quarantined: 'QuarantineRecorded',
+  duplicate: 'Duplicate',
+};
+
+/**
+ * SQS batch → partial batch response. Records run concurrently; a record that fails is reported
+ * alone in `batchItemFailures` (the event source mapping has `ReportBatchItemFailures`), so SQS
+ * redelivers it and, after the redrive count, moves it to the DLQ. Errors are logged, counted and
+ * returned as failures, never swallowed.
+ */
+export function createHandler(deps: ConsumerHandlerDeps) {
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const results = await Promise.allSettled(event.Records.map((record) => consume(record.body, deps)));
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    results.forEach((result, i) => {
+      const record = event.Records[i];
+      if (!record) return;
+      if (result.status === 'fulfilled') {
+        deps.metrics.count(outcomeMetric[result.value] ?? 'Recorded');
+        deps.logger.info('event processed', {
+          messageId: record.messageId,
+          outcome: result.value,
+          provider: record.messageAttributes?.provider?.stringValue,
+          eventType: record.messageAttributes?.eventType?.stringValue,
+        });
+        return;
+      }
+      deps.metrics.count('RecordFailed');
+      deps.logger.error('event failed', {
+        messageId: record.messageId,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+        error: errorName(result.reason),
+        detail:
+          result.reason instanceof Error && result.reason.name === 'PoisonMessageError'
+            ? result.reason.message
+            : undefined,
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    });
+    deps.metrics.flush();
+    return { batchItemFailures };
+  };
+}
+
+/** Built once per cold start; a bad environment fails here with the variable's name. */
+export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ConsumerHandlerDeps {
+  const config = consumerConfig(env);
+  return {
+    providers,
+    store: new DynamoEventStore({
+      eventsTableName: config.eventsTableName,
+      jobsTableName: config.jobsTableName,
+    }),
+    clock: () => new Date(),
+    dedupeHorizonDays: config.dedupeHorizonDays,
+    logger: powertoolsLogger('consume'),
+    metrics: powertoolsMetrics('consume'),
+  };
+}

@@ -1,0 +1,177 @@
+import type { SignatureScheme } from './config.ts';
+import type { CredentialsSource } from './credentials.ts';
+import { type HttpResponse, json, problem } from './http.ts';
+import { parseJsonObject } from './json.ts';
+import type { Queue, QueueMessage } from './message.ts';
+import type { Clock, Logger, Metrics } from './ports.ts';
+import type { DeliveryRequest, Provider } from './provider.ts';
+import { matchRoute } from './routes.ts';
+
+/** An HTTP request as the ingest function sees it, whatever built it (API Gateway or the local server). */
+export interface IngestRequest {
+  method: string;
+  path: string;
+  /** Header names in any case; values comma-joined when repeated. */
+  headers: Readonly<Record<string, string | undefined>>;
+  body: string | undefined;
+  isBase64Encoded: boolean;
+}
+
+export interface IngestDeps {
+  providers: ReadonlyMap<string, Provider>;
+  queue: Queue;
+  credentials: CredentialsSource;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  signatureScheme: SignatureScheme;
+  signatureToleranceSeconds: number;
+}
+
+/** Seconds a provider is asked to wait before retrying after a 503. */
+export const retryAfterSeconds = 30;
+
+const unauthorized = () => problem(401, 'The request could not be authenticated.');
+const jsonMediaType = /^application\/json\s*(?:;.*)?$/i;
+
+/**
+ * One webhook delivery, in the order SPEC.md §1 fixes: route → method → size → content type →
+ * authenticate the raw bytes → parse → dedupe key → validate → enqueue → respond. Nothing is
+ * stored before authentication passes, and nothing is acknowledged before the queue holds it.
+ */
+export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
+  const { logger, metrics } = deps;
+  const route = matchRoute(request.path, deps.providers);
+  if (!route) {
+    metrics.count('RejectedNotFound');
+    return problem(404, 'No webhook route at this path.');
+  }
+  const { provider } = route;
+  const log = { provider: provider.name };
+  if (request.method.toUpperCase() !== 'POST') {
+    return problem(405, 'Webhooks are delivered with POST.', { allow: 'POST' });
+  }
+  metrics.count('Received');
+
+  const headers = lowerCaseHeaders(request.headers);
+  const size = bodySize(request);
+  if (size > deps.maxBodyBytes) {
+    metrics.count('RejectedTooLarge');
+    logger.warn('body too large', { ...log, size });
+    return problem(413, `The body is larger than ${deps.maxBodyBytes} bytes.`);
+  }
+  if (!jsonMediaType.test(headers['content-type'] ?? '')) {
+    metrics.count('RejectedUnsupportedMediaType');
+    return problem(415, 'Content-Type must be application/json.');
+  }
+
+  const rawBody = decodeBody(request);
+  const delivery: DeliveryRequest = { headers, pathToken: route.pathToken, rawBody };
+  const now = deps.clock();
+  const auth = provider.authenticate(delivery, {
+    credentials: await deps.credentials.get(),
+    now,
+    signatureScheme: deps.signatureScheme,
+    signatureToleranceSeconds: deps.signatureToleranceSeconds,
+  });
+  if (!auth.ok) {
+    metrics.count('RejectedUnauthorized');
+    logger.warn('authentication failed', { ...log, reason: auth.reason });
+    return unauthorized();
+  }
+
+  const parsed = parseJsonObject(rawBody);
+  if (!parsed.ok) {
+    metrics.count('RejectedBadRequest');
+    logger.warn('bad request', { ...log, detail: parsed.detail });
+    return problem(400, parsed.detail);
+  }
+  const envelope = provider.envelope(parsed.value, delivery);
+  if (!envelope.ok) {
+    metrics.count('RejectedBadRequest');
+    logger.warn('bad request', { ...log, detail: envelope.detail });
+    return problem(400, envelope.detail);
+  }
+
+  const validation = provider.validate(parsed.value);
+  const message: QueueMessage = {
+    v: 1,
+    provider: provider.name,
+    eventKey: envelope.eventKey,
+    eventType: envelope.eventType,
+    receivedAt: now.toISOString(),
+    bodyBase64: rawBody.toString('base64'),
+    headers: keptHeaders(headers, provider.keptHeaders),
+    ...(validation.ok ? {} : { issues: validation.issues }),
+  };
+  const logged = { ...log, eventKey: envelope.eventKey, eventType: envelope.eventType };
+
+  try {
+    await deps.queue.send(message);
+  } catch (error) {
+    metrics.count('EnqueueFailed');
+    logger.error('enqueue failed', { ...logged, error: errorName(error) });
+    return problem(503, 'The event could not be queued; retry later.', {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+
+  if (!validation.ok) {
+    metrics.count('Quarantined');
+    logger.warn('event quarantined', { ...logged, issues: validation.issues.length });
+    return json(202, {
+      status: 'quarantined',
+      provider: provider.name,
+      event_key: envelope.eventKey,
+      issues: validation.issues,
+    });
+  }
+  metrics.count('Accepted');
+  logger.info('event accepted', logged);
+  return json(202, { status: 'accepted', provider: provider.name, event_key: envelope.eventKey });
+}
+
+/** Any failure the pipeline did not anticipate: the provider must retry, and nothing leaks. */
+export function internalError(): HttpResponse {
+  return problem(503, 'The event could not be processed; retry later.', {
+    'retry-after': String(retryAfterSeconds),
+  });
+}
+
+function lowerCaseHeaders(headers: IngestRequest['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    out[key] = out[key] === undefined ? value : `${out[key]},${value}`;
+  }
+  return out;
+}
+
+function keptHeaders(headers: Record<string, string>, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (value !== undefined) out[name] = value.slice(0, 512);
+  }
+  return out;
+}
+
+/** The decoded size, computed without decoding so an oversized body costs nothing. */
+function bodySize(request: IngestRequest): number {
+  const body = request.body ?? '';
+  if (!request.isBase64Encoded) return Buffer.byteLength(body, 'utf8');
+  const padding = body.endsWith('==') ? 2 : body.endsWith('=') ? 1 : 0;
+  return Math.floor((body.length * 3) / 4) - padding;
+}
+
+function decodeBody(request: IngestRequest): Buffer {
+  const body = request.body ?? '';
+  return request.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+}
+
+/** Error class names only: an SDK message can carry request details. */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -1,0 +1,37 @@
+/** The logging and metrics ports every handler receives; the adapters wrap Powertools. */
+
+/** Structured logger. Messages are short and lowercase; data goes in the second argument. */
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export type MetricName =
+  // ingest
+  | 'Received'
+  | 'Accepted'
+  | 'Quarantined'
+  | 'RejectedUnauthorized'
+  | 'RejectedBadRequest'
+  | 'RejectedUnsupportedMediaType'
+  | 'RejectedTooLarge'
+  | 'RejectedNotFound'
+  | 'EnqueueFailed'
+  // consumer
+  | 'Applied'
+  | 'Stale'
+  | 'Recorded'
+  | 'QuarantineRecorded'
+  | 'Duplicate'
+  | 'RecordFailed';
+
+export interface Metrics {
+  count(name: MetricName, value?: number): void;
+  /** Writes what was counted during this invocation. */
+  flush(): void;
+}
+
+export type Clock = () => Date;
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -1,0 +1,21 @@
+import * as v from 'valibot';
+import type { Issue } from './message.ts';
+
+const maxIssues = 20;
+
+/**
+ * valibot issues as `{path, message}` that never quote the received value: a provider sees where
+ * and what was expected, and nothing of the payload (which may hold personal data) is echoed.
+ */
+export function toIssues(issues: readonly v.BaseIssue<unknown>[]): Issue[] {
+  return issues.slice(0, maxIssues).map((issue) => ({
+    path: v.getDotPath(issue) ?? '(root)',
+    message: issue.expected ? `expected ${issue.expected}` : `failed ${issue.type} check`,
+  }));
+}
+
+/** A string that `Date.parse` understands; the stored value is normalised by the mapping. */
+export const dateTime = v.pipe(
+  v.string(),
+  v.check((s) => !Number.isNaN(Date.parse(s)), 'a date-time'),
+);

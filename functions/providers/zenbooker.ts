@@ -1,0 +1,212 @@
+import * as v from 'valibot';
+import { safeEqual, sha256Hex } from '#core/crypto';
+import { amount, isoTime, type JobChange, type JobFields, present } from '#core/job';
+import { canonicalJson, type JsonObject } from '#core/json';
+import type { EventFacts, Provider } from '#core/provider';
+import { dateTime, toIssues } from '#core/validation';
+
+// ---------------------------------------------------------------------------------------------
+// Schemas. The envelope is undocumented (observed by integrators), the job object has two
+// shapes (pre and post 2025-09-01): every field but the job id is optional, objects are loose.
+// Ids are Bubble strings longer than 2^53: text, never numbers.
+// ---------------------------------------------------------------------------------------------
+
+const id = v.pipe(v.string(), v.nonEmpty('a non-empty id'));
+const text = v.nullish(v.string());
+const num = v.nullish(v.number());
+const flag = v.nullish(v.boolean());
+const time = v.nullish(dateTime);
+
+const envelopeEntries = {
+  account: id,
+  event: v.pipe(v.string(), v.nonEmpty('an event name')),
+  type: text,
+  webhook_id: text,
+  retry_count: num,
+};
+
+export const JobData = v.looseObject({
+  id,
+  job_number: v.nullish(v.union([v.string(), v.number()])),
+  status: text,
+  canceled: flag,
+  rescheduled: flag,
+  timezone: text,
+  start_date: time,
+  end_date: time,
+  started_at: time,
+  completed_at: time,
+  service_name: text,
+  duration_seconds: num,
+  estimated_duration_seconds: num,
+  customer: v.nullish(v.looseObject({ id: text, name: text, email: text, phone: text })),
+  /** Older shape. */
+  location: v.nullish(v.looseObject({ address: text, unit: text })),
+  /** 2025-09-01 shape. */
+  service_address: v.nullish(v.looseObject({ formatted: text })),
+  services: v.nullish(v.array(v.looseObject({ service_name: text }))),
+  /** A string in the older shape, a list of `{text}` in the newer one. */
+  job_notes: v.nullish(v.union([v.string(), v.array(v.looseObject({ text: text }))])),
+  invoice: v.nullish(
+    v.looseObject({
+      id: text,
+      status: text,
+      total: num,
+      total_price: num,
+      subtotal: num,
+      amount_paid: num,
+      paid: flag,
+    }),
+  ),
+});
+
+export const JobEvent = v.looseObject({ ...envelopeEntries, data: JobData });
+
+/** Invoice, customer, recurring booking and unknown events: the envelope and an object of data. */
+export const OtherEvent = v.looseObject({ ...envelopeEntries, data: v.looseObject({ job_id: text }) });
+
+export type ZenbookerJobEvent = v.InferOutput<typeof JobEvent>;
+export type ZenbookerEvent = ZenbookerJobEvent | v.InferOutput<typeof OtherEvent>;
+
+/** Every `job.*` event is a job change, whatever the spelling (`job.enroute`, `job.en_route`, …). */
+export function isJobEvent(name: unknown): boolean {
+  return typeof name === 'string' && name.startsWith('job.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event key
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Zenbooker sends no event id and `webhook_id` may identify the subscription, so the key is the
+ * SHA-256 of the canonical payload without `retry_count`: a retry of one delivery is a duplicate,
+ * two real changes (which differ somewhere in the job) are not.
+ */
+export function eventKey(body: JsonObject): string {
+  const withoutRetryCount = Object.fromEntries(Object.entries(body).filter(([key]) => key !== 'retry_count'));
+  return sha256Hex(canonicalJson(withoutRetryCount));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping to the canonical job
+// ---------------------------------------------------------------------------------------------
+
+const statusSpellings: Record<string, string> = {
+  'en-route': 'en_route',
+  enroute: 'en_route',
+  'in-progress': 'in_progress',
+  complete: 'completed',
+};
+
+function normaliseStatus(
+  status: string | null | undefined,
+  canceled: boolean | null | undefined,
+): string | undefined {
+  if (canceled === true) return 'canceled';
+  if (!status) return undefined;
+  const lower = status.toLowerCase();
+  return statusSpellings[lower] ?? lower;
+}
+
+export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
+  const notes = Array.isArray(data.job_notes)
+    ? data.job_notes
+        .map((n) => n.text)
+        .filter((t): t is string => typeof t === 'string' && t !== '')
+        .join('\n')
+    : data.job_notes;
+  const address =
+    data.service_address?.formatted ??
+    (data.location?.address
+      ? [data.location.unit, data.location.address].filter(Boolean).join(', ')
+      : undefined);
+  const total = data.invoice?.total ?? data.invoice?.total_price;
+  const paid = data.invoice?.amount_paid;
+  return present<JobFields>({
+    status: normaliseStatus(data.status, data.canceled),
+    canceled: data.canceled,
+    jobNumber:
+      data.job_number === null || data.job_number === undefined ? undefined : String(data.job_number),
+    customerId: data.customer?.id,
+    customerName: data.customer?.name,
+    customerEmail: data.customer?.email,
+    customerPhone: data.customer?.phone,
+    description: notes || undefined,
+    scheduledStart: isoTime(data.start_date),
+    scheduledEnd: isoTime(data.end_date),
+    startedAt: isoTime(data.started_at),
+    completedAt: isoTime(data.completed_at),
+    timezone: data.timezone,
+    address,
+    serviceName: data.service_name ?? data.services?.find((s) => s.service_name)?.service_name,
+    total: amount(total),
+    amountPaid: amount(paid),
+    amountDue:
+      typeof total === 'number' && typeof paid === 'number'
+        ? Math.round((total - paid) * 100) / 100
+        : undefined,
+  });
+}
+
+function jobChange(event: ZenbookerEvent): JobChange | undefined {
+  if (isJobEvent(event.event)) {
+    const data = (event as ZenbookerJobEvent).data;
+    return { jobId: data.id, fields: jobFields(data) };
+  }
+  // Invoice events name their job when the payload carries one; nothing else is assumed.
+  const jobId = (event.data as { job_id?: string | null }).job_id;
+  return jobId ? { jobId, fields: {} } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The provider
+// ---------------------------------------------------------------------------------------------
+
+/** Zenbooker: unsigned JSON deliveries, authenticated by an unguessable token in the URL path. */
+export const zenbooker: Provider<ZenbookerEvent> = {
+  name: 'zenbooker',
+  pathToken: true,
+  keptHeaders: ['content-type', 'user-agent'],
+
+  authenticate(request, settings) {
+    const token = request.pathToken;
+    if (!token) return { ok: false, reason: 'token missing' };
+    let matched = false;
+    // Every configured token is compared, in constant time, so timing reveals neither which one
+    // matched nor how much of a guess was right.
+    for (const candidate of settings.credentials.zenbookerTokens) {
+      if (safeEqual(token, candidate)) matched = true;
+    }
+    return matched ? { ok: true } : { ok: false, reason: 'token mismatch' };
+  },
+
+  envelope(body) {
+    const event = body.event;
+    if (typeof event !== 'string' || event.trim() === '')
+      return { ok: false, detail: 'event must be a non-empty string' };
+    if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) {
+      return { ok: false, detail: 'data must be a JSON object' };
+    }
+    const accountId = typeof body.account === 'string' ? body.account : undefined;
+    return { ok: true, eventKey: eventKey(body), eventType: event, accountId };
+  },
+
+  validate(body) {
+    const result = v.safeParse(isJobEvent(body.event) ? JobEvent : OtherEvent, body);
+    return result.success
+      ? { ok: true, event: result.output }
+      : { ok: false, issues: toIssues(result.issues) };
+  },
+
+  describe(event): EventFacts {
+    const job = jobChange(event);
+    const data = event.data as Record<string, unknown>;
+    const entityIds: Record<string, string> = {};
+    if (job) entityIds.job_id = job.jobId;
+    const customer = data.customer as { id?: unknown } | null | undefined;
+    if (typeof customer?.id === 'string') entityIds.customer_id = customer.id;
+    if (!isJobEvent(event.event) && typeof data.id === 'string') entityIds.object_id = data.id;
+    // No event time in the envelope: ordering falls back to when the delivery was received.
+    return { accountId: event.account, entityIds, occurredAt: undefined, job };
+  },
+};

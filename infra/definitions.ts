@@ -1,0 +1,96 @@
+/**
+ * The one description of the pipeline's stateful resources. The CDK stack, the local runner and the
+ * integration tests all build their tables and queues from these values, so the key schema, the
+ * indexes, the TTL attribute and the redrive rule can never drift between AWS and this machine.
+ *
+ * Pure data: no AWS SDK and no CDK imports, so both worlds can read it.
+ */
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Logical id in the stack and name suffix locally. */
+  readonly id: string;
+  readonly partitionKey: KeyAttribute;
+  readonly timeToLiveAttribute?: string;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+}
+
+/**
+ * Event log: one item per (provider, event key). Its conditional put is the dedupe marker.
+ * `byProvider` lists a provider's events by receive time (CLI `events`, `replay`).
+ */
+export const eventsTable = {
+  id: 'Events',
+  partitionKey: { name: 'pk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'byProvider',
+      partitionKey: { name: 'provider', type: 'S' },
+      sortKey: { name: 'receivedAt', type: 'S' },
+    },
+  ],
+} as const satisfies TableDefinition;
+
+/**
+ * Jobs: one item per (provider, job id). `byAccount` lists a business's jobs, newest change first
+ * when read backwards.
+ */
+export const jobsTable = {
+  id: 'Jobs',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'byAccount',
+      partitionKey: { name: 'accountKey', type: 'S' },
+      sortKey: { name: 'updatedAt', type: 'S' },
+    },
+  ],
+} as const satisfies TableDefinition;
+
+export const tables = [eventsTable, jobsTable] as const;
+
+/** Receives before a message is moved to the DLQ (SPEC.md §2, default 5). */
+export const maxReceiveCount = 5;
+
+/** The consumer's Lambda timeout; the queue's visibility timeout is derived from it. */
+export const consumerTimeoutSeconds = 30;
+
+/**
+ * AWS asks for a visibility timeout of at least six times the function timeout for an SQS event
+ * source, so a batch that is retried by the poller is not redelivered while still running.
+ */
+export const queueVisibilityTimeoutSeconds = consumerTimeoutSeconds * 6;
+
+/** 14 days: the longest SQS keeps a message, so a long outage downstream loses nothing. */
+export const queueRetentionSeconds = 14 * 24 * 60 * 60;
+
+/**
+ * SQS accepts up to 1 MiB per message. The raw body travels base64-encoded (4/3 of its size) next
+ * to a small envelope, so a 256 KiB body fits with room for headers and quarantine issues.
+ */
+export const queueMaximumMessageBytes = 1024 * 1024;
+
+export const queueNames = { queue: 'webhook-events', deadLetterQueue: 'webhook-events-dlq' } as const;
+
+/** The consumer's batch: up to 10 records, gathered for at most 1 second. */
+export const consumerBatchSize = 10;
+export const consumerBatchingWindowSeconds = 1;
+
+/** Defaults that the stack and the local runner share. */
+export const defaults = {
+  maxBodyBytes: 256 * 1024,
+  dedupeHorizonDays: 30,
+  signatureToleranceSeconds: 300,
+  signatureScheme: 'timestamped',
+} as const;

@@ -1,0 +1,150 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { consumerBatchingWindowSeconds, consumerBatchSize } from '#infra/definitions';
+
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+export interface PollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn?: string;
+  handler: SqsHandler;
+  batchSize?: number;
+  /** Gather records for up to this long before invoking, as the event source mapping does. */
+  batchingWindowSeconds?: number;
+  /** Long-poll wait per receive call. */
+  waitTimeSeconds?: number;
+  /** Called when an invocation throws: the whole batch then returns to the queue. */
+  onInvokeError?: (error: unknown) => void;
+}
+
+export interface BatchResult {
+  received: number;
+  failed: number;
+}
+
+/**
+ * Drives a consumer handler the way Lambda's SQS event source mapping does: receive up to
+ * `batchSize` records within the batching window, invoke, delete the records that did not fail
+ * (`ReportBatchItemFailures` semantics), leave the failed ones in flight until their visibility
+ * timeout so SQS redelivers them, and move them to the DLQ after the redrive count (SQS does that
+ * part itself). A thrown invocation fails the whole batch, as in Lambda.
+ */
+export class SqsPoller {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly batchSize: number;
+  private readonly windowMs: number;
+  private readonly waitTimeSeconds: number;
+
+  constructor(private readonly options: PollerOptions) {
+    this.batchSize = options.batchSize ?? consumerBatchSize;
+    this.windowMs = (options.batchingWindowSeconds ?? consumerBatchingWindowSeconds) * 1000;
+    this.waitTimeSeconds = options.waitTimeSeconds ?? 1;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.pollOnce();
+        } catch (error) {
+          this.options.onInvokeError?.(error);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    })();
+  }
+
+  /** Stops receiving and waits for the batch in flight to finish (drain). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** One receive → invoke → delete cycle. */
+  async pollOnce(): Promise<BatchResult> {
+    const messages = await this.receiveBatch();
+    if (messages.length === 0) return { received: 0, failed: 0 };
+    const event: SQSEvent = { Records: messages.map((m) => this.toRecord(m)) };
+    let failedIds: Set<string>;
+    try {
+      const response = await this.options.handler(event);
+      failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      this.options.onInvokeError?.(error);
+      return { received: messages.length, failed: messages.length };
+    }
+    const done = messages.filter((m) => !failedIds.has(m.MessageId as string));
+    if (done.length > 0) {
+      await this.options.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+        }),
+      );
+    }
+    return { received: messages.length, failed: messages.length - done.length };
+  }
+
+  private async receiveBatch(): Promise<Message[]> {
+    const batch: Message[] = [];
+    const deadline = Date.now() + this.windowMs;
+    let first = true;
+    while (batch.length < this.batchSize && (first || Date.now() < deadline) && (this.running || first)) {
+      const out = await this.options.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: Math.min(10, this.batchSize - batch.length),
+          WaitTimeSeconds: first ? this.waitTimeSeconds : 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const received = out.Messages ?? [];
+      batch.push(...received);
+      if (first && received.length === 0) break;
+      first = false;
+      if (received.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    return batch;
+  }
+
+  private toRecord(message: Message): SQSRecord {
+    const attributes = message.Attributes ?? {};
+    return {
+      messageId: message.MessageId as string,
+      receiptHandle: message.ReceiptHandle as string,
+      body: message.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+        SenderId: attributes.SenderId ?? 'local',
+        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      },
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          {
+            dataType: value.DataType ?? 'String',
+            stringValue: value.StringValue,
+            binaryValue: undefined,
+            stringListValues: [],
+            binaryListValues: [],
+          },
+        ]),
+      ),
+      md5OfBody: message.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.options.queueArn ?? 'arn:aws:sqs:us-east-1:000000000000:local',
+      awsRegion: 'us-east-1',
+    };
+  }
+}

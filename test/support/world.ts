@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { inject } from 'vitest';
+import { StaticCredentials } from '#adapters/credentials';
+import { DynamoEventStore, eventPk, jobPk } from '#adapters/dynamo-store';
+import { SqsQueue } from '#adapters/sqs-queue';
+import type { SignatureScheme } from '#core/config';
+import type { EventStore } from '#core/consume';
+import type { Queue } from '#core/message';
+import { type Clock, type Logger, type MetricName, type Metrics, silentLogger } from '#core/ports';
+import { sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
+import { createHandler as createConsumer } from '../../functions/consume/app.ts';
+import { createHandler as createIngest } from '../../functions/ingest/app.ts';
+import { SqsPoller } from '../../local/poller.ts';
+import {
+  createQueues,
+  createTables,
+  dynamoClient,
+  type QueueUrls,
+  type ResourceNames,
+  resourceNames,
+  sqsClient,
+} from '../../local/stack.ts';
+
+export const cooledgeSecret = 'whsec_test_0123456789abcdef';
+export const zenbookerToken = 'zbk_test_token_0123456789abcdefghij';
+
+/** Counts metrics in memory so tests can assert on them. */
+export class CountingMetrics implements Metrics {
+  readonly counts = new Map<MetricName, number>();
+  count(name: MetricName, value = 1) {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
+  }
+  flush() {}
+  get(name: MetricName) {
+    return this.counts.get(name) ?? 0;
+  }
+}
+
+export interface WorldOptions {
+  /** Visibility timeout of the test queue: short, so redelivery and the DLQ are quick to reach. */
+  visibilityTimeoutSeconds?: number;
+  signatureScheme?: SignatureScheme;
+  clock?: Clock;
+  /** Wraps the real store/queue to inject faults. */
+  wrapStore?: (store: EventStore) => EventStore;
+  wrapQueue?: (queue: Queue) => Queue;
+  dynamo?: DynamoDBClient;
+  dedupeHorizonDays?: number;
+  logger?: Logger;
+}
+
+/**
+ * One isolated copy of the pipeline on the shared DynamoDB Local and SQS emulator: fresh tables and
+ * queues, the real handlers and adapters, and a poller that plays the event source mapping.
+ */
+export class World {
+  readonly names: ResourceNames;
+  readonly dynamo: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly ingestMetrics = new CountingMetrics();
+  readonly consumerMetrics = new CountingMetrics();
+  urls!: QueueUrls;
+  ingest!: ReturnType<typeof createIngest>;
+  consumer!: ReturnType<typeof createConsumer>;
+  poller!: SqsPoller;
+  store!: EventStore;
+
+  private constructor(private readonly options: WorldOptions) {
+    this.names = resourceNames(`t${randomBytes(4).toString('hex')}`);
+    this.dynamo = options.dynamo ?? dynamoClient(inject('dynamoEndpoint'));
+    this.doc = DynamoDBDocumentClient.from(this.dynamo);
+    this.sqs = sqsClient(inject('sqsEndpoint'));
+  }
+
+  static async create(options: WorldOptions = {}): Promise<World> {
+    const world = new World(options);
+    await world.init();
+    return world;
+  }
+
+  private async init() {
+    await createTables(dynamoClient(inject('dynamoEndpoint')), this.names);
+    this.urls = await createQueues(this.sqs, this.names, this.options.visibilityTimeoutSeconds ?? 1);
+    const clock = this.options.clock ?? (() => new Date());
+    const logger = this.options.logger ?? silentLogger;
+    const queue = new SqsQueue(this.urls.queueUrl, this.sqs);
+    this.ingest = createIngest({
+      providers,
+      queue: this.options.wrapQueue ? this.options.wrapQueue(queue) : queue,
+      credentials: new StaticCredentials({
+        cooledgeSecrets: [cooledgeSecret],
+        zenbookerTokens: [zenbookerToken],
+      }),
+      clock,
+      logger,
+      metrics: this.ingestMetrics,
+      maxBodyBytes: 256 * 1024,
+      signatureScheme: this.options.signatureScheme ?? 'timestamped',
+      signatureToleranceSeconds: 300,
+    });
+    const store = new DynamoEventStore({
+      eventsTableName: this.names.eventsTable,
+      jobsTableName: this.names.jobsTable,
+      client: this.dynamo,
+    });
+    this.store = this.options.wrapStore ? this.options.wrapStore(store) : store;
+    this.consumer = createConsumer({
+      providers,
+      store: this.store,
+      clock,
+      dedupeHorizonDays: this.options.dedupeHorizonDays ?? 30,
+      logger,
+      metrics: this.consumerMetrics,
+    });
+    this.poller = new SqsPoller({
+      client: this.sqs,
+      queueUrl: this.urls.queueUrl,
+      handler: this.consumer,
+      batchingWindowSeconds: 0,
+      waitTimeSeconds: 0,
+    });
+  }
+
+  /** POSTs a Cooledge body through the real ingest handler, signed unless a signature is given. */
+  async postCooledge(
+    body: object | string,
+    opts: { signature?: string; headers?: Record<string, string> } = {},
+  ) {
+    const raw = typeof body === 'string' ? body : JSON.stringify(body);
+    const signature =
+      opts.signature ??
+      sign(
+        raw,
+        cooledgeSecret,
+        this.options.signatureScheme ?? 'timestamped',
+        (this.options.clock ?? (() => new Date()))(),
+      );
+    return this.post('/webhooks/cooledge', raw, {
+      'content-type': 'application/json',
+      'x-cooledge-signature': signature,
+      ...opts.headers,
+    });
+  }
+
+  async postZenbooker(
+    body: object | string,
+    opts: { token?: string; headers?: Record<string, string> } = {},
+  ) {
+    const raw = typeof body === 'string' ? body : JSON.stringify(body);
+    return this.post(`/webhooks/zenbooker/${opts.token ?? zenbookerToken}`, raw, {
+      'content-type': 'application/json',
+      ...opts.headers,
+    });
+  }
+
+  async post(
+    path: string,
+    raw: string,
+    headers: Record<string, string>,
+  ): Promise<APIGatewayProxyStructuredResultV2 & { json: Record<string, unknown> }> {
+    const response = await this.ingest(apiEvent('POST', path, raw, headers));
+    return { ...response, json: JSON.parse(response.body ?? '{}') };
+  }
+
+  /** Polls until the queue has no visible or in-flight messages (or the timeout passes). */
+  async drain(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { received } = await this.poller.pollOnce();
+      if (received === 0 && (await this.queueDepth(this.urls.queueUrl)) === 0) return;
+      if (received === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('queue did not drain in time');
+  }
+
+  async queueDepth(url: string): Promise<number> {
+    const { Attributes } = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return (
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  }
+
+  async deadLetters(): Promise<string[]> {
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.urls.deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+      }),
+    );
+    return (out.Messages ?? []).map((m) => m.Body ?? '');
+  }
+
+  async purge() {
+    await this.sqs.send(new PurgeQueueCommand({ QueueUrl: this.urls.queueUrl }));
+  }
+
+  async job(provider: string, jobId: string) {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.names.jobsTable,
+        Key: { pk: jobPk(provider, jobId) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item;
+  }
+
+  async event(provider: string, eventKey: string) {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.names.eventsTable,
+        Key: { pk: eventPk(provider, eventKey) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item;
+  }
+
+  async allEvents() {
+    return (
+      (await this.doc.send(new ScanCommand({ TableName: this.names.eventsTable, ConsistentRead: true })))
+        .Items ?? []
+    );
+  }
+
+  async allJobs() {
+    return (
+      (await this.doc.send(new ScanCommand({ TableName: this.names.jobsTable, ConsistentRead: true })))
+        .Items ?? []
+    );
+  }
+}
+
+/** An API Gateway HTTP API (payload 2.0) event, as the real integration sends it. */
+export function apiEvent(
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  isBase64Encoded = false,
+): APIGatewayProxyEventV2 {
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method,
+        path,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: headers['user-agent'] ?? 'test',
+      },
+      requestId: randomBytes(8).toString('hex'),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body === undefined ? {} : { body }),
+    isBase64Encoded,
+  };
+}
