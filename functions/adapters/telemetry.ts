@@ -23,8 +23,17 @@ export function powertoolsMetrics(serviceName: string): Metrics {
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? metricsNamespace,
     serviceName,
   });
+  let pending = false;
   return {
-    count: (name: MetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-    flush: () => metrics.publishStoredMetrics(),
+    count: (name: MetricName, value = 1) => {
+      metrics.addMetric(name, MetricUnit.Count, value);
+      pending = true;
+    },
+    // Only when something was counted: Powertools warns on an empty flush.
+    flush: () => {
+      if (!pending) return;
+      pending = false;
+      metrics.publishStoredMetrics();
+    },
   };
 }

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { inject } from 'vitest';
 import { StaticCredentials } from '#adapters/credentials';
 import { DynamoEventStore, eventPk, jobPk } from '#adapters/dynamo-store';
@@ -15,11 +15,13 @@ import { SqsQueue } from '#adapters/sqs-queue';
 import type { SignatureScheme } from '#core/config';
 import type { EventStore } from '#core/consume';
 import type { Queue } from '#core/message';
-import { type Clock, type Logger, type MetricName, type Metrics, silentLogger } from '#core/ports';
+import { type Clock, type Logger, silentLogger } from '#core/ports';
 import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
 import { createHandler as createIngest } from '../../functions/ingest/app.ts';
+import { apiEvent } from './api-event.ts';
+import { CountingMetrics } from './fakes.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import {
   createQueues,
@@ -31,20 +33,11 @@ import {
   sqsClient,
 } from '../../local/stack.ts';
 
+export { apiEvent } from './api-event.ts';
+export { CountingMetrics } from './fakes.ts';
+
 export const cooledgeSecret = 'whsec_test_0123456789abcdef';
 export const zenbookerToken = 'zbk_test_token_0123456789abcdefghij';
-
-/** Counts metrics in memory so tests can assert on them. */
-export class CountingMetrics implements Metrics {
-  readonly counts = new Map<MetricName, number>();
-  count(name: MetricName, value = 1) {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
-  }
-  flush() {}
-  get(name: MetricName) {
-    return this.counts.get(name) ?? 0;
-  }
-}
 
 export interface WorldOptions {
   /** Visibility timeout of the test queue: short, so redelivery and the DLQ are quick to reach. */
@@ -247,42 +240,4 @@ export class World {
         .Items ?? []
     );
   }
-}
-
-/** An API Gateway HTTP API (payload 2.0) event, as the real integration sends it. */
-export function apiEvent(
-  method: string,
-  path: string,
-  body: string | undefined,
-  headers: Record<string, string>,
-  isBase64Encoded = false,
-): APIGatewayProxyEventV2 {
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: {
-        method,
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: headers['user-agent'] ?? 'test',
-      },
-      requestId: randomBytes(8).toString('hex'),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
-    },
-    ...(body === undefined ? {} : { body }),
-    isBase64Encoded,
-  };
 }
