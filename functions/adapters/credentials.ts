@@ -2,6 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as v from 'valibot';
 import type { CredentialSource } from '#core/config';
 import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
+import { toIssues } from '#core/validation';
+
+const retryAfterFailureSeconds = 30;
 
 /** Credentials from the environment: fixed for the life of the process (local runs, tests). */
 export class StaticCredentials implements CredentialsSource {
@@ -37,8 +40,10 @@ export class SecretsManagerCredentials implements CredentialsSource {
     try {
       return await this.inflight;
     } catch (error) {
-      if (cached) return cached.value;
-      throw error;
+      if (!cached) throw error;
+      // Keep serving the last good value, and try again in a while rather than on every request.
+      cached.at = this.now() - Math.max(0, this.refreshSeconds - retryAfterFailureSeconds) * 1000;
+      return cached.value;
     }
   }
 
@@ -51,7 +56,11 @@ export class SecretsManagerCredentials implements CredentialsSource {
       throw new Error('webhook secret is not JSON');
     }
     const result = v.safeParse(WebhookCredentials, parsed);
-    if (!result.success) throw new Error(`webhook secret is invalid: ${result.issues[0]?.message}`);
+    if (!result.success) {
+      // Path and expectation only: valibot's own messages quote the received value, here a secret.
+      const [issue] = toIssues(result.issues);
+      throw new Error(`webhook secret is invalid at ${issue?.path}: ${issue?.message}`);
+    }
     this.cached = { value: result.output, at: this.now() };
     return result.output;
   }

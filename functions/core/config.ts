@@ -89,7 +89,7 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
 }
 
 function credentialSource(env: Env): CredentialSource {
-  if (env.WEBHOOK_SECRET_ID) {
+  if (env.WEBHOOK_SECRET_ID !== undefined) {
     return {
       kind: 'secrets-manager',
       secretId: read(env, 'WEBHOOK_SECRET_ID', nonEmpty),

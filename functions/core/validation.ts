@@ -10,8 +10,17 @@ const maxIssues = 20;
 export function toIssues(issues: readonly v.BaseIssue<unknown>[]): Issue[] {
   return issues.slice(0, maxIssues).map((issue) => ({
     path: v.getDotPath(issue) ?? '(root)',
-    message: issue.expected ? `expected ${issue.expected}` : `failed ${issue.type} check`,
+    message: describe(issue),
   }));
+}
+
+/**
+ * Validations carry the phrase this codebase gave them (`'a date-time'`), which never quotes input;
+ * valibot's own messages do (`… but received "x"`), so for types only the expectation is kept.
+ */
+function describe(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind === 'validation' && !/received/i.test(issue.message)) return `expected ${issue.message}`;
+  return issue.expected ? `expected ${issue.expected}` : `failed ${issue.type} check`;
 }
 
 /** A string that `Date.parse` understands; the stored value is normalised by the mapping. */

@@ -116,7 +116,7 @@ export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
         .join('\n')
     : data.job_notes;
   const address =
-    data.service_address?.formatted ??
+    data.service_address?.formatted ||
     (data.location?.address
       ? [data.location.unit, data.location.address].filter(Boolean).join(', ')
       : undefined);

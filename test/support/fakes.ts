@@ -65,7 +65,9 @@ export type StoreCall =
  */
 export class FakeStore implements EventStore {
   readonly calls: StoreCall[] = [];
-  constructor(private readonly respond: (call: StoreCall) => StoreResult | Promise<StoreResult> = defaultAnswer) {}
+  constructor(
+    private readonly respond: (call: StoreCall) => StoreResult | Promise<StoreResult> = defaultAnswer,
+  ) {}
 
   async record(event: EventRecord, outcome: 'recorded' | 'quarantined') {
     const call: StoreCall = { kind: 'record', event, outcome };

@@ -20,8 +20,6 @@ import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
 import { createHandler as createIngest } from '../../functions/ingest/app.ts';
-import { apiEvent } from './api-event.ts';
-import { CountingMetrics } from './fakes.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import {
   createQueues,
@@ -32,6 +30,8 @@ import {
   resourceNames,
   sqsClient,
 } from '../../local/stack.ts';
+import { apiEvent } from './api-event.ts';
+import { CountingMetrics } from './fakes.ts';
 
 export { apiEvent } from './api-event.ts';
 export { CountingMetrics } from './fakes.ts';

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
+
+const cooledgeSecret = 'whsec_config_secret_0123456789';
+const zenbookerToken = 'zbk_config_token_0123456789abcdef';
+
+const ingestEnv = (overrides: Record<string, string | undefined> = {}) => ({
+  QUEUE_URL: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/events',
+  COOLEDGE_WEBHOOK_SECRETS: cooledgeSecret,
+  ZENBOOKER_WEBHOOK_TOKENS: zenbookerToken,
+  ...overrides,
+});
+
+const consumerEnv = (overrides: Record<string, string | undefined> = {}) => ({
+  EVENTS_TABLE_NAME: 'events',
+  JOBS_TABLE_NAME: 'jobs',
+  ...overrides,
+});
+
+/** The ConfigError a function throws; fails the test when it throws nothing or something else. */
+function configError(read: () => unknown): ConfigError {
+  try {
+    read();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('ingest configuration', () => {
+  it('reads a complete environment', () => {
+    expect(
+      ingestConfig(
+        ingestEnv({
+          MAX_BODY_BYTES: '1048576',
+          COOLEDGE_SIGNATURE_SCHEME: 'plain',
+          COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
+        }),
+      ),
+    ).toEqual({
+      queueUrl: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/events',
+      maxBodyBytes: 1_048_576,
+      signatureScheme: 'plain',
+      signatureToleranceSeconds: 60,
+      credentials: { kind: 'env', cooledgeSecrets: [cooledgeSecret], zenbookerTokens: [zenbookerToken] },
+    });
+  });
+
+  it('applies the defaults: 256 KiB, timestamped signatures, 300 s tolerance', () => {
+    expect(ingestConfig(ingestEnv())).toMatchObject({
+      maxBodyBytes: 262_144,
+      signatureScheme: 'timestamped',
+      signatureToleranceSeconds: 300,
+    });
+  });
+
+  it('reads several secrets and tokens, trimming blanks and empty entries', () => {
+    const second = 'whsec_config_secret_second_0001';
+    const config = ingestConfig(
+      ingestEnv({
+        COOLEDGE_WEBHOOK_SECRETS: ` ${cooledgeSecret} ,${second},`,
+        ZENBOOKER_WEBHOOK_TOKENS: `${zenbookerToken}, zbk_config_token_rotated_00000000`,
+      }),
+    );
+    expect(config.credentials).toEqual({
+      kind: 'env',
+      cooledgeSecrets: [cooledgeSecret, second],
+      zenbookerTokens: [zenbookerToken, 'zbk_config_token_rotated_00000000'],
+    });
+  });
+
+  it.each(['QUEUE_URL', 'COOLEDGE_WEBHOOK_SECRETS', 'ZENBOOKER_WEBHOOK_TOKENS'])(
+    'fails naming %s when it is missing',
+    (name) => {
+      expect(configError(() => ingestConfig(ingestEnv({ [name]: undefined }))).message).toBe(
+        `${name} is not set`,
+      );
+    },
+  );
+
+  it.each([
+    ['QUEUE_URL', ''],
+    ['QUEUE_URL', 'not a url'],
+    ['MAX_BODY_BYTES', ''],
+    ['MAX_BODY_BYTES', 'lots'],
+    ['MAX_BODY_BYTES', '0'],
+    ['MAX_BODY_BYTES', '-1'],
+    ['MAX_BODY_BYTES', '1.5'],
+    ['MAX_BODY_BYTES', '1e6'],
+    ['MAX_BODY_BYTES', String(10 * 1024 * 1024 + 1)],
+    ['COOLEDGE_SIGNATURE_SCHEME', 'hmac'],
+    ['COOLEDGE_SIGNATURE_SCHEME', 'Plain'],
+    ['COOLEDGE_SIGNATURE_SCHEME', ''],
+    ['COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', '0'],
+    ['COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', 'five minutes'],
+    ['COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', '86401'],
+    ['COOLEDGE_WEBHOOK_SECRETS', ''],
+    ['COOLEDGE_WEBHOOK_SECRETS', ' , '],
+    ['COOLEDGE_WEBHOOK_SECRETS', 'too-short'],
+    ['COOLEDGE_WEBHOOK_SECRETS', `${cooledgeSecret},short`],
+    ['ZENBOOKER_WEBHOOK_TOKENS', ''],
+    ['ZENBOOKER_WEBHOOK_TOKENS', 'short_token'],
+    ['ZENBOOKER_WEBHOOK_TOKENS', 'zbk token with spaces 0123456789'],
+    ['ZENBOOKER_WEBHOOK_TOKENS', 'zbk/token/with/slashes/0123456789'],
+  ])('fails naming %s when it is %j', (name, value) => {
+    const error = configError(() => ingestConfig(ingestEnv({ [name]: value })));
+    expect(error.message).toMatch(new RegExp(`^${name} is invalid: .+`));
+  });
+
+  it('accepts the smallest and largest allowed values', () => {
+    expect(
+      ingestConfig(ingestEnv({ MAX_BODY_BYTES: '1', COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '1' })),
+    ).toMatchObject({
+      maxBodyBytes: 1,
+      signatureToleranceSeconds: 1,
+    });
+    expect(
+      ingestConfig(
+        ingestEnv({
+          MAX_BODY_BYTES: String(10 * 1024 * 1024),
+          COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '86400',
+        }),
+      ),
+    ).toMatchObject({ maxBodyBytes: 10 * 1024 * 1024, signatureToleranceSeconds: 86_400 });
+  });
+
+  it('never quotes a rejected secret or token in its message', () => {
+    const shortSecret = 'sekrit-value-1';
+    const badToken = 'bad token value!';
+    expect(
+      configError(() => ingestConfig(ingestEnv({ COOLEDGE_WEBHOOK_SECRETS: shortSecret }))).message,
+    ).not.toContain(shortSecret);
+    expect(
+      configError(() => ingestConfig(ingestEnv({ ZENBOOKER_WEBHOOK_TOKENS: badToken }))).message,
+    ).not.toContain('bad token');
+  });
+
+  describe('with WEBHOOK_SECRET_ID (Secrets Manager)', () => {
+    it('reads the secret id and a default refresh of 300 s, without needing the env credentials', () => {
+      const config = ingestConfig({
+        QUEUE_URL: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/events',
+        WEBHOOK_SECRET_ID: 'field-webhooks/credentials',
+      });
+      expect(config.credentials).toEqual({
+        kind: 'secrets-manager',
+        secretId: 'field-webhooks/credentials',
+        refreshSeconds: 300,
+      });
+    });
+
+    it('prefers the secret over credentials in the environment', () => {
+      const config = ingestConfig(
+        ingestEnv({ WEBHOOK_SECRET_ID: 'arn:aws:secretsmanager:x', SECRET_REFRESH_SECONDS: '0' }),
+      );
+      expect(config.credentials).toEqual({
+        kind: 'secrets-manager',
+        secretId: 'arn:aws:secretsmanager:x',
+        refreshSeconds: 0,
+      });
+    });
+
+    it.each([
+      ['WEBHOOK_SECRET_ID', '   '],
+      ['SECRET_REFRESH_SECONDS', 'hourly'],
+      ['SECRET_REFRESH_SECONDS', '-5'],
+      ['SECRET_REFRESH_SECONDS', '86401'],
+    ])('fails naming %s when it is %j', (name, value) => {
+      const env = { QUEUE_URL: 'https://sqs.example.com/q', WEBHOOK_SECRET_ID: 'secret-id', [name]: value };
+      expect(configError(() => ingestConfig(env)).message).toMatch(new RegExp(`^${name} is invalid: `));
+    });
+  });
+});
+
+describe('consumer configuration', () => {
+  it('reads a complete environment', () => {
+    expect(consumerConfig(consumerEnv({ DEDUPE_HORIZON_DAYS: '7' }))).toEqual({
+      eventsTableName: 'events',
+      jobsTableName: 'jobs',
+      dedupeHorizonDays: 7,
+    });
+  });
+
+  it('defaults the dedupe horizon to 30 days', () => {
+    expect(consumerConfig(consumerEnv()).dedupeHorizonDays).toBe(30);
+  });
+
+  it('accepts a dedupe horizon of 0 (keep forever)', () => {
+    expect(consumerConfig(consumerEnv({ DEDUPE_HORIZON_DAYS: '0' })).dedupeHorizonDays).toBe(0);
+  });
+
+  it.each(['EVENTS_TABLE_NAME', 'JOBS_TABLE_NAME'])('fails naming %s when it is missing', (name) => {
+    expect(configError(() => consumerConfig(consumerEnv({ [name]: undefined }))).message).toBe(
+      `${name} is not set`,
+    );
+  });
+
+  it.each([
+    ['EVENTS_TABLE_NAME', ''],
+    ['JOBS_TABLE_NAME', '  '],
+    ['DEDUPE_HORIZON_DAYS', 'a month'],
+    ['DEDUPE_HORIZON_DAYS', '-1'],
+    ['DEDUPE_HORIZON_DAYS', '3651'],
+  ])('fails naming %s when it is %j', (name, value) => {
+    expect(configError(() => consumerConfig(consumerEnv({ [name]: value }))).message).toMatch(
+      new RegExp(`^${name} is invalid: .+`),
+    );
+  });
+});

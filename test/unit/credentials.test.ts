@@ -1,0 +1,196 @@
+import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { credentialsFrom, SecretsManagerCredentials, StaticCredentials } from '#adapters/credentials';
+import type { WebhookCredentials } from '#core/credentials';
+
+const first: WebhookCredentials = {
+  cooledgeSecrets: ['whsec_first_secret_0123456789'],
+  zenbookerTokens: ['zbk_first_token_0123456789abcdef'],
+};
+const rotated: WebhookCredentials = {
+  cooledgeSecrets: ['whsec_rotated_secret_012345678', 'whsec_first_secret_0123456789'],
+  zenbookerTokens: ['zbk_rotated_token_0123456789abcd'],
+};
+
+type Answer = { SecretString?: string } | Error;
+
+/**
+ * A stand-in for the Secrets Manager client: answers each `send` with the next queued answer (the
+ * last one repeats) and keeps the secret ids it was asked for.
+ */
+class FakeSecretsManager {
+  readonly requested: Array<string | undefined> = [];
+  constructor(private readonly answers: Answer[]) {}
+  async send(command: GetSecretValueCommand) {
+    this.requested.push(command.input.SecretId);
+    const answer = this.answers.length > 1 ? this.answers.shift() : this.answers[0];
+    if (answer instanceof Error) throw answer;
+    return answer ?? {};
+  }
+  asClient() {
+    return this as unknown as SecretsManagerClient;
+  }
+}
+
+const secretString = (value: unknown) => ({ SecretString: JSON.stringify(value) });
+
+/** A manual clock in milliseconds. */
+function manualClock(start = 1_750_000_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+function setup(answers: Answer[], refreshSeconds = 300) {
+  const client = new FakeSecretsManager(answers);
+  const clock = manualClock();
+  const credentials = new SecretsManagerCredentials(
+    'webhooks/credentials',
+    refreshSeconds,
+    client.asClient(),
+    clock.now,
+  );
+  return { client, clock, credentials };
+}
+
+describe('SecretsManagerCredentials', () => {
+  it('reads the configured secret at first use', async () => {
+    const { client, credentials } = setup([secretString(first)]);
+    expect(await credentials.get()).toEqual(first);
+    expect(client.requested).toEqual(['webhooks/credentials']);
+  });
+
+  it('serves the cached value within the refresh window', async () => {
+    const { client, clock, credentials } = setup([secretString(first), secretString(rotated)]);
+    await credentials.get();
+    clock.advance(299_999);
+    expect(await credentials.get()).toEqual(first);
+    expect(client.requested).toHaveLength(1);
+  });
+
+  it('reads the secret again once the refresh window has passed, picking up a rotation', async () => {
+    const { client, clock, credentials } = setup([secretString(first), secretString(rotated)]);
+    await credentials.get();
+    clock.advance(300_000);
+    expect(await credentials.get()).toEqual(rotated);
+    expect(client.requested).toHaveLength(2);
+  });
+
+  it('starts a new window from the refresh', async () => {
+    const { client, clock, credentials } = setup([secretString(first), secretString(rotated)]);
+    await credentials.get();
+    clock.advance(300_000);
+    await credentials.get();
+    clock.advance(299_000);
+    await credentials.get();
+    expect(client.requested).toHaveLength(2);
+  });
+
+  it('keeps the last good value when a refresh fails', async () => {
+    const { client, clock, credentials } = setup([secretString(first), new Error('ThrottlingException')]);
+    await credentials.get();
+    clock.advance(301_000);
+    expect(await credentials.get()).toEqual(first);
+    expect(client.requested).toHaveLength(2);
+  });
+
+  it('keeps the last good value when a refresh returns an invalid secret', async () => {
+    const { clock, credentials } = setup([secretString(first), secretString({ cooledgeSecrets: [] })]);
+    await credentials.get();
+    clock.advance(301_000);
+    expect(await credentials.get()).toEqual(first);
+  });
+
+  it('waits 30 seconds after a failed refresh before asking again', async () => {
+    const { client, clock, credentials } = setup([
+      secretString(first),
+      new Error('down'),
+      secretString(rotated),
+    ]);
+    await credentials.get();
+    clock.advance(301_000);
+    await credentials.get();
+    clock.advance(29_000);
+    expect(await credentials.get()).toEqual(first);
+    expect(client.requested).toHaveLength(2);
+    clock.advance(2_000);
+    expect(await credentials.get()).toEqual(rotated);
+    expect(client.requested).toHaveLength(3);
+  });
+
+  it('shares one read between concurrent first uses', async () => {
+    const { client, credentials } = setup([secretString(first)]);
+    const values = await Promise.all([credentials.get(), credentials.get(), credentials.get()]);
+    expect(values).toEqual([first, first, first]);
+    expect(client.requested).toHaveLength(1);
+  });
+
+  it('fails the first use when Secrets Manager is down', async () => {
+    const { credentials } = setup([new Error('ResourceNotFoundException')]);
+    await expect(credentials.get()).rejects.toThrow('ResourceNotFoundException');
+  });
+
+  it('tries again after a failed first use', async () => {
+    const { credentials } = setup([new Error('down'), secretString(first)]);
+    await expect(credentials.get()).rejects.toThrow();
+    expect(await credentials.get()).toEqual(first);
+  });
+
+  it.each<[string, Answer]>([
+    ['not JSON', { SecretString: 'whsec_plain_text_secret_value' }],
+    ['empty', {}],
+    ['missing the tokens', secretString({ cooledgeSecrets: first.cooledgeSecrets })],
+    ['holding a short secret', secretString({ ...first, cooledgeSecrets: ['short-secret'] })],
+    [
+      'holding a token with a slash',
+      secretString({ ...first, zenbookerTokens: ['zbk/first/token/0123456789abcdef'] }),
+    ],
+    ['holding no secret at all', secretString({ ...first, cooledgeSecrets: [] })],
+    [
+      'holding the secrets as text, not a list',
+      secretString({ ...first, cooledgeSecrets: 'whsec_as_a_string_0123456789' }),
+    ],
+  ])('rejects a secret that is %s at first load', async (_, answer) => {
+    const { credentials } = setup([answer]);
+    await expect(credentials.get()).rejects.toThrow(/^webhook secret is (not JSON|invalid)/);
+  });
+
+  it('names where an invalid secret is wrong', async () => {
+    const { credentials } = setup([
+      secretString({ ...first, zenbookerTokens: [first.zenbookerTokens[0], 'short'] }),
+    ]);
+    await expect(credentials.get()).rejects.toThrow(/^webhook secret is invalid at zenbookerTokens\.1: /);
+  });
+
+  it('never quotes the secret value in its errors', async () => {
+    const values = ['whsec_plain_text_secret_value', 'short-secret', 'whsec_as_a_string_0123456789'];
+    const answers: Answer[] = [
+      { SecretString: values[0] },
+      secretString({ ...first, cooledgeSecrets: [values[1]] }),
+      secretString({ ...first, cooledgeSecrets: values[2] }),
+    ];
+    for (const answer of answers) {
+      const error = await setup([answer])
+        .credentials.get()
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(error).toBeInstanceOf(Error);
+      for (const value of values) expect(error?.message).not.toContain(value);
+    }
+  });
+});
+
+describe('credentialsFrom', () => {
+  it('serves credentials from the environment as they are', async () => {
+    const source = credentialsFrom({ kind: 'env', ...first });
+    expect(source).toBeInstanceOf(StaticCredentials);
+    expect(await source.get()).toEqual(first);
+  });
+
+  it('reads credentials from Secrets Manager when a secret id is configured', () => {
+    expect(credentialsFrom({ kind: 'secrets-manager', secretId: 'x', refreshSeconds: 60 })).toBeInstanceOf(
+      SecretsManagerCredentials,
+    );
+  });
+});

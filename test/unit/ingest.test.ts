@@ -1,0 +1,685 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { IngestDeps } from '#core/ingest';
+import type { JsonObject } from '#core/json';
+import { sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
+import { eventKey } from '#providers/zenbooker';
+import { createHandler } from '../../functions/ingest/app.ts';
+import { apiEvent } from '../support/api-event.ts';
+import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
+import {
+  CountingMetrics,
+  FailingCredentials,
+  FixedCredentials,
+  fixedClock,
+  RecordingLogger,
+  RecordingQueue,
+} from '../support/fakes.ts';
+import { fixture, fixtureNames } from '../support/fixtures.ts';
+
+const secret = 'whsec_ingest_unit_secret_000001';
+const otherSecret = 'whsec_ingest_unit_other_secret_02';
+const token = 'zbk_ingest_unit_token_0123456789abcdef';
+const now = new Date('2026-06-20T00:00:00.000Z');
+const json = { 'content-type': 'application/json' };
+
+type Response = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string>; body: string };
+
+/** The ingest handler over fakes, and ways to post to it as each provider would. */
+function setup(overrides: Partial<IngestDeps> = {}) {
+  const queue = new RecordingQueue();
+  const logger = new RecordingLogger();
+  const metrics = new CountingMetrics();
+  const handler = createHandler({
+    providers,
+    queue,
+    credentials: new FixedCredentials({ cooledgeSecrets: [secret], zenbookerTokens: [token] }),
+    clock: fixedClock(now),
+    logger,
+    metrics,
+    maxBodyBytes: 256 * 1024,
+    signatureScheme: 'timestamped',
+    signatureToleranceSeconds: 300,
+    ...overrides,
+  });
+
+  async function post(
+    path: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+    options: { method?: string; base64?: boolean } = {},
+  ): Promise<Response> {
+    const response = await handler(apiEvent(options.method ?? 'POST', path, body, headers, options.base64));
+    return response as Response;
+  }
+
+  return {
+    queue,
+    logger,
+    metrics,
+    post,
+    /** Signs the raw text (with `secret` at `now` unless told otherwise) and posts it. */
+    cooledge(
+      raw: string | JsonObject,
+      opts: { signature?: string | null; headers?: Record<string, string>; path?: string } = {},
+    ) {
+      const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+      const signature =
+        opts.signature === undefined ? sign(text, secret, 'timestamped', now) : opts.signature;
+      return post(opts.path ?? '/webhooks/cooledge', text, {
+        ...json,
+        ...(signature === null ? {} : { 'x-cooledge-signature': signature }),
+        ...opts.headers,
+      });
+    },
+    zenbooker(raw: string | JsonObject, opts: { token?: string; headers?: Record<string, string> } = {}) {
+      const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+      return post(`/webhooks/zenbooker/${opts.token ?? token}`, text, { ...json, ...opts.headers });
+    },
+  };
+}
+
+const bodyOf = (response: Response) => JSON.parse(response.body) as JsonObject;
+
+/** An RFC 7807 problem with the given status, and nothing else. */
+function expectProblem(response: Response, status: number) {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers['content-type']).toBe('application/problem+json');
+  const problem = bodyOf(response);
+  expect(Object.keys(problem).sort()).toEqual(['detail', 'status', 'title', 'type']);
+  expect(problem).toMatchObject({
+    type: expect.stringMatching(/^urn:field-webhooks:problem:[a-z-]+$/),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+  });
+  return problem;
+}
+
+/** `levels` objects nested inside one another, the outermost being the body itself. */
+function nested(levels: number): JsonObject {
+  let value: JsonObject = { leaf: true };
+  for (let i = 1; i < levels; i++) value = { inner: value };
+  return value;
+}
+
+describe('ingest: 202 accepted', () => {
+  it('enqueues an authentic Cooledge event once, with what the consumer needs', async () => {
+    const world = setup();
+    const body = cooledgeEvent('job.completed');
+    const raw = JSON.stringify(body);
+    const signature = sign(raw, secret, 'timestamped', now);
+    const response = await world.post('/webhooks/cooledge', raw, {
+      'content-type': 'application/json',
+      'x-cooledge-signature': signature,
+      'x-cooledge-event-id': String(body.event_id),
+      'user-agent': 'Cooledge-Webhooks/1.0',
+    });
+
+    expect(response.statusCode).toBe(202);
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(bodyOf(response)).toEqual({ status: 'accepted', provider: 'cooledge', event_key: body.event_id });
+    expect(world.queue.messages).toHaveLength(1);
+    const [message] = world.queue.messages;
+    expect(message).toEqual({
+      v: 1,
+      provider: 'cooledge',
+      eventKey: body.event_id,
+      eventType: 'job.completed',
+      receivedAt: '2026-06-20T00:00:00.000Z',
+      bodyBase64: Buffer.from(raw).toString('base64'),
+      headers: {
+        'content-type': 'application/json',
+        'x-cooledge-event-id': String(body.event_id),
+        'user-agent': 'Cooledge-Webhooks/1.0',
+      },
+    });
+    expect(JSON.stringify(message)).not.toContain(signature);
+    expect(world.metrics.get('Accepted')).toBe(1);
+  });
+
+  it('enqueues an authentic Zenbooker event keyed by its payload hash, without the token', async () => {
+    const world = setup();
+    const body = fixture('zenbooker', 'job.completed');
+    const raw = JSON.stringify(body);
+    const response = await world.zenbooker(raw);
+
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toEqual({
+      status: 'accepted',
+      provider: 'zenbooker',
+      event_key: eventKey(body),
+    });
+    expect(world.queue.messages).toEqual([
+      {
+        v: 1,
+        provider: 'zenbooker',
+        eventKey: eventKey(body),
+        eventType: 'job.completed',
+        receivedAt: '2026-06-20T00:00:00.000Z',
+        bodyBase64: Buffer.from(raw).toString('base64'),
+        headers: { 'content-type': 'application/json' },
+      },
+    ]);
+    expect(JSON.stringify(world.queue.messages)).not.toContain(token);
+  });
+
+  it.each(fixtureNames('cooledge'))('accepts the Cooledge %s fixture', async (name) => {
+    const world = setup();
+    const response = await world.cooledge(fixture('cooledge', name));
+    expect(bodyOf(response).status).toBe('accepted');
+    expect(world.queue.messages).toHaveLength(1);
+  });
+
+  it.each(fixtureNames('zenbooker'))('accepts the Zenbooker %s fixture', async (name) => {
+    const world = setup();
+    const response = await world.zenbooker(fixture('zenbooker', name));
+    expect(bodyOf(response).status).toBe('accepted');
+    expect(world.queue.messages).toHaveLength(1);
+  });
+
+  it('accepts the plain signature form when it is configured', async () => {
+    const world = setup({ signatureScheme: 'plain' });
+    const raw = JSON.stringify(cooledgeEvent());
+    const response = await world.cooledge(raw, { signature: sign(raw, secret, 'plain') });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('accepts a signature made with the second active secret (rotation)', async () => {
+    const world = setup({
+      credentials: new FixedCredentials({ cooledgeSecrets: [otherSecret, secret], zenbookerTokens: [token] }),
+    });
+    expect((await world.cooledge(cooledgeEvent())).statusCode).toBe(202);
+  });
+
+  it('reads the header names in any case', async () => {
+    const world = setup();
+    const raw = JSON.stringify(cooledgeEvent());
+    const response = await world.post('/webhooks/cooledge', raw, {
+      'Content-Type': 'application/json',
+      'X-Cooledge-Signature': sign(raw, secret, 'timestamped', now),
+    });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('authenticates a base64-encoded body on its decoded bytes and enqueues those bytes', async () => {
+    const world = setup();
+    const raw = JSON.stringify(cooledgeEvent('job.completed', { description: 'Réparé — ✓' }));
+    const encoded = Buffer.from(raw).toString('base64');
+    const response = await world.post(
+      '/webhooks/cooledge',
+      encoded,
+      { ...json, 'x-cooledge-signature': sign(raw, secret, 'timestamped', now) },
+      { base64: true },
+    );
+    expect(response.statusCode).toBe(202);
+    expect(world.queue.messages[0]?.bodyBase64).toBe(encoded);
+  });
+
+  it('rejects a base64-encoded body signed over its encoded text', async () => {
+    const world = setup();
+    const encoded = Buffer.from(JSON.stringify(cooledgeEvent())).toString('base64');
+    const response = await world.post(
+      '/webhooks/cooledge',
+      encoded,
+      { ...json, 'x-cooledge-signature': sign(encoded, secret, 'timestamped', now) },
+      { base64: true },
+    );
+    expectProblem(response, 401);
+  });
+
+  it('serves routes under a stage prefix', async () => {
+    const world = setup();
+    expect((await world.cooledge(cooledgeEvent(), { path: '/prod/webhooks/cooledge' })).statusCode).toBe(202);
+  });
+
+  it('reads the credentials on every request, so a rotation applies without a restart', async () => {
+    const credentials = new FixedCredentials({ cooledgeSecrets: [secret], zenbookerTokens: [token] });
+    const world = setup({ credentials });
+    await world.cooledge(cooledgeEvent());
+    await world.zenbooker(zenbookerEvent());
+    expect(credentials.reads).toBe(2);
+  });
+});
+
+describe('ingest: 202 quarantined', () => {
+  it('enqueues an authentic Cooledge event that fails the schema, with its issues', async () => {
+    const world = setup();
+    const body = cooledgeEvent('job.completed', { job_id: 5_123_456_789 });
+    const response = await world.cooledge(body);
+
+    expect(response.statusCode).toBe(202);
+    const issues = [{ path: 'job_id', message: expect.any(String) }];
+    expect(bodyOf(response)).toEqual({
+      status: 'quarantined',
+      provider: 'cooledge',
+      event_key: body.event_id,
+      issues,
+    });
+    expect(world.queue.messages).toHaveLength(1);
+    expect(world.queue.messages[0]).toMatchObject({ eventKey: body.event_id, issues });
+    expect(world.queue.messages[0]?.issues).toEqual(bodyOf(response).issues);
+    expect(world.metrics.get('Quarantined')).toBe(1);
+    expect(world.metrics.get('Accepted')).toBe(0);
+  });
+
+  it('enqueues an authentic Zenbooker event that fails the schema, with its issues', async () => {
+    const world = setup();
+    const response = await world.zenbooker(zenbookerEvent('job.completed', { data: { id: 1571382643450 } }));
+    expect(bodyOf(response)).toMatchObject({ status: 'quarantined', issues: [{ path: 'data.id' }] });
+    expect(world.queue.messages[0]?.issues).toEqual([{ path: 'data.id', message: expect.any(String) }]);
+  });
+
+  it('does not echo the offending value in the issues it returns', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent('job.completed', { customer_email: 8_675_309_123 }));
+    expect(bodyOf(response).status).toBe('quarantined');
+    expect(response.body).not.toContain('8675309123');
+  });
+});
+
+describe('ingest: 401 for every authentication failure, all alike', () => {
+  const raw = JSON.stringify(cooledgeEvent('job.completed', { event_id: 'evt-401' }));
+  const good = sign(raw, secret, 'timestamped', now);
+  const hex = good.split('v1=')[1] ?? '';
+  const t = Math.floor(now.getTime() / 1000);
+  /** Signed with the right secret, `seconds` away from the handler's clock. */
+  const signedAt = (seconds: number) =>
+    sign(raw, secret, 'timestamped', new Date(now.getTime() + seconds * 1000));
+
+  const failures: Array<[string, (world: ReturnType<typeof setup>) => Promise<Response>]> = [
+    ['no signature header', (w) => w.cooledge(raw, { signature: null })],
+    ['an empty signature', (w) => w.cooledge(raw, { signature: '' })],
+    [
+      'a signature made with another secret',
+      (w) => w.cooledge(raw, { signature: sign(raw, otherSecret, 'timestamped', now) }),
+    ],
+    ['a truncated signature', (w) => w.cooledge(raw, { signature: good.slice(0, -2) })],
+    ['an upper-case signature', (w) => w.cooledge(raw, { signature: `t=${t},v1=${hex.toUpperCase()}` })],
+    ['a stale timestamp', (w) => w.cooledge(raw, { signature: signedAt(-301) })],
+    ['a future timestamp', (w) => w.cooledge(raw, { signature: signedAt(301) })],
+    ['a malformed timestamp', (w) => w.cooledge(raw, { signature: `t=soon,v1=${hex}` })],
+    ['a header sent twice', (w) => w.cooledge(raw, { signature: `${good},${signedAt(1)}` })],
+    [
+      'the plain form when timestamped is configured',
+      (w) => w.cooledge(raw, { signature: sign(raw, secret, 'plain') }),
+    ],
+    ['a signature over a different body', (w) => w.cooledge(`${raw} `, { signature: good })],
+    [
+      'a wrong Zenbooker token',
+      (w) => w.zenbooker(zenbookerEvent(), { token: 'zbk_wrong_token_0000000000000000' }),
+    ],
+    [
+      'a Zenbooker token one character short',
+      (w) => w.zenbooker(zenbookerEvent(), { token: token.slice(0, -1) }),
+    ],
+    [
+      'a Zenbooker token with one character extra',
+      (w) => w.zenbooker(zenbookerEvent(), { token: `${token}0` }),
+    ],
+  ];
+
+  it.each(failures)('rejects %s with 401, enqueuing nothing', async (_, send) => {
+    const world = setup();
+    const response = await send(world);
+    expectProblem(response, 401);
+    expect(world.queue.messages).toEqual([]);
+    expect(world.metrics.get('RejectedUnauthorized')).toBe(1);
+  });
+
+  it('answers every failure with the same headers and body (no oracle)', async () => {
+    const responses = await Promise.all(failures.map(([, send]) => send(setup())));
+    const distinct = new Set(responses.map((r) => JSON.stringify([r.statusCode, r.headers, r.body])));
+    expect(distinct.size).toBe(1);
+  });
+
+  it('checks the signature before parsing: a bad signature on a body that is not JSON is 401', async () => {
+    const world = setup();
+    expectProblem(
+      await world.cooledge('this is not json', { signature: sign('other', secret, 'timestamped', now) }),
+      401,
+    );
+  });
+
+  it('checks the token before parsing: a wrong token on a body that is not JSON is 401', async () => {
+    const world = setup();
+    expectProblem(await world.zenbooker('{{{', { token: `${token}0` }), 401);
+  });
+});
+
+describe('ingest: 400 for a body that cannot be routed or deduplicated', () => {
+  it.each<[string, string | Buffer, RegExp]>([
+    ['is not JSON', 'this is not json', /^body is not valid JSON/],
+    ['is truncated JSON', '{"event_id": "e1", ', /^body is not valid JSON/],
+    ['is empty', '', /^body is empty$/],
+    ['is not valid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), /^body is not valid UTF-8$/],
+    ['is a JSON array', '[{"event_id":"e1"}]', /^body must be a JSON object$/],
+    ['is a JSON string', '"event"', /^body must be a JSON object$/],
+    ['is JSON null', 'null', /^body must be a JSON object$/],
+    ['is nested deeper than 64 levels', JSON.stringify(nested(65)), /^body is nested deeper than 64 levels$/],
+    [
+      'has no event_id',
+      JSON.stringify({ ...cooledgeEvent(), event_id: undefined }),
+      /^event_id must be a non-empty string$/,
+    ],
+    [
+      'has a numeric event_id',
+      JSON.stringify(cooledgeEvent('job.completed', { event_id: 42 })),
+      /^event_id must be a non-empty string$/,
+    ],
+    [
+      'has no event_type',
+      JSON.stringify({ ...cooledgeEvent(), event_type: undefined }),
+      /^event_type must be a non-empty string$/,
+    ],
+  ])('rejects a signed Cooledge body that %s', async (_, raw, detail) => {
+    const world = setup();
+    const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    const response = await world.post(
+      '/webhooks/cooledge',
+      bytes.toString('base64'),
+      { ...json, 'x-cooledge-signature': sign(bytes, secret, 'timestamped', now) },
+      { base64: true },
+    );
+    expect(expectProblem(response, 400).detail).toMatch(detail);
+    expect(world.queue.messages).toEqual([]);
+    expect(world.metrics.get('RejectedBadRequest')).toBe(1);
+  });
+
+  it('accepts a body nested exactly 64 levels deep', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent('lead.created', { deep: nested(63) }));
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('rejects an X-Cooledge-Event-Id that differs from the body event_id', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent(), {
+      headers: { 'x-cooledge-event-id': 'evt-other' },
+    });
+    expect(expectProblem(response, 400).detail).toBe('X-Cooledge-Event-Id does not match the body event_id');
+    expect(world.queue.messages).toEqual([]);
+  });
+
+  it.each<[string, JsonObject, string]>([
+    ['no event', { event: undefined }, 'event must be a non-empty string'],
+    ['no data', { data: undefined }, 'data must be a JSON object'],
+    ['data that is a list', { data: [] }, 'data must be a JSON object'],
+  ])('rejects a Zenbooker body with %s', async (_, overrides, detail) => {
+    const world = setup();
+    const response = await world.zenbooker({ ...fixture('zenbooker', 'job.completed'), ...overrides });
+    expect(expectProblem(response, 400).detail).toBe(detail);
+    expect(world.queue.messages).toEqual([]);
+  });
+
+  it('does not quote the body in the detail', async () => {
+    const world = setup();
+    const raw = '{"event_id": "UNIQUE-MARKER-31337", oops}';
+    const response = await world.cooledge(raw);
+    expectProblem(response, 400);
+    expect(response.body).not.toContain('UNIQUE-MARKER-31337');
+    expect(response.body).not.toContain('oops');
+  });
+});
+
+describe('ingest: 415 for anything but JSON', () => {
+  it.each<[string, Record<string, string>]>([
+    ['no content type', {}],
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['application/x-www-form-urlencoded', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['application/json-patch+json', { 'content-type': 'application/json-patch+json' }],
+    ['application/jsonx', { 'content-type': 'application/jsonx' }],
+    ['an empty content type', { 'content-type': '' }],
+  ])('rejects %s', async (_, headers) => {
+    const world = setup();
+    const raw = JSON.stringify(cooledgeEvent());
+    const response = await world.post('/webhooks/cooledge', raw, {
+      ...headers,
+      'x-cooledge-signature': sign(raw, secret, 'timestamped', now),
+    });
+    expectProblem(response, 415);
+    expect(world.queue.messages).toEqual([]);
+    expect(world.metrics.get('RejectedUnsupportedMediaType')).toBe(1);
+  });
+
+  it.each([
+    'application/json; charset=utf-8',
+    'application/json;charset=UTF-8',
+    'Application/JSON',
+    'APPLICATION/JSON; CHARSET=utf-8',
+  ])('accepts %s', async (contentType) => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent(), { headers: { 'content-type': contentType } });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('checks the content type before the signature', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent(), {
+      signature: null,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expectProblem(response, 415);
+  });
+});
+
+describe('ingest: 413 for bodies over the limit', () => {
+  const limit = 1024;
+  /** A signed Cooledge body of exactly `bytes` bytes. */
+  const bodyOfSize = (bytes: number) => {
+    const base = JSON.stringify(cooledgeEvent('lead.created', { padding: '' }));
+    return base.replace('"padding":""', `"padding":"${'x'.repeat(bytes - Buffer.byteLength(base))}"`);
+  };
+
+  it('rejects a body one byte over the limit', async () => {
+    const world = setup({ maxBodyBytes: limit });
+    const raw = bodyOfSize(limit + 1);
+    expect(Buffer.byteLength(raw)).toBe(limit + 1);
+    const response = await world.cooledge(raw);
+    expect(expectProblem(response, 413).detail).toBe('The body is larger than 1024 bytes.');
+    expect(world.queue.messages).toEqual([]);
+    expect(world.metrics.get('RejectedTooLarge')).toBe(1);
+  });
+
+  it('accepts a body exactly at the limit', async () => {
+    const world = setup({ maxBodyBytes: limit });
+    const raw = bodyOfSize(limit);
+    expect(Buffer.byteLength(raw)).toBe(limit);
+    expect((await world.cooledge(raw)).statusCode).toBe(202);
+  });
+
+  it('counts bytes, not characters', async () => {
+    const world = setup({ maxBodyBytes: limit });
+    const raw = JSON.stringify(cooledgeEvent('lead.created', { note: 'é'.repeat(400) }));
+    expect(raw.length).toBeLessThan(limit);
+    expectProblem(await world.cooledge(raw), 413);
+  });
+
+  it.each([
+    [limit + 1, 413],
+    [limit + 2, 413],
+    [limit + 3, 413],
+    [limit, 202],
+    [limit - 1, 202],
+    [limit - 2, 202],
+  ])('measures a base64-encoded body of %i decoded bytes by its decoded size', async (size, status) => {
+    const world = setup({ maxBodyBytes: limit });
+    const raw = bodyOfSize(size);
+    const response = await world.post(
+      '/webhooks/cooledge',
+      Buffer.from(raw).toString('base64'),
+      { ...json, 'x-cooledge-signature': sign(raw, secret, 'timestamped', now) },
+      { base64: true },
+    );
+    expect(response.statusCode).toBe(status);
+  });
+
+  it('rejects an oversized body before authenticating it', async () => {
+    const world = setup({ maxBodyBytes: limit });
+    const response = await world.cooledge('x'.repeat(limit + 1), {
+      signature: null,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expectProblem(response, 413);
+  });
+
+  it('defaults to a 256 KiB limit in the handler it is given', async () => {
+    const world = setup();
+    expectProblem(await world.cooledge(bodyOfSize(256 * 1024 + 1)), 413);
+  });
+});
+
+describe('ingest: 404 and 405', () => {
+  it.each([
+    '/',
+    '/webhooks',
+    '/webhooks/unknown',
+    '/webhooks/unknown/token',
+    '/webhooks/zenbooker',
+    '/webhooks/zenbooker/',
+    '/webhooks/zenbooker/a/b',
+    '/webhooks/cooledge/extra',
+    '/webhooks/Cooledge',
+    '/hooks/cooledge',
+  ])('answers 404 at %s', async (path) => {
+    const world = setup();
+    const response = await world.post(path, JSON.stringify(cooledgeEvent()), json);
+    expectProblem(response, 404);
+    expect(world.queue.messages).toEqual([]);
+  });
+
+  it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'])(
+    'answers 405 with Allow: POST to %s on a webhook route',
+    async (method) => {
+      const world = setup();
+      for (const path of ['/webhooks/cooledge', `/webhooks/zenbooker/${token}`]) {
+        const response = await world.post(path, undefined, json, { method });
+        expectProblem(response, 405);
+        expect(response.headers.allow).toBe('POST');
+      }
+      expect(world.queue.messages).toEqual([]);
+    },
+  );
+
+  it('answers 404, not 405, for a wrong method on an unknown path', async () => {
+    const world = setup();
+    expectProblem(await world.post('/nowhere', undefined, {}, { method: 'GET' }), 404);
+  });
+});
+
+describe('ingest: 503 when the event cannot be made durable', () => {
+  it('answers 503 with Retry-After when the queue rejects, without leaking the error', async () => {
+    const queue = new RecordingQueue();
+    const failure = new Error('AccessDenied for arn:aws:sqs:ap-southeast-2:123456789012:events-queue');
+    failure.name = 'QueueDoesNotExist';
+    queue.failure = failure;
+    const world = setup({ queue });
+    const response = await world.cooledge(cooledgeEvent());
+
+    expectProblem(response, 503);
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    expect(response.body).not.toContain('arn:aws');
+    expect(response.body).not.toContain('QueueDoesNotExist');
+    expect(world.logger.text()).not.toContain('arn:aws');
+    expect(world.logger.entries).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        data: expect.objectContaining({ error: 'QueueDoesNotExist' }),
+      }),
+    );
+    expect(world.metrics.get('EnqueueFailed')).toBe(1);
+    expect(world.metrics.get('Accepted')).toBe(0);
+  });
+
+  it('answers 503, not 202 quarantined, when a quarantined event cannot be queued', async () => {
+    const queue = new RecordingQueue();
+    queue.failure = new Error('down');
+    const world = setup({ queue });
+    const response = await world.cooledge(cooledgeEvent('job.completed', { job_id: 1 }));
+    expectProblem(response, 503);
+  });
+
+  it('answers 503 with Retry-After when the credentials cannot be read', async () => {
+    const failure = new Error('Secrets Manager: secret whsec_must_not_leak_12345 unavailable');
+    const world = setup({ credentials: new FailingCredentials(failure) });
+    const response = await world.cooledge(cooledgeEvent());
+
+    expectProblem(response, 503);
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    expect(response.body).not.toContain('whsec_must_not_leak');
+    expect(world.logger.text()).not.toContain('whsec_must_not_leak');
+    expect(world.queue.messages).toEqual([]);
+  });
+
+  it('flushes metrics once per request, even when it fails', async () => {
+    const world = setup({ credentials: new FailingCredentials(new Error('down')) });
+    await world.cooledge(cooledgeEvent());
+    await world.zenbooker(zenbookerEvent(), { token: 'zbk_wrong_token_0000000000000000' });
+    expect(world.metrics.flushes).toBe(2);
+  });
+});
+
+describe('ingest: nothing leaks', () => {
+  const marker = 'PRIVATE-MARKER-4f1c';
+
+  /**
+   * Every kind of response through one handler, each request carrying the marker in its body.
+   * Returns the responses and every signature that was sent.
+   */
+  async function everyOutcome(world: ReturnType<typeof setup>) {
+    const signatures: string[] = [];
+    const signed = (
+      body: JsonObject | string,
+      options: { secret?: string; headers?: Record<string, string> } = {},
+    ) => {
+      const raw = typeof body === 'string' ? body : JSON.stringify(body);
+      const signature = sign(raw, options.secret ?? secret, 'timestamped', now);
+      signatures.push(signature);
+      return world.cooledge(raw, { signature, headers: options.headers });
+    };
+    const body = (extra: JsonObject = {}) =>
+      cooledgeEvent('job.completed', { description: marker, ...extra });
+    const responses = [
+      await signed(body()),
+      await signed(body({ job_id: 123 })),
+      await signed(body(), { secret: otherSecret }),
+      await signed(`{"description":"${marker}"`),
+      await signed(body(), { headers: { 'content-type': 'text/plain' } }),
+      await signed(body(), { headers: { 'x-cooledge-event-id': marker } }),
+      await signed(body({ padding: 'x'.repeat(300 * 1024) })),
+      await world.zenbooker(zenbookerEvent('job.completed', { data: { job_notes: marker } })),
+      await world.zenbooker(zenbookerEvent('job.completed', { data: { job_notes: marker } }), {
+        token: `${token}x`,
+      }),
+      await world.post(`/webhooks/zenbooker/${token}`, undefined, json, { method: 'GET' }),
+    ];
+    expect(new Set(responses.map((r) => r.statusCode))).toEqual(new Set([202, 400, 401, 405, 413, 415]));
+    const hexes = signatures.map((s) => s.split('v1=')[1] ?? s);
+    return { responses, secrets: [marker, secret, otherSecret, token, ...hexes] };
+  }
+
+  it('never echoes the body, the signature, the token or the secret in a response', async () => {
+    const { responses, secrets } = await everyOutcome(setup());
+    for (const response of responses) {
+      const text = JSON.stringify(response);
+      for (const value of secrets) expect(text).not.toContain(value);
+    }
+  });
+
+  it('never logs the body, the signature, the token or the secret', async () => {
+    const world = setup();
+    const { secrets } = await everyOutcome(world);
+    const logged = world.logger.text();
+    expect(world.logger.entries.length).toBeGreaterThan(5);
+    for (const value of secrets) expect(logged).not.toContain(value);
+  });
+
+  it('enqueues nothing for any response other than 202', async () => {
+    const world = setup();
+    const { responses } = await everyOutcome(world);
+    const accepted = responses.filter((r) => r.statusCode === 202).length;
+    expect(accepted).toBe(3);
+    expect(world.queue.messages).toHaveLength(accepted);
+  });
+});
