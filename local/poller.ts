@@ -96,7 +96,8 @@ export class SqsPoller {
 
   private async receiveBatch(): Promise<Message[]> {
     const batch: Message[] = [];
-    const deadline = Date.now() + this.windowMs;
+    // The window opens when the first record arrives, not when the long poll starts.
+    let deadline = Number.POSITIVE_INFINITY;
     let first = true;
     while (batch.length < this.batchSize && (first || Date.now() < deadline) && (this.running || first)) {
       const out = await this.options.client.send(
@@ -111,6 +112,7 @@ export class SqsPoller {
       const received = out.Messages ?? [];
       batch.push(...received);
       if (first && received.length === 0) break;
+      if (first) deadline = Date.now() + this.windowMs;
       first = false;
       if (received.length === 0) await new Promise((r) => setTimeout(r, 50));
     }

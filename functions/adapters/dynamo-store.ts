@@ -1,4 +1,8 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type CancellationReason,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   PutCommand,
@@ -10,8 +14,12 @@ import type { EventRecord, EventStore, JobWrite } from '#core/consume';
 // Named clauses: each carries the decision it encodes.
 /** The dedupe marker: the event log item is written once per (provider, event key). */
 const notSeenBefore = 'attribute_not_exists(pk)';
-/** Ordering: a job only moves forward; an event as new as the last one applied still applies. */
-const notNewerThanEvent = 'attribute_not_exists(pk) OR lastEventAt <= :eventAt';
+/**
+ * Ordering: a job only moves forward. An event as new as the last one applied still applies; the
+ * event that already is the job's state (a replay, or a redelivery after the dedupe horizon) does
+ * not apply twice.
+ */
+const movesForward = 'attribute_not_exists(pk) OR (lastEventAt <= :eventAt AND lastEventKey <> :eventKey)';
 /** The stale path only fills gaps in a job that exists. */
 const jobExists = 'attribute_exists(pk)';
 
@@ -36,7 +44,7 @@ export interface DynamoStoreOptions {
  *   consumer A                          DynamoDB                          consumer B (same event)
  *   ──────────                          ────────                          ───────────────────────
  *   TransactWrite[ put event if notSeenBefore,
- *                  update job if notNewerThanEvent ] ──► commits both
+ *                  update job if movesForward ]     ──► commits both
  *                                                       ◄── TransactWrite[ same ] ─ conflict or
  *                                                           ConditionalCheckFailed on the event
  *                                                           → "duplicate", nothing written twice
@@ -79,11 +87,23 @@ export class DynamoEventStore implements EventStore {
       );
       return 'applied' as const;
     } catch (error) {
-      const [eventReason, jobReason] = cancellationCodes(error);
-      if (eventReason === 'ConditionalCheckFailed') return 'duplicate';
-      if (jobReason !== 'ConditionalCheckFailed') throw error;
+      const [eventReason, jobReason] = cancellationReasons(error);
+      if (eventReason?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      if (jobReason?.Code !== 'ConditionalCheckFailed') throw error;
+      if (jobReason.Item?.lastEventKey?.S === job.eventKey) return this.recordAlreadyApplied(event);
     }
     return this.recordStale(event, job);
+  }
+
+  /** The job already reflects this very event: only its log record is (re)written. */
+  private async recordAlreadyApplied(event: EventRecord) {
+    try {
+      await this.doc.send(new PutCommand(this.eventPut(event, 'applied')));
+      return 'applied' as const;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'duplicate';
+      throw error;
+    }
   }
 
   private async recordStale(event: EventRecord, job: JobWrite) {
@@ -96,8 +116,8 @@ export class DynamoEventStore implements EventStore {
       );
       return 'stale' as const;
     } catch (error) {
-      const [eventReason] = cancellationCodes(error);
-      if (eventReason === 'ConditionalCheckFailed') return 'duplicate';
+      const [eventReason] = cancellationReasons(error);
+      if (eventReason?.Code === 'ConditionalCheckFailed') return 'duplicate';
       throw error;
     }
   }
@@ -129,7 +149,12 @@ export class DynamoEventStore implements EventStore {
 
   private jobUpdate(job: JobWrite): UpdateInput {
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':eventAt': job.eventAt, ':now': job.now, ':one': 1 };
+    const values: Record<string, unknown> = {
+      ':eventAt': job.eventAt,
+      ':eventKey': job.eventKey,
+      ':now': job.now,
+      ':one': 1,
+    };
     const sets: string[] = [];
     const set = (attribute: string, value: unknown) => {
       if (value === undefined) return;
@@ -152,7 +177,8 @@ export class DynamoEventStore implements EventStore {
       TableName: this.jobs,
       Key: { pk: jobPk(job.provider, job.jobId) },
       UpdateExpression: `SET ${sets.join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`,
-      ConditionExpression: notNewerThanEvent,
+      ConditionExpression: movesForward,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
@@ -179,12 +205,12 @@ export class DynamoEventStore implements EventStore {
   }
 }
 
-function cancellationCodes(error: unknown): Array<string | undefined> {
+function cancellationReasons(error: unknown): CancellationReason[] {
   if (
     error instanceof TransactionCanceledException ||
     (error as { name?: string })?.name === 'TransactionCanceledException'
   ) {
-    return ((error as TransactionCanceledException).CancellationReasons ?? []).map((r) => r.Code);
+    return (error as TransactionCanceledException).CancellationReasons ?? [];
   }
   return [];
 }

@@ -70,7 +70,7 @@ export interface ConsumerConfig {
 /** Reads and validates the ingest function's environment once, at cold start. */
 export function ingestConfig(env: Env = process.env): IngestConfig {
   return {
-    queueUrl: read(env, 'QUEUE_URL', v.pipe(nonEmpty, v.url('must be a URL'))),
+    queueUrl: read(env, 'QUEUE_URL', v.pipe(nonEmpty, v.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'))),
     maxBodyBytes: read(env, 'MAX_BODY_BYTES', integer(1, 10 * 1024 * 1024), String(defaults.maxBodyBytes)),
     signatureScheme: read(
       env,

@@ -299,6 +299,30 @@ describe('what is kept', () => {
     expect(JSON.parse(job?.payload as string).data.brand_new_field).toEqual({ nested: true });
   });
 
+  it('replays an applied event without counting it twice or moving the job', async () => {
+    const body = cooledgeEvent('job.completed', { job_id: randomUUID() });
+    await world.postCooledge(body);
+    await world.drain();
+    const stored = await world.event('cooledge', body.event_id as string);
+    const replay: QueueMessage = {
+      v: 1,
+      provider: 'cooledge',
+      eventKey: body.event_id as string,
+      eventType: 'job.completed',
+      receivedAt: stored?.receivedAt as string,
+      bodyBase64: Buffer.from(stored?.rawBody as string).toString('base64'),
+      headers: {},
+      replay: true,
+    };
+    const response = await world.consumer({ Records: [sqsRecord(JSON.stringify(replay))] });
+    expect(response.batchItemFailures).toEqual([]);
+    const job = await world.job('cooledge', body.job_id as string);
+    expect(job?.eventCount).toBe(1);
+    const event = await world.event('cooledge', body.event_id as string);
+    expect(event).toMatchObject({ outcome: 'applied' });
+    expect(event?.replayedAt).toBeDefined();
+  });
+
   it('expires event log records after the dedupe horizon', async () => {
     const body = cooledgeEvent('lead.created');
     await world.postCooledge(body);
