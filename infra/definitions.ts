@@ -15,6 +15,11 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
+  /**
+   * Attributes copied into the index besides the keys. Never the raw bodies: every index write is
+   * paid per KB, and a body copied into an index would double the cost of each event.
+   */
+  readonly nonKeyAttributes: readonly string[];
 }
 
 export interface TableDefinition {
@@ -27,7 +32,8 @@ export interface TableDefinition {
 
 /**
  * Event log: one item per (provider, event key). Its conditional put is the dedupe marker.
- * `byProvider` lists a provider's events by receive time (CLI `events`, `replay`).
+ * `byProvider` lists a provider's events by receive time (CLI `events`, `replay`); the raw body is
+ * read from the table itself.
  */
 export const eventsTable = {
   id: 'Events',
@@ -38,6 +44,17 @@ export const eventsTable = {
       indexName: 'byProvider',
       partitionKey: { name: 'provider', type: 'S' },
       sortKey: { name: 'receivedAt', type: 'S' },
+      nonKeyAttributes: [
+        'eventKey',
+        'eventType',
+        'outcome',
+        'accountId',
+        'entityIds',
+        'occurredAt',
+        'processedAt',
+        'replayedAt',
+        'issues',
+      ],
     },
   ],
 } as const satisfies TableDefinition;
@@ -54,6 +71,18 @@ export const jobsTable = {
       indexName: 'byAccount',
       partitionKey: { name: 'accountKey', type: 'S' },
       sortKey: { name: 'updatedAt', type: 'S' },
+      nonKeyAttributes: [
+        'provider',
+        'jobId',
+        'accountId',
+        'status',
+        'jobNumber',
+        'customerName',
+        'scheduledStart',
+        'completedAt',
+        'eventCount',
+        'lastEventType',
+      ],
     },
   ],
 } as const satisfies TableDefinition;

@@ -2,7 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as v from 'valibot';
 import type { CredentialSource } from '#core/config';
 import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
+import { LoggableError } from '#core/ingest';
 import { toIssues } from '#core/validation';
+import { clientOptions } from './client-options.ts';
 
 const retryAfterFailureSeconds = 30;
 
@@ -27,7 +29,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
   constructor(
     private readonly secretId: string,
     private readonly refreshSeconds: number,
-    private readonly client: SecretsManagerClient = new SecretsManagerClient({}),
+    private readonly client: SecretsManagerClient = new SecretsManagerClient(clientOptions),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -53,13 +55,13 @@ export class SecretsManagerCredentials implements CredentialsSource {
     try {
       parsed = JSON.parse(out.SecretString ?? '');
     } catch {
-      throw new Error('webhook secret is not JSON');
+      throw new LoggableError('webhook secret is not JSON');
     }
     const result = v.safeParse(WebhookCredentials, parsed);
     if (!result.success) {
       // Path and expectation only: valibot's own messages quote the received value, here a secret.
       const [issue] = toIssues(result.issues);
-      throw new Error(`webhook secret is invalid at ${issue?.path}: ${issue?.message}`);
+      throw new LoggableError(`webhook secret is invalid at ${issue?.path}: ${issue?.message}`);
     }
     this.cached = { value: result.output, at: this.now() };
     return result.output;

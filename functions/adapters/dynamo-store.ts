@@ -10,6 +10,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { EventRecord, EventStore, JobWrite } from '#core/consume';
+import { clientOptions } from './client-options.ts';
 
 // Named clauses: each carries the decision it encodes.
 /** The dedupe marker: the event log item is written once per (provider, event key). */
@@ -61,7 +62,7 @@ export class DynamoEventStore implements EventStore {
   private readonly jobs: string;
 
   constructor(options: DynamoStoreOptions) {
-    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient(clientOptions), {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });
     this.events = options.eventsTableName;

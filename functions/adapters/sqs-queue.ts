@@ -1,5 +1,6 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Queue, QueueMessage } from '#core/message';
+import { clientOptions } from './client-options.ts';
 
 /** The ingest → consumer hand-off. `send` resolves only once SQS has stored the message. */
 export class SqsQueue implements Queue {
@@ -10,7 +11,7 @@ export class SqsQueue implements Queue {
     private readonly queueUrl: string,
     client?: SQSClient,
   ) {
-    this.client = client ?? new SQSClient({});
+    this.client = client ?? new SQSClient(clientOptions);
   }
 
   async send(message: QueueMessage): Promise<void> {

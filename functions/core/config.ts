@@ -45,6 +45,12 @@ function read<const S extends v.GenericSchema<string, unknown>>(
   return result.output;
 }
 
+/**
+ * The largest body accepted: the event log stores it in one DynamoDB item (400 KB at most) next
+ * to its metadata, and the job stores it again as its latest payload.
+ */
+export const maxBodyBytesLimit = 320 * 1024;
+
 export type SignatureScheme = 'timestamped' | 'plain';
 
 /** Where the webhook credentials come from: env vars locally, Secrets Manager in AWS. */
@@ -71,7 +77,7 @@ export interface ConsumerConfig {
 export function ingestConfig(env: Env = process.env): IngestConfig {
   return {
     queueUrl: read(env, 'QUEUE_URL', v.pipe(nonEmpty, v.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'))),
-    maxBodyBytes: read(env, 'MAX_BODY_BYTES', integer(1, 10 * 1024 * 1024), String(defaults.maxBodyBytes)),
+    maxBodyBytes: read(env, 'MAX_BODY_BYTES', integer(1, maxBodyBytesLimit), String(defaults.maxBodyBytes)),
     signatureScheme: read(
       env,
       'COOLEDGE_SIGNATURE_SCHEME',

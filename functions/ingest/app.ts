@@ -3,7 +3,7 @@ import { credentialsFrom } from '#adapters/credentials';
 import { SqsQueue } from '#adapters/sqs-queue';
 import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { ingestConfig } from '#core/config';
-import { errorName, type IngestDeps, ingest, internalError } from '#core/ingest';
+import { errorDetail, errorName, type IngestDeps, ingest, internalError } from '#core/ingest';
 import { providers } from '#providers/index';
 
 /**
@@ -24,7 +24,7 @@ export function createHandler(deps: IngestDeps) {
         deps,
       );
     } catch (error) {
-      deps.logger.error('ingest failed', { error: errorName(error) });
+      deps.logger.error('ingest failed', { error: errorName(error), detail: errorDetail(error) });
       return internalError();
     } finally {
       deps.metrics.flush();

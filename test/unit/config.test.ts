@@ -33,14 +33,14 @@ describe('ingest configuration', () => {
     expect(
       ingestConfig(
         ingestEnv({
-          MAX_BODY_BYTES: '1048576',
+          MAX_BODY_BYTES: '300000',
           COOLEDGE_SIGNATURE_SCHEME: 'plain',
           COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
         }),
       ),
     ).toEqual({
       queueUrl: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/events',
-      maxBodyBytes: 1_048_576,
+      maxBodyBytes: 300_000,
       signatureScheme: 'plain',
       signatureToleranceSeconds: 60,
       credentials: { kind: 'env', cooledgeSecrets: [cooledgeSecret], zenbookerTokens: [zenbookerToken] },
@@ -88,7 +88,7 @@ describe('ingest configuration', () => {
     ['MAX_BODY_BYTES', '-1'],
     ['MAX_BODY_BYTES', '1.5'],
     ['MAX_BODY_BYTES', '1e6'],
-    ['MAX_BODY_BYTES', String(10 * 1024 * 1024 + 1)],
+    ['MAX_BODY_BYTES', String(320 * 1024 + 1)],
     ['COOLEDGE_SIGNATURE_SCHEME', 'hmac'],
     ['COOLEDGE_SIGNATURE_SCHEME', 'Plain'],
     ['COOLEDGE_SIGNATURE_SCHEME', ''],
@@ -118,11 +118,11 @@ describe('ingest configuration', () => {
     expect(
       ingestConfig(
         ingestEnv({
-          MAX_BODY_BYTES: String(10 * 1024 * 1024),
+          MAX_BODY_BYTES: String(320 * 1024),
           COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '86400',
         }),
       ),
-    ).toMatchObject({ maxBodyBytes: 10 * 1024 * 1024, signatureToleranceSeconds: 86_400 });
+    ).toMatchObject({ maxBodyBytes: 320 * 1024, signatureToleranceSeconds: 86_400 });
   });
 
   it('never quotes a rejected secret or token in its message', () => {

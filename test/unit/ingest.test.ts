@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { IngestDeps } from '#core/ingest';
+import { LoggableError } from '#core/ingest';
 import type { JsonObject } from '#core/json';
 import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
@@ -610,6 +611,13 @@ describe('ingest: 503 when the event cannot be made durable', () => {
     expect(response.body).not.toContain('whsec_must_not_leak');
     expect(world.logger.text()).not.toContain('whsec_must_not_leak');
     expect(world.queue.messages).toEqual([]);
+  });
+
+  it('logs why the credentials could not be read when the reason was written to be logged', async () => {
+    const failure = new LoggableError('webhook secret is invalid at zenbookerTokens: expected Array');
+    const world = setup({ credentials: new FailingCredentials(failure) });
+    expectProblem(await world.cooledge(cooledgeEvent()), 503);
+    expect(world.logger.text()).toContain('webhook secret is invalid at zenbookerTokens');
   });
 
   it('flushes metrics once per request, even when it fails', async () => {
