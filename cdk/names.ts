@@ -1,0 +1,43 @@
+import { eventsTable, jobsTable, queueNames } from '#infra/definitions';
+
+/**
+ * Every physical name a deployment uses, derived from its stage. Both halves of the stack compute
+ * them here, so the code finds the nested stateful stack's resources by name rather than by
+ * reference (which CDK would wire through outputs of the nested template, so the data template would
+ * change whenever the code's use of it did), and the CLI can derive them from a stage alone.
+ * Fixed names on the tables also mean CloudFormation refuses, rather than performs, any change that
+ * would replace them.
+ */
+export interface DeploymentNames {
+  /** The one top-level CloudFormation stack, so a bare `npx cdk deploy` deploys the stage. */
+  readonly stack: string;
+  readonly eventsTable: string;
+  readonly jobsTable: string;
+  readonly queue: string;
+  readonly deadLetterQueue: string;
+  /** Secrets Manager secret holding `{"cooledgeSecrets": [...], "zenbookerTokens": [...]}`. */
+  readonly credentialsSecret: string;
+  readonly alarmTopic: string;
+  /** Every alarm's name starts with it; the alarm topic lets exactly these publish. */
+  readonly alarmPrefix: string;
+  readonly dashboard: string;
+  /** CloudWatch namespace of the functions' embedded metrics; per stage so stages never mix. */
+  readonly metricsNamespace: string;
+}
+
+/** Mirrors the local runner's `<prefix>-events`, `<prefix>-webhook-events`, … naming. */
+export function deploymentNames(stage: string): DeploymentNames {
+  const prefix = `field-webhooks-${stage}`;
+  return {
+    stack: prefix,
+    eventsTable: `${prefix}-${eventsTable.id.toLowerCase()}`,
+    jobsTable: `${prefix}-${jobsTable.id.toLowerCase()}`,
+    queue: `${prefix}-${queueNames.queue}`,
+    deadLetterQueue: `${prefix}-${queueNames.deadLetterQueue}`,
+    credentialsSecret: `field-webhooks/${stage}/credentials`,
+    alarmTopic: `${prefix}-alarms`,
+    alarmPrefix: `${prefix}-`,
+    dashboard: prefix,
+    metricsNamespace: `FieldWebhooks/${stage}`,
+  };
+}

@@ -1,0 +1,147 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  LogLevel,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** The repository root: entries, `package.json` (its `imports`), the lock file and tsconfig live here. */
+export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * esbuild turns a CommonJS dependency's `require('node:…')` into a call to the ambient `require`,
+ * which an ES module lacks, and the function would fail only at its first cold start. Today every
+ * dependency resolves to an ES module build (`mainFields`), so this is insurance, and costs nothing.
+ */
+const requireShim =
+  "import{createRequire as __cjsRequire}from'node:module';const require=__cjsRequire(import.meta.url);";
+
+/** Properties of a {@link NodeFunction}: a Lambda function's options plus its entry file. */
+export interface NodeFunctionProps
+  extends Omit<
+    NodejsFunctionProps,
+    | 'entry'
+    | 'handler'
+    | 'code'
+    | 'runtime'
+    | 'architecture'
+    | 'bundling'
+    | 'projectRoot'
+    | 'depsLockFilePath'
+    | 'logGroup'
+    | 'logRetention'
+    | 'role'
+    | 'memorySize'
+    | 'timeout'
+  > {
+  /** Entry file, relative to the repository root; it must export `handler`. */
+  readonly entry: string;
+  /**
+   * Memory in MiB. Lambda allots CPU in proportion, so this is also the CPU budget for the cold
+   * start (module initialisation is CPU-bound).
+   *
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's log group keeps events.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Environment variables, merged over the house ones (`NODE_OPTIONS=--enable-source-maps`). A
+   * caller's `NODE_OPTIONS` is appended to the house flags rather than replacing them.
+   *
+   * @default - only the house variables
+   */
+  readonly environment?: Record<string, string>;
+}
+
+/**
+ * The house Lambda function for Node.js code in this repository:
+ *
+ * - Node.js 22 (the version the project builds and tests on: the `node` devDependency) on arm64,
+ *   which costs less per GB-second than x86 for the same work.
+ * - Bundled locally by esbuild (a devDependency; never Docker) as one minified ES module with a
+ *   source map, and `--enable-source-maps` so stack traces point at the TypeScript.
+ * - The AWS SDK v3 is bundled rather than taken from the runtime: the version that runs is the one
+ *   in `package-lock.json` that the tests ran against, not whatever the runtime ships that week,
+ *   and one tree-shaken file loads faster than resolving the runtime copy's many separate modules.
+ * - Its own log group with a retention period, written to through its own role, which holds no
+ *   managed policy: callers grant exactly what the code calls.
+ */
+export class NodeFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    const {
+      entry,
+      memorySize = 256,
+      timeout = Duration.seconds(10),
+      logRetention = RetentionDays.ONE_MONTH,
+      environment = {},
+      ...options
+    } = props;
+
+    // Siblings rather than children: both must exist before `super()` can receive them.
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: logRetention,
+      // Operational logs only; they go with the stack rather than pile up after every teardown.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role: IRole = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}; grants are added where its resources are wired`,
+    });
+
+    const { NODE_OPTIONS: callerNodeOptions, ...callerEnvironment } = environment;
+    super(scope, id, {
+      ...options,
+      entry: join(projectRoot, entry),
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize,
+      timeout,
+      logGroup,
+      role,
+      environment: {
+        NODE_OPTIONS: ['--enable-source-maps', callerNodeOptions].filter(Boolean).join(' '),
+        ...callerEnvironment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        // Prefer packages' ES module builds: they tree-shake, CommonJS does not.
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        // Stack traces need only the mappings; embedded sources would add megabytes to each upload.
+        sourcesContent: false,
+        banner: requireShim,
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+        logLevel: LogLevel.WARNING,
+      },
+    });
+
+    logGroup.grantWrite(role);
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to Node.js 22 on purpose: it is the version the code is built, type-checked and tested with (the `node` devDependency). Move the runtime and the toolchain together.',
+    });
+  }
+}

@@ -1,0 +1,161 @@
+import { ArnFormat, Duration, NestedStack, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  type KeyAttribute,
+  maxReceiveCount,
+  queueMaximumMessageBytes,
+  queueRetentionSeconds,
+  queueVisibilityTimeoutSeconds,
+  type TableDefinition,
+  tables,
+} from '#infra/definitions';
+import type { DeploymentConfig } from './config.ts';
+import type { DeploymentNames } from './names.ts';
+
+type TableId = (typeof tables)[number]['id'];
+
+/** Properties of a {@link StatefulStack}. */
+export interface StatefulStackProps {
+  readonly config: DeploymentConfig;
+  readonly names: DeploymentNames;
+}
+
+/**
+ * What must outlive any code change: the two tables, the queue and its DLQ, the credentials secret
+ * and the alarm topic (with its confirmed email subscription). A nested stack of the one top-level
+ * stack (`webhooks-stack.ts`), so a bare `npx cdk deploy` deploys everything; CloudFormation leaves
+ * it untouched unless its own template changes, so a redeploy of the functions, which find these
+ * resources by name, never touches it. Termination protection and stack tags come from the parent.
+ * Its outputs would not be printed by `cdk deploy`, so the parent declares them.
+ */
+export class StatefulStack extends NestedStack {
+  readonly tables: Readonly<Record<TableId, Table>>;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly alarmTopic: Topic;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, {
+      description: 'Field webhooks: tables, queue + DLQ, credentials secret, alarm topic (retained data)',
+    });
+    const { config, names } = props;
+    const tableNames: Record<TableId, string> = { Events: names.eventsTable, Jobs: names.jobsTable };
+
+    this.tables = Object.fromEntries(
+      tables.map((definition) => [definition.id, this.table(definition, tableNames[definition.id])]),
+    ) as Record<TableId, Table>;
+
+    const queueDefaults = {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(queueRetentionSeconds),
+      maxMessageSizeBytes: queueMaximumMessageBytes,
+    };
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      ...queueDefaults,
+      queueName: names.deadLetterQueue,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      ...queueDefaults,
+      queueName: names.queue,
+      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+    });
+
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      topicName: names.alarmTopic,
+      displayName: `Field webhooks (${config.stage}) alarms`,
+      enforceSSL: true,
+    });
+    // Any topic policy replaces the default one SNS writes, so say explicitly that this deployment's
+    // alarms, and only they, may publish (scoped by alarm ARN and account against confused deputies).
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowThisDeploymentsAlarms',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': this.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${names.alarmPrefix}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+          StringEquals: { 'aws:SourceAccount': this.account },
+        },
+      }),
+    );
+    if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
+
+    if (!config.existingSecretName) this.credentialsSecret(names.credentialsSecret);
+  }
+
+  /** On-demand, point-in-time recovery, TTL, deletion protection, retained when the stack goes. */
+  private table(definition: TableDefinition, tableName: string): Table {
+    const table = new Table(this, `${definition.id}Table`, {
+      tableName,
+      partitionKey: attribute(definition.partitionKey),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+    });
+    for (const index of definition.globalSecondaryIndexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: attribute(index.sortKey),
+        ...(index.nonKeyAttributes.length === 0
+          ? { projectionType: ProjectionType.KEYS_ONLY }
+          : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.nonKeyAttributes] }),
+      });
+    }
+    return table;
+  }
+
+  /**
+   * The secret starts as `{"cooledgeSecrets":[],"zenbookerTokens":[],"placeholder":"…"}`: the right
+   * shape, deliberately incomplete. Cooledge generates its signing secret when the webhook is
+   * created (it cannot exist before this stack), so the operator writes both lists once with
+   * `put-secret-value` (README: Deploy). Until then the ingest function cannot load credentials and
+   * answers 503, which both providers retry, and the 5xx alarm says why; nothing is rejected for
+   * good. CloudFormation needs a generated key next to a template; `placeholder` is that key and is
+   * never read. The template is never changed afterwards, because a changed
+   * `GenerateSecretString` would overwrite the operator's values.
+   */
+  private credentialsSecret(secretName: string): Secret {
+    const secret = new Secret(this, 'CredentialsSecret', {
+      secretName,
+      description:
+        'Field webhooks credentials: {"cooledgeSecrets":["<signing secret>"],"zenbookerTokens":["<url token>"]}',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ cooledgeSecrets: [], zenbookerTokens: [] }),
+        generateStringKey: 'placeholder',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+      // Deleting it would break every URL and signature configured at the providers.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The values are issued by and registered with the providers (Cooledge shows its signing secret once; the Zenbooker token is part of the URL saved in Zenbooker), so a rotation Lambda cannot change them. Rotation is the documented manual overlap: add the new value, switch the provider, remove the old one.',
+    });
+    return secret;
+  }
+}
+
+function attribute(key: KeyAttribute) {
+  return { name: key.name, type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER };
+}

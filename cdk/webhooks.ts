@@ -1,0 +1,34 @@
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { type DeploymentConfig, readDeploymentConfig } from './config.ts';
+import { type DeploymentNames, deploymentNames } from './names.ts';
+import type { StatefulStack } from './stateful-stack.ts';
+import { WebhooksStack } from './webhooks-stack.ts';
+
+export interface WebhookStacks {
+  readonly config: DeploymentConfig;
+  readonly names: DeploymentNames;
+  /** The top-level stack: what `npx cdk deploy` deploys and whose outputs it prints. */
+  readonly stack: WebhooksStack;
+  /** Its nested stack holding the data. */
+  readonly stateful: StatefulStack;
+}
+
+/**
+ * Adds one deployment (a stage) to the app: one top-level stack with the stateful resources in a
+ * nested stack, environment-agnostic so `cdk synth` needs no AWS account, and cdk-nag's AWS
+ * Solutions checks, which run on every synth (nested stacks included: they walk the construct tree)
+ * and fail it on any finding that is not acknowledged with a reason.
+ */
+export function addWebhookStacks(app: App): WebhookStacks {
+  const config = readDeploymentConfig(app.node.getAllContext());
+  const names = deploymentNames(config.stage);
+
+  // Stack tags: CloudFormation copies them onto every resource that supports tags, the nested
+  // stack and its resources included.
+  const tags = { project: 'field-webhooks', stage: config.stage };
+  const stack = new WebhooksStack(app, names.stack, { config, names, tags });
+
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { config, names, stack, stateful: stack.stateful };
+}

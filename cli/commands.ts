@@ -1,0 +1,263 @@
+import type { OptionSpec, Parsed } from './args.ts';
+
+/**
+ * Every command's name, flags and help, without its implementation: `--help` and argument errors
+ * answer without loading the AWS SDK, and `send` starts fast.
+ */
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** True when stderr is a terminal (progress bars). */
+  interactive: boolean;
+  env: Record<string, string | undefined>;
+}
+
+export interface CommandContext extends Parsed {
+  io: Io;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  help: string;
+  options: OptionSpec;
+  run(context: CommandContext): Promise<number>;
+}
+
+const help = { help: { type: 'boolean', short: 'h' } } as const satisfies OptionSpec;
+
+const target = {
+  'data-dir': { type: 'string' },
+  aws: { type: 'boolean' },
+  stage: { type: 'string' },
+  region: { type: 'string' },
+  'events-table': { type: 'string' },
+  'jobs-table': { type: 'string' },
+  'queue-url': { type: 'string' },
+  'dlq-url': { type: 'string' },
+  'dynamodb-endpoint': { type: 'string' },
+  'sqs-endpoint': { type: 'string' },
+} as const satisfies OptionSpec;
+
+const targetHelp = `Where (default: the local stack started by \`npm start\`):
+  --data-dir <dir>            the local stack's data directory (default LOCAL_DATA_DIR or .local)
+  --aws                       a deployed stack, through the usual AWS environment (AWS_PROFILE,
+                              AWS_REGION, credentials)
+  --stage <stage>             the deployed stage (implies --aws): table and queue names follow
+                              from it, as \`cdk deploy\` names them
+  --region <region>           AWS region (default: from the environment)
+  --events-table <name>       events table (env EVENTS_TABLE_NAME, a stack output)
+  --jobs-table <name>         jobs table (env JOBS_TABLE_NAME, a stack output)
+  --queue-url <url>           the events queue (env QUEUE_URL, a stack output)
+  --dlq-url <url>             its dead-letter queue (env DEAD_LETTER_QUEUE_URL; default: from the
+                              stage, else the queue's redrive policy)
+  --dynamodb-endpoint <url>   override the DynamoDB endpoint (also AWS_ENDPOINT_URL_DYNAMODB with --aws)
+  --sqs-endpoint <url>        override the SQS endpoint (also AWS_ENDPOINT_URL_SQS with --aws)`;
+
+const eventFilters = {
+  provider: { type: 'string' },
+  type: { type: 'string' },
+  outcome: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  job: { type: 'string' },
+  account: { type: 'string' },
+  limit: { type: 'string' },
+} as const satisfies OptionSpec;
+
+const eventFiltersHelp = `Filters:
+  --provider <name>     cooledge or zenbooker (default: both)
+  --type <event type>   e.g. job.completed
+  --outcome <outcome>   applied, stale, recorded or quarantined
+  --since <time>        received at or after: ISO time (2026-06-17T14:00Z), date, or 30m/2h/7d ago
+  --until <time>        received at or before (same forms)
+  --job <id>            events naming this job id
+  --account <id>        events of this business/account`;
+
+export const commands: readonly CommandSpec[] = [
+  {
+    name: 'send',
+    summary: 'sign and POST sample or given events to a webhook URL',
+    options: {
+      ...help,
+      url: { type: 'string' },
+      provider: { type: 'string' },
+      type: { type: 'string' },
+      count: { type: 'string' },
+      concurrency: { type: 'string' },
+      duplicates: { type: 'string' },
+      'out-of-order': { type: 'boolean' },
+      file: { type: 'string', multiple: true },
+      secret: { type: 'string' },
+      token: { type: 'string' },
+      scheme: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    help: `Usage: npm run cli -- send [options]
+
+Signs and POSTs webhook deliveries, as Cooledge and Zenbooker would, to the local stack or any URL.
+With --count 1 (the default) it sends one job.completed; larger counts send realistic job
+histories (booked → completed → paid for Cooledge, created → started → completed for Zenbooker).
+Prints the response of a single delivery, or a progress bar and a summary of status codes and
+latencies for many. Exits 1 when any delivery did not get a 2xx.
+
+Options:
+  --url <url>             base URL of the receiver, or one of its webhook URLs (default: the local
+                          stack, http://127.0.0.1:3000); e.g. the deployed API's URL
+  --provider <name>       cooledge, zenbooker or all (default: cooledge)
+  --type <event type>     send only this event type (cooledge: job.completed, booking.created,
+                          invoice.paid, lead.created; zenbooker: job.created, job.started,
+                          job.completed, job.canceled)
+  --count <n>             distinct events to send (default 1, at most 100000)
+  --concurrency <n>       requests in flight at once (default 4, at most 256)
+  --duplicates <rate>     share of events delivered a second time, 0–1 or a percentage (default 0):
+                          Cooledge redelivers the same body, Zenbooker with retry_count + 1
+  --out-of-order          send each job's events newest first (older ones should end up stale)
+  --file <path>           send this JSON file's exact bytes instead of generated events (repeatable;
+                          the provider is inferred from the body unless --provider is given)
+  --secret <secret>       Cooledge signing secret (default: first of COOLEDGE_WEBHOOK_SECRETS, else
+                          the local dev secret)
+  --token <token>         Zenbooker path token (default: first of ZENBOOKER_WEBHOOK_TOKENS, else the
+                          local dev token)
+  --scheme <scheme>       timestamped or plain (default: COOLEDGE_SIGNATURE_SCHEME or timestamped)
+  --data-dir <dir>        find the local stack's URL in this data directory
+  --json                  print the summary as JSON
+  -h, --help              show this help
+
+Examples:
+  npm run cli -- send
+  npm run cli -- send --provider all --count 300 --concurrency 16 --duplicates 0.1 --out-of-order
+  npm run cli -- send --file test/fixtures/zenbooker/job.started.v2025.json
+  npm run cli -- send --url https://abc123.execute-api.eu-west-1.amazonaws.com --secret "$SECRET"
+`,
+    run: async (context) => (await import('./send.ts')).send(context),
+  },
+  {
+    name: 'jobs',
+    summary: 'list stored jobs (per business/account) or show one by id',
+    options: {
+      ...help,
+      ...target,
+      provider: { type: 'string' },
+      account: { type: 'string' },
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      payload: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    help: `Usage: npm run cli -- jobs [list] [options]
+       npm run cli -- jobs show <job id> [--provider <name>] [--payload] [--json]
+
+Lists jobs, most recently updated first, or shows one job with every stored field.
+
+Options:
+  --account <id>        only this business (Cooledge business_id, Zenbooker account): reads the
+                        byAccount index; without it the table is scanned (fine locally)
+  --provider <name>     cooledge or zenbooker (default: both)
+  --status <status>     only jobs with this status
+  --limit <n>           at most this many (default 20)
+  --payload             include the latest provider payload (personal data: keep it on screen)
+  --json                print JSON instead of a table
+  -h, --help            show this help
+
+${targetHelp}
+`,
+    run: async (context) => (await import('./jobs.ts')).jobs(context),
+  },
+  {
+    name: 'events',
+    summary: 'list the event log with filters, or show one event',
+    options: { ...help, ...target, ...eventFilters, body: { type: 'boolean' }, json: { type: 'boolean' } },
+    help: `Usage: npm run cli -- events [list] [filters] [options]
+       npm run cli -- events show <event key> [--provider <name>] [--body] [--json]
+
+Lists the event log, newest first: one record per (provider, event key) with its outcome.
+
+${eventFiltersHelp}
+  --limit <n>           at most this many (default 50)
+
+Options:
+  --body                include the raw body (personal data: keep it on screen)
+  --json                print JSON instead of a table
+  -h, --help            show this help
+
+${targetHelp}
+`,
+    run: async (context) => (await import('./events.ts')).events(context),
+  },
+  {
+    name: 'replay',
+    summary: 're-run stored events through the queue (e.g. quarantined ones after a schema fix)',
+    options: {
+      ...help,
+      ...target,
+      ...eventFilters,
+      key: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    help: `Usage: npm run cli -- replay <filters> [--dry-run] [options]
+
+Rebuilds queue messages from stored event records (the exact raw body, its headers and original
+receive time) and sends them to the queue marked as replays. The consumer validates each body
+again with the current schema and overwrites the event's own record (a replay bypasses dedupe),
+while job ordering still holds: an event older than the job's state is recorded as stale.
+Run with --dry-run first.
+
+${eventFiltersHelp}
+  --key <event key>     this event (repeatable)
+  --all                 every event (no filter)
+  --limit <n>           at most this many (default 1000)
+
+Options:
+  --dry-run             list what would be replayed, send nothing
+  --json                print JSON
+  -h, --help            show this help
+
+Example:
+  npm run cli -- replay --outcome quarantined --since 7d --dry-run
+
+${targetHelp}
+`,
+    run: async (context) => (await import('./replay.ts')).replay(context),
+  },
+  {
+    name: 'redrive',
+    summary: 'move messages from the dead-letter queue back to the queue',
+    options: {
+      ...help,
+      ...target,
+      max: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    help: `Usage: npm run cli -- redrive [--max <n>] [--dry-run] [options]
+
+Moves messages from the dead-letter queue back to the events queue, unchanged (body and
+attributes), so the consumer processes them again. Each message is deleted from the DLQ only after
+the queue has accepted it.
+
+Options:
+  --max <n>             move at most this many (default: all)
+  --dry-run             count and list the DLQ's messages without moving them
+  --json                print JSON
+  -h, --help            show this help
+
+${targetHelp}
+`,
+    run: async (context) => (await import('./redrive.ts')).redrive(context),
+  },
+];
+
+export const mainHelp = `Usage: npm run cli -- <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+
+Every command works against the local stack (\`npm start\`) by default, and against a deployed
+stack with --stage <stage> (or --aws with table and queue names).
+Run \`npm run cli -- <command> --help\` for a command's options.
+`;

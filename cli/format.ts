@@ -1,0 +1,66 @@
+/** Plain-text output helpers: aligned tables, short ids, latency percentiles. */
+
+export interface Column<T> {
+  title: string;
+  value(row: T): string | number | undefined | null;
+  /** Longest cell before it is cut with an ellipsis. */
+  max?: number;
+  align?: 'left' | 'right';
+}
+
+export function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`;
+}
+
+/** An aligned table with a header row; empty cells show as `-`. */
+export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
+  const cells = rows.map((row) =>
+    columns.map((c) => {
+      const value = c.value(row);
+      const text = value === undefined || value === null || value === '' ? '-' : String(value);
+      return cut(text.replace(/\s+/g, ' '), c.max ?? 40);
+    }),
+  );
+  const widths = columns.map((c, i) =>
+    Math.max(c.title.length, ...cells.map((r) => (r[i] as string).length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (columns[i]?.align === 'right' ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(columns.map((c) => c.title)), ...cells.map(line)].join('\n')}\n`;
+}
+
+/** Key/value lines for one record; nested values as compact JSON. */
+export function details(record: Record<string, unknown>): string {
+  const keys = Object.keys(record);
+  const width = Math.max(...keys.map((k) => k.length));
+  return `${keys
+    .map((key) => {
+      const value = record[key];
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      return `${key.padEnd(width)}  ${text}`;
+    })
+    .join('\n')}\n`;
+}
+
+/** `2026-06-17T14:38:55.904Z` → `2026-06-17 14:38:55`. */
+export function shortTime(iso: unknown): string | undefined {
+  return typeof iso === 'string' ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : undefined;
+}
+
+/** Nearest-rank percentile of sorted numbers. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+}
+
+export function ms(value: number): string {
+  return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`;
+}
+
+export function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}

@@ -1,0 +1,73 @@
+import { CommandError, flag, UsageError } from './args.ts';
+import type { CommandContext } from './commands.ts';
+import { details, json, shortTime, table } from './format.ts';
+import { getJobs, type Item, jobQuery, listJobs, providerFilter } from './store.ts';
+import { resolveTarget } from './target.ts';
+
+function withoutPayload(job: Item, keep: boolean): Item {
+  if (keep) return job;
+  const { payload: _payload, ...rest } = job;
+  return rest;
+}
+
+/** `jobs [list]` and `jobs show <id>`. */
+export async function jobs(context: CommandContext): Promise<number> {
+  const { values, positionals, io } = context;
+  const [sub = 'list', ...rest] = positionals;
+  const asJson = flag(values, 'json');
+  const payload = flag(values, 'payload');
+
+  if (sub === 'show') {
+    const [id, extra] = rest;
+    if (id === undefined) throw new UsageError('jobs show needs a job id, e.g. `jobs show 5c1a0e74-…`');
+    if (extra !== undefined)
+      throw new UsageError(`jobs show takes one job id (got also ${JSON.stringify(extra)})`);
+    const providers = providerFilter(values);
+    const target = resolveTarget(values, io.env);
+    try {
+      const found = (await getJobs(target, id, providers)).map((job) => withoutPayload(job, payload));
+      if (found.length === 0) throw new CommandError(`no job ${JSON.stringify(id)} in ${target.description}`);
+      if (asJson) io.out(json(found.length === 1 ? found[0] : found));
+      else io.out(found.map((job) => details(job)).join('\n'));
+      return 0;
+    } finally {
+      target.close();
+    }
+  }
+  if (sub !== 'list')
+    throw new UsageError(`unknown jobs subcommand ${JSON.stringify(sub)}: use list or show <id>`);
+  if (rest.length > 0) throw new UsageError(`jobs list takes no arguments (got ${JSON.stringify(rest[0])})`);
+
+  const query = jobQuery(values);
+  const target = resolveTarget(values, io.env);
+  try {
+    const found = await listJobs(target, query);
+    if (asJson) {
+      io.out(json(found.map((job) => withoutPayload(job, payload))));
+      return 0;
+    }
+    if (found.length === 0) {
+      io.out(`no jobs${query.account ? ` for account ${query.account}` : ''} in ${target.description}\n`);
+      return 0;
+    }
+    io.out(
+      table(found, [
+        { title: 'PROVIDER', value: (j) => j.provider as string },
+        { title: 'JOB', value: (j) => j.jobId as string, max: 36 },
+        { title: 'ACCOUNT', value: (j) => j.accountId as string, max: 36 },
+        { title: 'STATUS', value: (j) => j.status as string, max: 14 },
+        { title: 'NUMBER', value: (j) => j.jobNumber as string, max: 12 },
+        { title: 'CUSTOMER', value: (j) => j.customerName as string, max: 20 },
+        { title: 'SCHEDULED', value: (j) => shortTime(j.scheduledStart) },
+        { title: 'COMPLETED', value: (j) => shortTime(j.completedAt) },
+        { title: 'EVENTS', value: (j) => j.eventCount as number, align: 'right' },
+        { title: 'LAST EVENT', value: (j) => j.lastEventType as string, max: 24 },
+        { title: 'UPDATED', value: (j) => shortTime(j.updatedAt) },
+      ]),
+    );
+    if (found.length === query.limit) io.out(`(first ${query.limit}; --limit shows more)\n`);
+    return 0;
+  } finally {
+    target.close();
+  }
+}

@@ -1,0 +1,186 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { flag, integer, UsageError } from './args.ts';
+import type { CommandContext } from './commands.ts';
+import { json, table } from './format.ts';
+import { resolveTarget } from './target.ts';
+
+/** Long enough to copy a batch to the queue before SQS would hand the same messages out again. */
+const holdSeconds = 60;
+
+async function depth(sqs: SQSClient, url: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  // Counting the invisible ones too: a dry run a moment ago may still hold some.
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+/** Receives up to `max` messages, holding each batch invisible while `onBatch` handles it. */
+async function drain(
+  sqs: SQSClient,
+  url: string,
+  max: number,
+  onBatch: (messages: Message[]) => Promise<void>,
+): Promise<void> {
+  let taken = 0;
+  let empty = 0;
+  // SQS samples servers: one empty receive does not prove the queue is empty.
+  while (taken < max && empty < 2) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: Math.min(10, max - taken),
+        VisibilityTimeout: holdSeconds,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) {
+      empty += 1;
+      continue;
+    }
+    empty = 0;
+    taken += messages.length;
+    await onBatch(messages);
+  }
+}
+
+interface Row {
+  messageId: string;
+  provider: string | undefined;
+  eventType: string | undefined;
+  eventKey: string | undefined;
+  receives: string | undefined;
+  sentAt: string | undefined;
+}
+
+function describe(message: Message): Row {
+  let eventKey: string | undefined;
+  try {
+    const body = JSON.parse(message.Body ?? '') as { eventKey?: unknown };
+    if (typeof body.eventKey === 'string') eventKey = body.eventKey;
+  } catch {}
+  const sent = Number(message.Attributes?.SentTimestamp);
+  return {
+    messageId: message.MessageId ?? '',
+    provider: message.MessageAttributes?.provider?.StringValue,
+    eventType: message.MessageAttributes?.eventType?.StringValue,
+    eventKey: eventKey ?? (message.Body ? undefined : '(empty)'),
+    receives: message.Attributes?.ApproximateReceiveCount,
+    sentAt: Number.isFinite(sent) ? new Date(sent).toISOString() : undefined,
+  };
+}
+
+export async function redrive(context: CommandContext): Promise<number> {
+  const { values, positionals, io } = context;
+  if (positionals.length > 0)
+    throw new UsageError(`redrive takes no arguments (got ${JSON.stringify(positionals[0])})`);
+  const max = integer(values, 'max', Number.MAX_SAFE_INTEGER, { min: 1, max: Number.MAX_SAFE_INTEGER });
+  const dryRun = flag(values, 'dry-run');
+  const asJson = flag(values, 'json');
+  const target = resolveTarget(values, io.env);
+  try {
+    const [queueUrl, dlqUrl] = [await target.queueUrl(), await target.deadLetterQueueUrl()];
+    const before = await depth(target.sqs, dlqUrl);
+    const rows: Row[] = [];
+
+    if (dryRun) {
+      const held: Message[] = [];
+      await drain(target.sqs, dlqUrl, Math.min(max, 1000), async (messages) => {
+        held.push(...messages);
+        rows.push(...messages.map(describe));
+      });
+      // Hand every peeked message back. One second rather than 0: fauxqs with persistence (the
+      // local stack) loses a message whose visibility is set to 0.
+      for (let i = 0; i < held.length; i += 10) {
+        await target.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: dlqUrl,
+            Entries: held.slice(i, i + 10).map((m, j) => ({
+              Id: String(j),
+              ReceiptHandle: m.ReceiptHandle as string,
+              VisibilityTimeout: 1,
+            })),
+          }),
+        );
+      }
+      // Approximate counts can lag what a receive just saw.
+      const count = Math.max(before, rows.length);
+      if (asJson) io.out(json({ dryRun: true, deadLetterQueueUrl: dlqUrl, messages: count, listed: rows }));
+      else {
+        if (rows.length > 0) io.out(table(rows, columns));
+        io.out(
+          `dry run: ${count} message(s) in ${dlqUrl}; ${Math.min(count, max)} would move to ${queueUrl}\n`,
+        );
+      }
+      return 0;
+    }
+
+    let moved = 0;
+    let failed = 0;
+    await drain(target.sqs, dlqUrl, max, async (messages) => {
+      const sent = await target.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            MessageBody: m.Body ?? '',
+            ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length > 0
+              ? { MessageAttributes: m.MessageAttributes }
+              : {}),
+          })),
+        }),
+      );
+      // Deleted from the DLQ only once the queue holds the copy; a failed send stays in the DLQ.
+      const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+      failed += messages.length - ok.size;
+      const done = messages.filter((_, i) => ok.has(String(i)));
+      if (done.length > 0) {
+        await target.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: dlqUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+          }),
+        );
+      }
+      moved += done.length;
+      rows.push(...done.map(describe));
+    });
+    if (asJson) io.out(json({ moved, failed, deadLetterQueueUrl: dlqUrl, queueUrl, messages: rows }));
+    else {
+      if (rows.length > 0) io.out(table(rows, columns));
+      io.out(
+        `moved ${moved} of ${Math.max(before, moved)} message(s) from the DLQ back to ${queueUrl}` +
+          `${failed ? `; ${failed} could not be sent and stay in the DLQ` : ''}\n`,
+      );
+    }
+    return failed > 0 ? 1 : 0;
+  } finally {
+    target.close();
+  }
+}
+
+const columns = [
+  { title: 'MESSAGE', value: (r: Row) => r.messageId, max: 36 },
+  { title: 'PROVIDER', value: (r: Row) => r.provider },
+  { title: 'TYPE', value: (r: Row) => r.eventType, max: 28 },
+  { title: 'EVENT KEY', value: (r: Row) => r.eventKey, max: 36 },
+  { title: 'RECEIVES', value: (r: Row) => r.receives, align: 'right' as const },
+  { title: 'SENT', value: (r: Row) => r.sentAt?.replace('T', ' ').replace(/\.\d+Z$/, '') },
+];

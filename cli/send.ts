@@ -1,0 +1,313 @@
+import { readFileSync } from 'node:fs';
+import type { SignatureScheme } from '#core/config';
+import { sign } from '#providers/cooledge';
+import {
+  dataDirFrom,
+  defaultPorts,
+  devCooledgeSecret,
+  devZenbookerToken,
+  firstOf,
+  portFrom,
+  readStackFile,
+} from '../local/config.ts';
+import { CommandError, flag, integer, list, oneOf, rate, str, UsageError } from './args.ts';
+import type { CommandContext } from './commands.ts';
+import { json, ms, percentile } from './format.ts';
+import { type Delivery, detectProvider, type Provider, plan, sampleTypes } from './samples.ts';
+
+const requestTimeoutMs = 15_000;
+
+export interface SendSettings {
+  base: string;
+  secret: string;
+  token: string;
+  scheme: SignatureScheme;
+  concurrency: number;
+  deliveries: Delivery[];
+}
+
+interface Outcome {
+  delivery: Delivery;
+  status: number | 'error';
+  /** `accepted`, `quarantined`, a problem title, or the network error. */
+  label: string;
+  eventKey: string | undefined;
+  ms: number;
+}
+
+/** Reads and checks every flag before anything is sent. */
+export function sendSettings(context: CommandContext): SendSettings {
+  const { values, positionals, io } = context;
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `send takes no arguments (got ${JSON.stringify(positionals[0])}); use --file to send a file`,
+    );
+  }
+  const env = io.env;
+  const providerFlag = oneOf(values, 'provider', ['cooledge', 'zenbooker', 'all'] as const);
+  const files = list(values, 'file');
+  const count = integer(values, 'count', 1, { min: 1, max: 100_000 });
+  const concurrency = integer(values, 'concurrency', 4, { min: 1, max: 256 });
+  const duplicates = rate(values, 'duplicates');
+  const outOfOrder = flag(values, 'out-of-order');
+  const scheme = oneOf(
+    values,
+    'scheme',
+    ['timestamped', 'plain'] as const,
+    env.COOLEDGE_SIGNATURE_SCHEME === 'plain' ? 'plain' : 'timestamped',
+  ) as SignatureScheme;
+  const type = str(values, 'type');
+
+  let deliveries: Delivery[];
+  if (files.length > 0) {
+    if (type !== undefined || duplicates > 0 || outOfOrder) {
+      throw new UsageError(
+        '--file sends files as they are: --type, --duplicates and --out-of-order do not apply',
+      );
+    }
+    if (providerFlag === 'all') throw new UsageError('--provider all does not apply to --file');
+    const loaded = files.map((path) => fileDelivery(path, providerFlag));
+    deliveries = Array.from({ length: count }, () => loaded).flat();
+  } else {
+    const providers: Provider[] =
+      providerFlag === 'all' ? ['cooledge', 'zenbooker'] : [providerFlag ?? 'cooledge'];
+    if (type !== undefined) {
+      for (const provider of providers) {
+        if (!sampleTypes[provider].includes(type)) {
+          throw new UsageError(
+            `--type ${type} has no ${provider} sample; ${provider} samples: ${sampleTypes[provider].join(', ')}`,
+          );
+        }
+      }
+    }
+    deliveries = plan({ providers, count, ...(type ? { type } : {}), duplicates, outOfOrder });
+  }
+
+  return {
+    base: baseUrl(str(values, 'url'), env, str(values, 'data-dir')),
+    secret: str(values, 'secret') ?? firstOf(env.COOLEDGE_WEBHOOK_SECRETS, devCooledgeSecret),
+    token: str(values, 'token') ?? firstOf(env.ZENBOOKER_WEBHOOK_TOKENS, devZenbookerToken),
+    scheme,
+    concurrency,
+    deliveries,
+  };
+}
+
+function fileDelivery(path: string, provider: 'cooledge' | 'zenbooker' | undefined): Delivery {
+  let body: string;
+  try {
+    body = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot read it'}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const detected = provider ?? detectProvider(parsed);
+  if (!detected) {
+    throw new UsageError(
+      `--file ${path}: cannot tell which provider sent it; add --provider cooledge|zenbooker`,
+    );
+  }
+  const record = (parsed ?? {}) as Record<string, unknown>;
+  const data = record.data as Record<string, unknown> | undefined;
+  const type = detected === 'cooledge' ? record.event_type : record.event;
+  const jobId = detected === 'cooledge' ? record.job_id : data?.id;
+  return {
+    provider: detected,
+    body,
+    eventType: typeof type === 'string' ? type : '(unknown)',
+    jobId: typeof jobId === 'string' ? jobId : undefined,
+    duplicate: false,
+  };
+}
+
+/** `--url`, else the running local stack's URL, else the default local port. */
+export function baseUrl(
+  url: string | undefined,
+  env: Record<string, string | undefined>,
+  dataDir?: string,
+): string {
+  if (url === undefined) {
+    const stack = readStackFile(dataDirFrom(env, dataDir));
+    return stack?.url ?? `http://127.0.0.1:${portFrom(env, 'PORT', defaultPorts.http)}`;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url must be an http(s) URL (got ${JSON.stringify(url)})`);
+  }
+  if (!/^https?:$/.test(parsed.protocol))
+    throw new UsageError(`--url must be an http(s) URL (got ${JSON.stringify(url)})`);
+  // A pasted webhook URL works too: keep what comes before `/webhooks/`.
+  const path = parsed.pathname.replace(/\/webhooks(\/.*)?$/, '').replace(/\/+$/, '');
+  return `${parsed.origin}${path}`;
+}
+
+function request(
+  settings: SendSettings,
+  delivery: Delivery,
+): { url: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': `field-webhooks-cli (${delivery.provider} sample)`,
+  };
+  if (delivery.provider === 'cooledge') {
+    headers['x-cooledge-signature'] = sign(delivery.body, settings.secret, settings.scheme);
+    return { url: `${settings.base}/webhooks/cooledge`, headers };
+  }
+  return { url: `${settings.base}/webhooks/zenbooker/${encodeURIComponent(settings.token)}`, headers };
+}
+
+async function deliver(settings: SendSettings, delivery: Delivery): Promise<Outcome> {
+  const { url, headers } = request(settings, delivery);
+  const started = performance.now();
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: delivery.body,
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
+    const text = await response.text();
+    const elapsed = performance.now() - started;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {}
+    const label =
+      typeof body.status === 'string'
+        ? body.status
+        : typeof body.title === 'string'
+          ? body.title
+          : typeof body.message === 'string'
+            ? body.message
+            : response.statusText;
+    return {
+      delivery,
+      status: response.status,
+      label,
+      eventKey: typeof body.event_key === 'string' ? body.event_key : undefined,
+      ms: elapsed,
+    };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const name = (error as Error).name === 'TimeoutError' ? 'timeout' : (cause ?? (error as Error).name);
+    return { delivery, status: 'error', label: name, eventKey: undefined, ms: performance.now() - started };
+  }
+}
+
+/** Runs the deliveries with at most `concurrency` in flight; `onDone` sees each as it finishes. */
+export async function sendAll(
+  settings: SendSettings,
+  onDone: (outcome: Outcome) => void,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < settings.deliveries.length) {
+      const delivery = settings.deliveries[next] as Delivery;
+      next += 1;
+      const outcome = await deliver(settings, delivery);
+      outcomes.push(outcome);
+      onDone(outcome);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(settings.concurrency, settings.deliveries.length) }, worker),
+  );
+  return outcomes;
+}
+
+function progressBar(done: number, total: number, failed: number): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${failed ? `  not 2xx: ${failed}` : ''}`;
+}
+
+export function summarise(outcomes: readonly Outcome[], seconds: number) {
+  const byStatus = new Map<string, number>();
+  for (const o of outcomes) {
+    const key = `${o.status} ${o.label}`.trim();
+    byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+  }
+  const latencies = outcomes
+    .filter((o) => o.status !== 'error')
+    .map((o) => o.ms)
+    .sort((a, b) => a - b);
+  return {
+    deliveries: outcomes.length,
+    duplicates: outcomes.filter((o) => o.delivery.duplicate).length,
+    ok: outcomes.filter((o) => typeof o.status === 'number' && o.status >= 200 && o.status < 300).length,
+    seconds: Math.round(seconds * 1000) / 1000,
+    perSecond: seconds > 0 ? Math.round((outcomes.length / seconds) * 10) / 10 : outcomes.length,
+    statuses: Object.fromEntries([...byStatus].sort(([a], [b]) => a.localeCompare(b))),
+    latencyMs: {
+      p50: round(percentile(latencies, 50)),
+      p90: round(percentile(latencies, 90)),
+      p99: round(percentile(latencies, 99)),
+      max: round(latencies.at(-1) ?? 0),
+    },
+  };
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+export async function send(context: CommandContext): Promise<number> {
+  const { io, values } = context;
+  const settings = sendSettings(context);
+  const total = settings.deliveries.length;
+  const asJson = flag(values, 'json');
+  const showProgress = io.interactive && total > 1 && !asJson;
+  let done = 0;
+  let failed = 0;
+  let lastDraw = 0;
+  const started = performance.now();
+
+  const outcomes = await sendAll(settings, (outcome) => {
+    done += 1;
+    if (!(typeof outcome.status === 'number' && outcome.status < 300)) failed += 1;
+    if (showProgress && (performance.now() - lastDraw > 100 || done === total)) {
+      lastDraw = performance.now();
+      io.err(progressBar(done, total, failed));
+    }
+  });
+  if (showProgress) io.err('\n');
+  const seconds = (performance.now() - started) / 1000;
+  const summary = summarise(outcomes, seconds);
+
+  if (asJson) {
+    io.out(json({ url: settings.base, ...summary }));
+  } else if (total === 1) {
+    const o = outcomes[0] as Outcome;
+    io.out(
+      `${o.status} ${o.label}  ${o.delivery.provider} ${o.delivery.eventType}` +
+        `${o.delivery.jobId ? `  job ${o.delivery.jobId}` : ''}${o.eventKey ? `  event_key ${o.eventKey}` : ''}` +
+        `  (${ms(o.ms)})\n`,
+    );
+  } else {
+    const lines = Object.entries(summary.statuses).map(([status, n]) => `  ${status.padEnd(28)} ${n}`);
+    io.out(
+      `sent ${summary.deliveries} deliveries (${summary.deliveries - summary.duplicates} events, ${summary.duplicates} duplicates) ` +
+        `to ${settings.base} in ${seconds.toFixed(2)} s (${summary.perSecond}/s)\n${lines.join('\n')}\n` +
+        `latency  p50 ${ms(summary.latencyMs.p50)}  p90 ${ms(summary.latencyMs.p90)}  p99 ${ms(summary.latencyMs.p99)}  max ${ms(summary.latencyMs.max)}\n`,
+    );
+  }
+
+  const unreachable = outcomes.filter((o) => o.label === 'ECONNREFUSED').length;
+  if (unreachable === outcomes.length) {
+    throw new CommandError(
+      `nothing is listening at ${settings.base}: start the local stack with \`npm start\`, or pass --url`,
+    );
+  }
+  if (summary.ok < outcomes.length) return 1;
+  if (!asJson && total === 1 && settings.base.startsWith('http://127.0.0.1')) {
+    const dataDir = str(values, 'data-dir');
+    io.out(`see it stored: npm run cli -- jobs${dataDir ? ` --data-dir ${dataDir}` : ''}\n`);
+  }
+  return 0;
+}

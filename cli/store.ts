@@ -1,0 +1,249 @@
+import {
+  BatchGetCommand,
+  GetCommand,
+  paginateQuery,
+  paginateScan,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { accountKey, eventPk, jobPk } from '#adapters/dynamo-store';
+import { providers } from '#providers/index';
+import { integer, oneOf, str, time, UsageError, type Values } from './args.ts';
+import type { Target } from './target.ts';
+
+/**
+ * Reads of the two tables for `jobs`, `events` and `replay`, through the same key helpers and
+ * indexes the consumer writes with (`infra/definitions.ts`).
+ */
+
+export type Item = Record<string, unknown>;
+
+export const providerNames = [...providers.keys()];
+export const outcomes = ['applied', 'stale', 'recorded', 'quarantined'] as const;
+
+export function providerFilter(values: Values): string[] {
+  const one = oneOf(values, 'provider', providerNames);
+  return one ? [one] : providerNames;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+export interface JobQuery {
+  providers: string[];
+  account: string | undefined;
+  status: string | undefined;
+  limit: number;
+}
+
+export function jobQuery(values: Values): JobQuery {
+  return {
+    providers: providerFilter(values),
+    account: str(values, 'account'),
+    status: str(values, 'status'),
+    limit: integer(values, 'limit', 20, { min: 1, max: 10_000 }),
+  };
+}
+
+const byUpdatedDesc = (a: Item, b: Item) =>
+  String(b.updatedAt ?? '').localeCompare(String(a.updatedAt ?? ''));
+
+/**
+ * Per account: the keys from the `byAccount` index (KEYS_ONLY, see `infra/definitions.ts`), then the
+ * items themselves. Otherwise a scan. Either way newest change first.
+ */
+export async function listJobs(target: Target, query: JobQuery): Promise<Item[]> {
+  const filter: Filter = query.status === undefined ? {} : statusFilter(query.status);
+  const found: Item[] = [];
+  if (query.account !== undefined) {
+    const keys: Array<{ pk: string }> = [];
+    for (const provider of query.providers) {
+      const pages = paginateQuery(
+        { client: target.doc, pageSize: 100 },
+        {
+          TableName: target.jobsTable(),
+          IndexName: 'byAccount',
+          KeyConditionExpression: 'accountKey = :key',
+          ExpressionAttributeValues: { ':key': accountKey(provider, query.account) },
+          ScanIndexForward: false,
+        },
+      );
+      for await (const page of pages)
+        keys.push(...(page.Items ?? []).map((item) => ({ pk: String(item.pk) })));
+    }
+    const items = await batchGet(target, target.jobsTable(), keys);
+    found.push(...items.filter((item) => query.status === undefined || item.status === query.status));
+  } else {
+    const providerClause = query.providers.length === 1 ? 'provider = :provider' : undefined;
+    const expression = [providerClause, filter.expression].filter(Boolean).join(' AND ');
+    const pages = paginateScan(
+      { client: target.doc },
+      {
+        TableName: target.jobsTable(),
+        ...(expression
+          ? {
+              FilterExpression: expression,
+              ExpressionAttributeValues: {
+                ...(providerClause ? { ':provider': query.providers[0] } : {}),
+                ...filter.values,
+              },
+              ...(filter.names ? { ExpressionAttributeNames: filter.names } : {}),
+            }
+          : {}),
+      },
+    );
+    for await (const page of pages) found.push(...(page.Items ?? []));
+  }
+  return found.sort(byUpdatedDesc).slice(0, query.limit);
+}
+
+interface Filter {
+  expression?: string;
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+}
+
+/** Reads items by key, 100 per request, retrying what DynamoDB leaves unprocessed. */
+async function batchGet(target: Target, table: string, keys: Array<{ pk: string }>): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Array<Record<string, unknown>> = keys.slice(i, i + 100);
+    for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+      const out = await target.doc.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+    if (pending.length > 0) throw new Error(`${pending.length} job(s) could not be read; try again`);
+  }
+  return items;
+}
+
+function statusFilter(status: string): Filter {
+  return { expression: '#status = :status', names: { '#status': 'status' }, values: { ':status': status } };
+}
+
+/** Every provider's job with this id (ids are per provider, so there may be more than one). */
+export async function getJobs(target: Target, jobId: string, providerList: string[]): Promise<Item[]> {
+  const found = await Promise.all(
+    providerList.map(async (provider) => {
+      const out = await target.doc.send(
+        new GetCommand({
+          TableName: target.jobsTable(),
+          Key: { pk: jobPk(provider, jobId) },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item;
+    }),
+  );
+  return found.filter((item): item is Item => item !== undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+export interface EventQuery {
+  providers: string[];
+  type: string | undefined;
+  outcome: (typeof outcomes)[number] | undefined;
+  since: string | undefined;
+  until: string | undefined;
+  job: string | undefined;
+  account: string | undefined;
+  limit: number;
+}
+
+export function eventQuery(values: Values, defaultLimit: number): EventQuery {
+  const query: EventQuery = {
+    providers: providerFilter(values),
+    type: str(values, 'type'),
+    outcome: oneOf(values, 'outcome', outcomes),
+    since: time(values, 'since'),
+    until: time(values, 'until'),
+    job: str(values, 'job'),
+    account: str(values, 'account'),
+    limit: integer(values, 'limit', defaultLimit, { min: 1, max: 100_000 }),
+  };
+  if (query.since && query.until && query.since > query.until) {
+    throw new UsageError(`--since (${query.since}) is after --until (${query.until})`);
+  }
+  return query;
+}
+
+export function hasEventFilter(query: EventQuery, values: Values): boolean {
+  return (
+    values.provider !== undefined ||
+    [query.type, query.outcome, query.since, query.until, query.job, query.account].some(
+      (v) => v !== undefined,
+    )
+  );
+}
+
+/** Newest first, through the `byProvider` index (provider, receivedAt); the rest is filtered. */
+export async function listEvents(target: Target, query: EventQuery): Promise<Item[]> {
+  const names: Record<string, string> = { '#provider': 'provider', '#receivedAt': 'receivedAt' };
+  const values: Record<string, unknown> = {};
+  const filters: string[] = [];
+  const add = (attribute: string, path: string, value: string | undefined) => {
+    if (value === undefined) return;
+    const placeholder = `:${attribute}`;
+    filters.push(`${path} = ${placeholder}`);
+    values[placeholder] = value;
+  };
+  add('eventType', 'eventType', query.type);
+  add('outcome', '#outcome', query.outcome);
+  add('job', 'entityIds.job_id', query.job);
+  add('account', 'accountId', query.account);
+  if (query.outcome !== undefined) names['#outcome'] = 'outcome';
+
+  let range = '';
+  if (query.since && query.until) range = ' AND #receivedAt BETWEEN :since AND :until';
+  else if (query.since) range = ' AND #receivedAt >= :since';
+  else if (query.until) range = ' AND #receivedAt <= :until';
+  if (query.since) values[':since'] = query.since;
+  if (query.until) values[':until'] = query.until;
+  if (!range) delete names['#receivedAt'];
+
+  const found: Item[] = [];
+  for (const provider of query.providers) {
+    const input: QueryCommandInput = {
+      TableName: target.eventsTable(),
+      IndexName: 'byProvider',
+      KeyConditionExpression: `#provider = :provider${range}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ...values, ':provider': provider },
+      ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+      ScanIndexForward: false,
+    };
+    let taken = 0;
+    for await (const page of paginateQuery({ client: target.doc, pageSize: 100 }, input)) {
+      const items = page.Items ?? [];
+      found.push(...items);
+      taken += items.length;
+      if (taken >= query.limit) break;
+    }
+  }
+  return found
+    .sort((a, b) => String(b.receivedAt ?? '').localeCompare(String(a.receivedAt ?? '')))
+    .slice(0, query.limit);
+}
+
+export async function getEvents(target: Target, eventKey: string, providerList: string[]): Promise<Item[]> {
+  const found = await Promise.all(
+    providerList.map(async (provider) => {
+      const out = await target.doc.send(
+        new GetCommand({
+          TableName: target.eventsTable(),
+          Key: { pk: eventPk(provider, eventKey) },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item;
+    }),
+  );
+  return found.filter((item): item is Item => item !== undefined);
+}

@@ -1,0 +1,66 @@
+import type { Logger, MetricName, Metrics } from '#core/ports';
+
+/**
+ * Terminal telemetry for the local runner: one short line per log call instead of Powertools'
+ * JSON, and metrics counted in memory for the summary printed on exit. The handlers only ever pass
+ * names, ids and counts here, never a body, a header value or a secret.
+ */
+
+type Level = 'info' | 'warn' | 'error';
+
+export interface LineWriter {
+  write(line: string): void;
+}
+
+const colours: Record<Level, string> = { info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
+const dim = '\x1b[2m';
+const reset = '\x1b[0m';
+
+function clock(date: Date): string {
+  return date.toISOString().slice(11, 23);
+}
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return /[\s="]/.test(value) ? JSON.stringify(value) : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/** `12:00:01.234 ingest  info  event accepted provider=cooledge eventType=job.completed` */
+export function formatLine(
+  service: string,
+  level: Level,
+  message: string,
+  data: Record<string, unknown> | undefined,
+  colour: boolean,
+  now: Date = new Date(),
+): string {
+  const fields = Object.entries(data ?? {})
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${formatValue(value)}`)
+    .join(' ');
+  const lvl = level.padEnd(5);
+  const head = colour
+    ? `${dim}${clock(now)}${reset} ${service.padEnd(7)} ${colours[level]}${lvl}${reset}`
+    : `${clock(now)} ${service.padEnd(7)} ${lvl}`;
+  return `${head} ${message}${fields ? (colour ? ` ${dim}${fields}${reset}` : ` ${fields}`) : ''}`;
+}
+
+export function lineLogger(service: string, out: LineWriter, colour: boolean): Logger {
+  const log = (level: Level) => (message: string, data?: Record<string, unknown>) =>
+    out.write(`${formatLine(service, level, message, data, colour)}\n`);
+  return { info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+/** Counts metrics for the whole run; `flush` is a no-op (nothing to publish locally). */
+export class TallyMetrics implements Metrics {
+  readonly counts = new Map<MetricName, number>();
+  count(name: MetricName, value = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
+  }
+  flush(): void {}
+  summary(): string {
+    return [...this.counts].map(([name, n]) => `${name}=${n}`).join(' ');
+  }
+}

@@ -1,0 +1,348 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
+import { errorName } from '#core/ingest';
+import { queueVisibilityTimeoutSeconds } from '#infra/definitions';
+import { defaultDeps as consumerDeps, createHandler as createConsumer } from '../functions/consume/app.ts';
+import { createHandler as createIngest, defaultDeps as ingestDeps } from '../functions/ingest/app.ts';
+import {
+  dataDirFrom,
+  defaultPorts,
+  devCooledgeSecret,
+  devZenbookerToken,
+  freePort,
+  localPrefix,
+  portFrom,
+  processAlive,
+  readStackFile,
+  removeStackFile,
+  type StackFile,
+  writeStackFile,
+} from './config.ts';
+import { type LineWriter, lineLogger, TallyMetrics } from './log.ts';
+import { SqsPoller } from './poller.ts';
+import { type LocalServer, startLocalServer } from './server.ts';
+import {
+  checkJava,
+  createQueues,
+  createTables,
+  dynamoClient,
+  LocalStackError,
+  localCredentials,
+  localRegion,
+  portInUse,
+  type QueueUrls,
+  type RunningService,
+  resourceNames,
+  sqsClient,
+  startDynamoDbLocal,
+  startSqsEmulator,
+} from './stack.ts';
+
+/**
+ * `npm start`: the whole pipeline on this machine. DynamoDB Local and the SQS emulator keep their
+ * data under the data directory, the real ingest handler serves HTTP through a stand-in for API
+ * Gateway, and pollers drive the real consumer the way the SQS event source mapping does.
+ */
+
+type Env = Record<string, string | undefined>;
+
+export interface LocalStackOptions {
+  env: Env;
+  /** Defaults to `LOCAL_DATA_DIR` or `.local`. */
+  dataDir?: string;
+  /** Wipes the data directory first. */
+  reset?: boolean;
+  out: LineWriter;
+  colour?: boolean;
+}
+
+export interface RunningLocalStack {
+  url: string;
+  settings: LocalSettings;
+  /** What the CLI reads to find this stack. */
+  stack: StackFile;
+  /** Stops accepting requests, drains what is in flight, stops the emulators. */
+  stop(): Promise<void>;
+  /** One line of counts for the exit message. */
+  summary(): string;
+  /** Child processes to kill if the runner has to exit without `stop`. */
+  childPids(): number[];
+}
+
+/** Concurrent pollers, like the several pollers Lambda runs for one event source mapping. */
+const pollerCount = 2;
+
+/** What the runner needs from the environment, validated before anything starts. */
+export interface LocalSettings {
+  dataDir: string;
+  host: string;
+  ports: { http: number; dynamodb: number; sqs: number };
+  cooledgeSecrets: string;
+  zenbookerTokens: string;
+  devCredentials: { cooledge: boolean; zenbooker: boolean };
+  visibilityTimeoutSeconds: number;
+  /** The environment the handlers' own `defaultDeps` read, minus the queue URL known later. */
+  handlerEnv: Env;
+}
+
+export function localSettings(env: Env, dataDir?: string): LocalSettings {
+  const names = resourceNames(localPrefix);
+  const cooledgeSecrets = env.COOLEDGE_WEBHOOK_SECRETS?.trim() || devCooledgeSecret;
+  const zenbookerTokens = env.ZENBOOKER_WEBHOOK_TOKENS?.trim() || devZenbookerToken;
+  const visibility = env.QUEUE_VISIBILITY_TIMEOUT_SECONDS?.trim();
+  // Below the batching window plus a batch's work, SQS would hand a batch out again mid-flight.
+  if (visibility && (!/^\d+$/.test(visibility) || Number(visibility) < 3 || Number(visibility) > 43_200)) {
+    throw new LocalStackError(
+      'QUEUE_VISIBILITY_TIMEOUT_SECONDS must be a whole number of seconds from 3 to 43200',
+    );
+  }
+  const handlerEnv: Env = {
+    ...env,
+    // Local credentials come from the environment, never from Secrets Manager.
+    WEBHOOK_SECRET_ID: undefined,
+    COOLEDGE_WEBHOOK_SECRETS: cooledgeSecrets,
+    ZENBOOKER_WEBHOOK_TOKENS: zenbookerTokens,
+    EVENTS_TABLE_NAME: names.eventsTable,
+    JOBS_TABLE_NAME: names.jobsTable,
+  };
+  // Fails now, naming the variable, rather than after the emulators have started.
+  ingestConfig({ ...handlerEnv, QUEUE_URL: 'http://127.0.0.1/000000000000/check' });
+  consumerConfig(handlerEnv);
+  return {
+    dataDir: dataDirFrom(env, dataDir),
+    host: env.HOST?.trim() || '127.0.0.1',
+    ports: {
+      http: portFrom(env, 'PORT', defaultPorts.http),
+      dynamodb: portFrom(env, 'DYNAMODB_PORT', defaultPorts.dynamodb),
+      sqs: portFrom(env, 'SQS_PORT', defaultPorts.sqs),
+    },
+    cooledgeSecrets,
+    zenbookerTokens,
+    devCredentials: {
+      cooledge: cooledgeSecrets === devCooledgeSecret,
+      zenbooker: zenbookerTokens === devZenbookerToken,
+    },
+    visibilityTimeoutSeconds: visibility ? Number(visibility) : queueVisibilityTimeoutSeconds,
+    handlerEnv,
+  };
+}
+
+const portVariables = { http: 'PORT', dynamodb: 'DYNAMODB_PORT', sqs: 'SQS_PORT' } as const;
+
+async function checkPorts(settings: LocalSettings, dynamoPidFile: string): Promise<void> {
+  for (const key of ['http', 'dynamodb', 'sqs'] as const) {
+    const port = settings.ports[key];
+    if (port === 0 || !(await portInUse(port))) continue;
+    const running = readStackFile(settings.dataDir);
+    let hint = `stop whatever uses it, or set ${portVariables[key]} to a free port`;
+    if (running && processAlive(running.pid)) {
+      hint = `a local stack from this folder is already running (pid ${running.pid}): stop it first, or set ${portVariables[key]}`;
+    } else if (key === 'dynamodb' && existsSync(dynamoPidFile)) {
+      const pid = Number(readFileSync(dynamoPidFile, 'utf8'));
+      if (pid > 0 && processAlive(pid)) {
+        hint = `DynamoDB Local from an earlier run that did not stop cleanly is still running: \`kill ${pid}\``;
+      }
+    }
+    throw new LocalStackError(`port ${port} is already in use: ${hint}.`);
+  }
+}
+
+function wipe(dataDir: string): void {
+  const running = readStackFile(dataDir);
+  if (running && processAlive(running.pid)) {
+    throw new LocalStackError(`the local stack is running (pid ${running.pid}): stop it before --reset.`);
+  }
+  for (const entry of ['dynamodb', 'sqs', 'dynamodb.pid', 'stack.json']) {
+    rmSync(join(dataDir, entry), { recursive: true, force: true });
+  }
+}
+
+function corruptHint(error: unknown, what: string, dir: string): Error {
+  if (error instanceof LocalStackError) return error;
+  return new LocalStackError(
+    `${what} could not open its data under ${dir} (${errorName(error)}: ${(error as Error).message}). ` +
+      'It may be corrupt: `npm start -- --reset` wipes the local data.',
+  );
+}
+
+/** DynamoDB Local's failure without the JVM's stack trace: the first line that names the cause. */
+function conciseDynamoError(error: unknown, dir: string): unknown {
+  const message = error instanceof Error ? error.message : '';
+  if (!/may be corrupt/.test(message)) return error;
+  const cause = /SQLiteException: .*?\[([^\]]+)\]\s*$/m.exec(message)?.[1];
+  return new LocalStackError(
+    `DynamoDB Local could not read its data under ${dir}${cause ? ` (${cause})` : ''}. ` +
+      'It may be corrupt: `npm start -- --reset` wipes the local data.',
+  );
+}
+
+function pathStyle(endpoint: string, queueUrl: string): string {
+  return `${endpoint}${queueUrl.replace(/^[a-z]+:\/\/[^/]+/i, '')}`;
+}
+
+/** Starts everything; on any failure, stops what did start and rejects with an actionable error. */
+export async function startLocalStack(options: LocalStackOptions): Promise<RunningLocalStack> {
+  const settings = localSettings(options.env, options.dataDir);
+  const { dataDir } = settings;
+  const dynamoDir = join(dataDir, 'dynamodb');
+  const sqsDir = join(dataDir, 'sqs');
+  const dynamoPidFile = join(dataDir, 'dynamodb.pid');
+  const colour = options.colour ?? false;
+  const log = lineLogger('local', options.out, colour);
+
+  checkJava();
+  if (options.reset) wipe(dataDir);
+  await checkPorts(settings, dynamoPidFile);
+
+  const services: RunningService[] = [];
+  const stopServices = () => Promise.allSettled(services.map((s) => s.stop()));
+  let server: LocalServer | undefined;
+  try {
+    const dynamoPort = settings.ports.dynamodb || (await freePort());
+    const [dynamo, sqs] = await Promise.allSettled([
+      startDynamoDbLocal({ port: dynamoPort, dbPath: dynamoDir, detached: true }).catch((error: unknown) => {
+        throw conciseDynamoError(error, dynamoDir);
+      }),
+      startSqsEmulator({ port: settings.ports.sqs, dataDir: sqsDir }).catch((error: unknown) => {
+        throw corruptHint(error, 'The SQS emulator', sqsDir);
+      }),
+    ]);
+    if (dynamo.status === 'fulfilled') {
+      services.push(dynamo.value);
+      if (dynamo.value.pid) writeFileSync(dynamoPidFile, String(dynamo.value.pid));
+    }
+    if (sqs.status === 'fulfilled') services.push(sqs.value);
+    if (dynamo.status === 'rejected') throw dynamo.reason;
+    if (sqs.status === 'rejected') throw sqs.reason;
+    const dynamoEndpoint = dynamo.value.endpoint;
+    const sqsEndpoint = sqs.value.endpoint;
+
+    // The handlers build their own SDK clients from the standard variables, as in Lambda.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      AWS_REGION: localRegion,
+      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+
+    const names = resourceNames(localPrefix);
+    const dynamoAdmin = dynamoClient(dynamoEndpoint);
+    const queueClient = sqsClient(sqsEndpoint);
+    try {
+      await createTables(dynamoAdmin, names);
+    } catch (error) {
+      throw corruptHint(error, 'DynamoDB Local', dynamoDir);
+    } finally {
+      dynamoAdmin.destroy();
+    }
+    const created = await createQueues(queueClient, names, settings.visibilityTimeoutSeconds);
+    // fauxqs answers with `http://sqs.<region>.127.0.0.1:<port>/…` URLs: WHATWG URL parsing (and so
+    // the ingest config's URL check) rejects a host whose last label is numeric, and a persisted
+    // queue keeps the port of the run that created it. The emulator accepts path-style URLs on its
+    // endpoint just as well.
+    const queues: QueueUrls = {
+      queueUrl: pathStyle(sqsEndpoint, created.queueUrl),
+      deadLetterQueueUrl: pathStyle(sqsEndpoint, created.deadLetterQueueUrl),
+    };
+    // A queue restored from an earlier run keeps its attributes: apply this run's timeout.
+    await queueClient.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queues.queueUrl,
+        Attributes: { VisibilityTimeout: String(settings.visibilityTimeoutSeconds) },
+      }),
+    );
+    const { Attributes } = await queueClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+
+    const ingestMetrics = new TallyMetrics();
+    const consumerMetrics = new TallyMetrics();
+    const handlerEnv = { ...settings.handlerEnv, QUEUE_URL: queues.queueUrl };
+    const ingest = createIngest({
+      ...ingestDeps(handlerEnv),
+      logger: lineLogger('ingest', options.out, colour),
+      metrics: ingestMetrics,
+    });
+    const consumerLogger = lineLogger('consume', options.out, colour);
+    const consumer = createConsumer({
+      ...consumerDeps(handlerEnv),
+      logger: consumerLogger,
+      metrics: consumerMetrics,
+    });
+    const pollers = Array.from(
+      { length: pollerCount },
+      () =>
+        new SqsPoller({
+          client: queueClient,
+          queueUrl: queues.queueUrl,
+          ...(Attributes?.QueueArn ? { queueArn: Attributes.QueueArn } : {}),
+          handler: consumer,
+          onInvokeError: (error) => consumerLogger.error('poll failed', { error: errorName(error) }),
+        }),
+    );
+    for (const poller of pollers) poller.start();
+
+    const httpLog = lineLogger('http', options.out, colour);
+    try {
+      server = await startLocalServer({
+        handler: ingest,
+        port: settings.ports.http,
+        host: settings.host,
+        onRequest: (entry) =>
+          httpLog.info(`${entry.method} ${entry.route}`, { status: entry.status, ms: Math.round(entry.ms) }),
+        onError: (error) => httpLog.error('request failed', { error: errorName(error) }),
+      });
+    } catch (error) {
+      await Promise.all(pollers.map((p) => p.stop()));
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new LocalStackError(`port ${settings.ports.http} is already in use: set PORT to a free port.`);
+      }
+      throw error;
+    }
+    const running = server;
+
+    let stopped = false;
+    const stack: StackFile = {
+      pid: process.pid,
+      url: running.url,
+      dynamoEndpoint,
+      sqsEndpoint,
+      region: localRegion,
+      names,
+      queues,
+      startedAt: new Date().toISOString(),
+    };
+    writeStackFile(dataDir, stack);
+
+    return {
+      url: running.url,
+      settings,
+      stack,
+      // Empty once stopped: a pid the OS may have handed to another process is never signalled.
+      childPids: () => (stopped ? [] : services.flatMap((s) => (s.pid ? [s.pid] : []))),
+      summary: () =>
+        `ingest: ${ingestMetrics.summary() || 'nothing received'}; consumer: ${consumerMetrics.summary() || 'nothing processed'}`,
+      stop: async () => {
+        log.info('stopping: no new requests, draining what is in flight');
+        await running.close();
+        await Promise.all(pollers.map((p) => p.stop()));
+        queueClient.destroy();
+        await stopServices();
+        stopped = true;
+        removeStackFile(dataDir);
+        rmSync(dynamoPidFile, { force: true });
+      },
+    };
+  } catch (error) {
+    await server?.close(0);
+    await stopServices();
+    rmSync(dynamoPidFile, { force: true });
+    if (error instanceof ConfigError) throw new LocalStackError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { defaults } from '#infra/definitions';
+import { ContextError, maxBodyBytesCeiling, readDeploymentConfig } from '../../cdk/config.ts';
+import { projectRoot } from '../../cdk/node-function.ts';
+import { addWebhookStacks } from '../../cdk/webhooks.ts';
+
+describe('deployment context', () => {
+  it('defaults to the prod stage and the shared defaults', () => {
+    const config = readDeploymentConfig({});
+    expect(config).toMatchObject({
+      stage: 'prod',
+      dedupeHorizonDays: defaults.dedupeHorizonDays,
+      maxBodyBytes: defaults.maxBodyBytes,
+      signatureScheme: defaults.signatureScheme,
+      signatureToleranceSeconds: defaults.signatureToleranceSeconds,
+    });
+    expect(config.alarmEmail).toBeUndefined();
+    expect(config.existingSecretName).toBeUndefined();
+  });
+
+  it('takes numbers as `-c key=value` strings as well as JSON numbers', () => {
+    expect(readDeploymentConfig({ throttleRateLimit: '25', throttleBurstLimit: 40 })).toMatchObject({
+      throttleRateLimit: 25,
+      throttleBurstLimit: 40,
+    });
+  });
+
+  it('treats an empty `-c alarmEmail=` as not set', () => {
+    expect(readDeploymentConfig({ alarmEmail: '' }).alarmEmail).toBeUndefined();
+  });
+
+  it('leaves the keys CDK itself uses alone', () => {
+    expect(() =>
+      readDeploymentConfig({
+        '@aws-cdk/core:explicitStackTags': true,
+        'aws:cdk:bundling-stacks': [],
+        'acknowledged-issue-numbers': [1],
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['stage', 'Prod', 'stage: must be 1-20 characters'],
+    ['throttleRateLimit', 'fast', 'throttleRateLimit: must be a whole number (got "fast")'],
+    ['throttleRateLimit', 0, 'throttleRateLimit: must be at least 1'],
+    ['throttleBurstLimit', 2.5, 'throttleBurstLimit: must be a whole number'],
+    ['dedupeHorizonDays', '-1', 'dedupeHorizonDays: must be a whole number'],
+    ['dedupeHorizonDays', 3651, 'dedupeHorizonDays: must be at most 3650'],
+    ['maxBodyBytes', maxBodyBytesCeiling + 1, `maxBodyBytes: must be at most ${maxBodyBytesCeiling}`],
+    ['signatureScheme', 'hmac', 'signatureScheme: must be "timestamped" or "plain"'],
+    ['consumerMaxConcurrency', 1, 'consumerMaxConcurrency: must be at least 2'],
+    ['logRetentionDays', 31, 'logRetentionDays: must be one of 1, 3, 5'],
+    ['alarmEmail', 'ops-at-example', 'alarmEmail: must be an email address'],
+    ['existingSecretName', 'arn:aws:secretsmanager:eu-west-1:1:secret:x', 'existingSecretName: must be a'],
+    ['throttleRate', 10, 'throttleRate: unknown context key'],
+  ])('rejects %s = %j, naming the key', (key, value, message) => {
+    expect(() => readDeploymentConfig({ [key]: value })).toThrow(ContextError);
+    expect(() => readDeploymentConfig({ [key]: value })).toThrow(message);
+  });
+
+  it('reports every bad key at once', () => {
+    expect(() => readDeploymentConfig({ stage: '', logRetentionDays: 2 })).toThrow(
+      /stage: .*\n {2}- logRetentionDays: /,
+    );
+  });
+
+  it('stops the app before any stack exists', () => {
+    const app = new App({ context: { consumerMaxConcurrency: 'many' } });
+    expect(() => addWebhookStacks(app)).toThrow('consumerMaxConcurrency: must be a whole number');
+    expect(app.node.children).toHaveLength(0);
+  });
+});
+
+describe('the CDK app (cdk.json `app`)', () => {
+  const cdkJsonContext = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context;
+  const runApp = (context: Record<string, unknown>, outdir: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'cdk/app.ts'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      // What the CDK CLI passes to the app; no AWS credentials or region at all.
+      env: {
+        PATH: process.env.PATH,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext, 'aws:cdk:bundling-stacks': [], ...context }),
+      },
+    });
+
+  it('fails a synth with a bad context value, saying which and why', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-context-'));
+    try {
+      const result = runApp({ throttleBurstLimit: 'lots' }, outdir);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('invalid CDK context:\n  - throttleBurstLimit: must be a whole number');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('synthesizes one termination-protected stack offline, without an AWS account, its data nested', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-offline-'));
+    try {
+      const result = runApp({}, outdir);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+      type Artifact = { type: string; environment: string; properties: Record<string, unknown> };
+      const stacks = Object.entries(manifest.artifacts as Record<string, Artifact>)
+        .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
+        .map(([id, artifact]) => [id, artifact.environment, artifact.properties.terminationProtection]);
+      // One stack, so `npx cdk deploy` needs neither its name nor `--all`.
+      expect(stacks).toEqual([['field-webhooks-prod', 'aws://unknown-account/unknown-region', true]]);
+      // The nested stack travels as a template asset of its parent.
+      expect(readdirSync(outdir).filter((file) => file.endsWith('.nested.template.json'))).toHaveLength(1);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});

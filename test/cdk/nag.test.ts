@@ -1,0 +1,53 @@
+import { Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { buildApp, synthesize } from './support.ts';
+
+/** Every acknowledged finding in the app: construct path → rule id → reason. */
+function acknowledgments(app: ReturnType<typeof synthesize>['app']) {
+  const found: Array<{ path: string; rule: string; reason: string }> = [];
+  for (const construct of app.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [rule, reason] of Object.entries(entry.data as Record<string, string>)) {
+        found.push({ path: construct.node.path, rule: rule.replace(/^annotation::/i, ''), reason });
+      }
+    }
+  }
+  return found;
+}
+
+describe('cdk-nag AWS Solutions checks', () => {
+  it.each([
+    ['the default deployment', {}],
+    ['a deployment with an alarm email', { alarmEmail: 'oncall@example.com' }],
+    ['a deployment reusing an existing secret', { existingSecretName: 'kept/creds' }],
+  ])('leave no unacknowledged finding in %s', (_name, context) => {
+    const { app } = synthesize(context);
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+  });
+
+  it('acknowledge exactly the expected findings, each with its reason', () => {
+    const found = acknowledgments(synthesize().app);
+    expect(found.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual([
+      'AwsSolutions-APIG4 field-webhooks-prod/Api/ANY--webhooks--cooledge',
+      'AwsSolutions-APIG4 field-webhooks-prod/Api/ANY--webhooks--zenbooker--{token}',
+      'AwsSolutions-L1 field-webhooks-prod/Consumer',
+      'AwsSolutions-L1 field-webhooks-prod/Ingest',
+      'AwsSolutions-SMG4 field-webhooks-prod/Data/CredentialsSecret',
+    ]);
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it.each([
+    ['the top-level stack', (built: ReturnType<typeof buildApp>) => built.stack],
+    ['the nested stack', (built: ReturnType<typeof buildApp>) => built.stateful],
+  ])('run on every synth and fail it on a new finding in %s', (_name, stackOf) => {
+    const stack = stackOf(buildApp());
+    // A queue without `enforceSSL` (AwsSolutions-SQS4) and without a DLQ (AwsSolutions-SQS3).
+    new Queue(stack, 'CarelessQueue');
+    expect(() => Template.fromStack(stack)).toThrow(/AwsSolutions-SQS4/);
+  });
+});

@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runEndToEnd } from '../../bench/end-to-end.ts';
+import { startBenchStack } from '../../bench/lib/local.ts';
+
+/**
+ * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F]`: the long runs that do
+ * not fit in `npm test`.
+ *
+ * 1. The ingest fuzz properties with many more runs.
+ * 2. The end-to-end load run while the consumer's DynamoDB fails intermittently (throttles, 5xx,
+ *    timeouts before and after commit; half absorbed by the SDK's retries, half failing the record)
+ *    and consumer invocations die mid-batch; dead letters are redriven as an operator would.
+ *    Passes only with nothing lost, nothing applied twice and every job at its newest state.
+ */
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string' },
+    concurrency: { type: 'string' },
+    'fault-rate': { type: 'string' },
+    'crash-rate': { type: 'string' },
+    'fuzz-runs': { type: 'string' },
+    seed: { type: 'string' },
+    'skip-fuzz': { type: 'boolean', default: false },
+  },
+});
+const events = Number(values.events ?? process.env.CHAOS_EVENTS ?? 10_000);
+const faultRate = Number(values['fault-rate'] ?? 0.05);
+const crashRate = Number(values['crash-rate'] ?? 0.02);
+const fuzzRuns = Number(values['fuzz-runs'] ?? 20_000);
+const seed = Number(values.seed ?? Date.now() % 1_000_000);
+const root = join(import.meta.dirname, '..', '..');
+const failures: string[] = [];
+
+if (!values['skip-fuzz']) {
+  console.log(`fuzzing the ingest handler: ${fuzzRuns} runs per property…`);
+  const fuzz = spawnSync(
+    join(root, 'node_modules', '.bin', 'vitest'),
+    ['run', '--project', 'unit', 'test/unit/fuzz.test.ts'],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, FUZZ_RUNS: String(fuzzRuns) }, timeout: 900_000 },
+  );
+  if (fuzz.status !== 0) failures.push('fuzzing found a counterexample (see above)');
+}
+
+console.log(
+  `\nload under faults (seed ${seed}): ${events} deliveries, ${faultRate * 100} % of DynamoDB writes failing, ${crashRate * 100} % of consumer invocations dying…`,
+);
+const stack = await startBenchStack({ sqs: true });
+try {
+  const result = await runEndToEnd(stack, {
+    events,
+    concurrency: Number(values.concurrency ?? 16),
+    consumers: 4,
+    duplicateRate: 0.1,
+    faultRate,
+    crashRate,
+    redriveDeadLetters: true,
+    seed,
+    visibilityTimeoutSeconds: 5,
+    timeoutMs: Math.max(300_000, events * 150),
+    progress: (line) => console.log(`  ${line}`),
+  });
+  const { consumer, sqsRequestsPerEvent, ...summary } = result;
+  console.log(JSON.stringify({ ...summary, consumer: { ...consumer } }, null, 2));
+  if (result.lost !== 0) failures.push(`${result.lost} event(s) lost`);
+  if (result.appliedTwice !== 0) failures.push(`${result.appliedTwice} event(s) applied twice`);
+  if (result.wrongFinalState !== 0)
+    failures.push(`${result.wrongFinalState} job(s) not at their newest state`);
+  if (result.accepted !== result.sent)
+    failures.push(`${result.sent - result.accepted} delivery(ies) never accepted`);
+  if (result.deadLettered !== 0) failures.push(`${result.deadLettered} message(s) left in the DLQ`);
+} finally {
+  await stack.stop();
+}
+
+if (failures.length > 0) {
+  console.error(`\nchaos: FAILED\n- ${failures.join('\n- ')}`);
+  process.exitCode = 1;
+} else {
+  console.log('\nchaos: passed — nothing lost, nothing applied twice, every job at its newest state');
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { commands } from '../../cli/commands.ts';
+import { main } from '../../cli/main.ts';
+import { freePort } from '../e2e/support.ts';
+
+/** Runs the CLI in process with captured output and a controlled environment. */
+async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    interactive: false,
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('cli: commands and help', () => {
+  it('lists every command for --help', async () => {
+    const result = await cli(['--help']);
+    expect(result.code).toBe(0);
+    for (const name of ['send', 'jobs', 'events', 'replay', 'redrive'])
+      expect(result.stdout).toContain(`  ${name} `);
+  });
+
+  it('asks for a command when given none', async () => {
+    const result = await cli([]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: missing command/);
+  });
+
+  it.each(commands.map((c) => c.name))(
+    'prints help for %s with --help, -h and `help <command>`',
+    async (name) => {
+      const long = await cli([name, '--help']);
+      expect(long.code).toBe(0);
+      expect(long.stdout).toMatch(new RegExp(`^Usage: npm run cli -- ${name}\\b`));
+      expect((await cli([name, '-h'])).stdout).toBe(long.stdout);
+      expect((await cli(['help', name])).stdout).toBe(long.stdout);
+    },
+  );
+
+  it('rejects an unknown command and suggests a close one', async () => {
+    const result = await cli(['jbos']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown command "jbos" (did you mean jobs?)');
+    expect((await cli(['help', 'nope'])).code).toBe(2);
+  });
+});
+
+describe('cli: argument errors exit 2 with the flag and what it expects', () => {
+  it.each([
+    [['send', '--bogus'], 'unknown option --bogus'],
+    [['send', '--count'], '--count needs a value'],
+    [['send', '--json=yes'], '--json does not take a value'],
+    [['send', '--count', '0'], '--count must be between 1 and 100000 (got 0)'],
+    [['send', '--count', 'ten'], '--count must be a whole number (got "ten")'],
+    [['send', '--concurrency', '1000'], '--concurrency must be between 1 and 256'],
+    [['send', '--duplicates', '1.5'], '--duplicates must be a rate between 0 and 1'],
+    [['send', '--duplicates', 'lots'], '--duplicates must be a rate between 0 and 1'],
+    [['send', '--provider', 'acme'], '--provider must be one of cooledge, zenbooker, all (got "acme")'],
+    [['send', '--scheme', 'md5'], '--scheme must be one of timestamped, plain'],
+    [
+      ['send', '--provider', 'zenbooker', '--type', 'invoice.paid'],
+      '--type invoice.paid has no zenbooker sample',
+    ],
+    [['send', '--url', 'ftp://example.com'], '--url must be an http(s) URL'],
+    [['send', '--url', 'not a url'], '--url must be an http(s) URL'],
+    [['send', '--file', '/no/such/file.json'], '--file /no/such/file.json: ENOENT'],
+    [['send', 'extra'], 'send takes no arguments'],
+    [['jobs', 'show'], 'jobs show needs a job id'],
+    [['jobs', 'show', 'a', 'b'], 'jobs show takes one job id'],
+    [['jobs', 'frobnicate'], 'unknown jobs subcommand "frobnicate"'],
+    [['jobs', '--limit', '-3'], '--limit needs a value'],
+    [['jobs', '--provider', 'acme'], '--provider must be one of cooledge, zenbooker'],
+    [['jobs', '--region', 'eu-west-1'], '--region applies to a deployed stack: add --aws'],
+    [['jobs', '--aws', '--data-dir', 'x'], '--data-dir selects a local stack'],
+    [['events', 'show'], 'events show needs an event key'],
+    [['events', '--outcome', 'lost'], '--outcome must be one of applied, stale, recorded, quarantined'],
+    [['events', '--since', 'yesterday'], '--since must be an ISO 8601 time'],
+    [['events', '--since', '1h', '--until', '2h'], '--since ('],
+    [['replay'], 'replay needs a filter'],
+    [['replay', '--key', 'k', '--outcome', 'stale'], '--key selects events directly'],
+    [['replay', 'everything'], 'replay takes filters, not arguments'],
+    [['redrive', '--max', '0'], '--max must be between 1 and'],
+    [['jobs', '--stage', 'prod/eu'], '--stage must be a stage name like prod or dev'],
+  ])('%j → %s', async (argv, message) => {
+    const result = await cli(argv);
+    expect(result.stderr).toContain(`error: ${message}`);
+    expect(result.stderr).toContain(`Run \`npm run cli -- ${argv[0]} --help\` for usage.`);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names the missing table and its variable for a deployed stack', async () => {
+    const result = await cli(['jobs', '--aws'], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('pass --stage, or --jobs-table, or set JOBS_TABLE_NAME');
+    const events = await cli(['events', '--aws', '--region', 'eu-west-1'], {});
+    expect(events.stderr).toContain('pass --stage, or --events-table, or set EVENTS_TABLE_NAME');
+    const redrive = await cli(['redrive', '--aws', '--region', 'eu-west-1'], {});
+    expect(redrive.stderr).toContain('pass --stage, or --queue-url, or set QUEUE_URL');
+  });
+});
+
+describe('cli: failures while working exit 1 with a hint', () => {
+  it('says when nothing listens at the send URL', async () => {
+    const port = await freePort();
+    const result = await cli(['send', '--url', `http://127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `nothing is listening at http://127.0.0.1:${port}: start the local stack`,
+    );
+  });
+
+  it('says when the local stack is not running', async () => {
+    const port = String(await freePort());
+    const result = await cli(['jobs', '--data-dir', '/nonexistent'], { DYNAMODB_PORT: port });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*Is `npm start` running/);
+  });
+});
