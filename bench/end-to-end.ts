@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { eventPk } from '#adapters/dynamo-store';
 import { SqsQueue } from '#adapters/sqs-queue';
 import type { JsonObject } from '#core/json';
 import { eventKey as zenbookerEventKey } from '#providers/zenbooker';
+import { queueDepth } from '../cli/redrive.ts';
 import { createHandler as createIngest } from '../functions/ingest/app.ts';
 import { startLocalServer } from '../local/server.ts';
 import { createQueues, sqsClient } from '../local/stack.ts';
@@ -172,19 +173,6 @@ function countSqs(client: SQSClient, counts: Map<string, number>) {
       return next(args);
     },
     { step: 'finalizeRequest', priority: 'low', name: 'benchSqsCounter' },
-  );
-}
-
-async function queueDepth(client: SQSClient, url: string): Promise<number> {
-  const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
   );
 }
 

@@ -15,7 +15,8 @@ import { resolveTarget } from './target.ts';
 /** Long enough to copy a batch to the queue before SQS would hand the same messages out again. */
 const holdSeconds = 60;
 
-async function depth(sqs: SQSClient, url: string): Promise<number> {
+/** Visible and in-flight messages of a queue (SQS's approximate counts). */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: url,
@@ -97,7 +98,7 @@ export async function redrive(context: CommandContext): Promise<number> {
   const target = resolveTarget(values, io.env);
   try {
     const [queueUrl, dlqUrl] = [await target.queueUrl(), await target.deadLetterQueueUrl()];
-    const before = await depth(target.sqs, dlqUrl);
+    const before = await queueDepth(target.sqs, dlqUrl);
     const rows: Row[] = [];
 
     if (dryRun) {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   createTables,
   dynamoClient,
+  freePort,
   type ResourceNames,
   type RunningService,
   resourceNames,
@@ -19,17 +19,6 @@ export interface BenchStack {
   dynamoEndpoint: string;
   sqsEndpoint: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startBenchStack(options: { sqs: boolean }): Promise<BenchStack> {

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 /** Helpers for tests that run the repository's commands as child processes, as a user would. */
@@ -13,27 +12,7 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, NO_COLOR: '1', ...extra };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-export async function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
+export { freePort, portInUse as portOpen } from '../../local/stack.ts';
 
 export function alive(pid: number): boolean {
   try {

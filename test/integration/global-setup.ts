@@ -1,23 +1,11 @@
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { type RunningService, startDynamoDbLocal, startSqsEmulator } from '../../local/stack.ts';
+import { freePort, type RunningService, startDynamoDbLocal, startSqsEmulator } from '../../local/stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     dynamoEndpoint: string;
     sqsEndpoint: string;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** One DynamoDB Local (in memory) and one SQS emulator for the whole integration run. */

@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetQueueAttributesCommand,
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { inject } from 'vitest';
@@ -18,6 +13,7 @@ import type { Queue } from '#core/message';
 import { type Clock, type Logger, silentLogger } from '#core/ports';
 import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
+import { queueDepth } from '../../cli/redrive.ts';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
 import { createHandler as createIngest } from '../../functions/ingest/app.ts';
 import { SqsPoller } from '../../local/poller.ts';
@@ -178,16 +174,7 @@ export class World {
   }
 
   async queueDepth(url: string): Promise<number> {
-    const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    return (
-      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-    );
+    return queueDepth(this.sqs, url);
   }
 
   async deadLetters(): Promise<string[]> {
