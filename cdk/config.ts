@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { defaults } from '#infra/definitions';
+import { defaults, maxBodyBytesCeiling } from '#infra/definitions';
 
 /**
  * The deployment's settings, read from CDK context (`cdk.json`, `cdk.context.json` or
@@ -17,12 +17,7 @@ const retentionDays = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/**
- * DynamoDB items stop at 400 KB, and the event log stores the raw body beside its headers and any
- * quarantine issues (the job stores the latest payload too). A larger body would be accepted with
- * a 202 and then fail in the consumer until it reached the DLQ, so the limit stops well short.
- */
-export const maxBodyBytesCeiling = 320 * 1024;
+export { maxBodyBytesCeiling };
 
 /** `-c key=value` gives strings, `cdk.json` gives JSON values: a whole number may arrive as either. */
 const wholeNumber = (min: number, max: number) =>

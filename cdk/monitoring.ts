@@ -171,7 +171,6 @@ export class Monitoring extends Construct {
         ingestCounter('RejectedBadRequest'),
         ingestCounter('RejectedUnsupportedMediaType'),
         ingestCounter('RejectedTooLarge'),
-        ingestCounter('RejectedNotFound'),
         ingestCounter('EnqueueFailed'),
       ]),
       graph('API: requests and errors', [

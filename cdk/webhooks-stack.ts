@@ -37,12 +37,13 @@ export interface WebhooksStackProps extends StackProps {
 }
 
 /**
- * The ingest function keeps a provider waiting, so it must answer well inside the HTTP API's 30 s
- * integration timeout, and fail fast enough that the provider's own client has not given up: 10 s
- * covers a cold start, a Secrets Manager read and the SDK's retries of a slow SQS call; a normal
+ * The ingest function keeps a provider waiting, so it must answer inside the HTTP API's 30 s
+ * integration timeout. 20 s covers the worst case its clients allow (`ingestClientOptions`: a
+ * Secrets Manager read and an SQS send, two attempts of at most 3.5 s each, with backoff) plus a
+ * cold start, so a failure is always our 503 with `Retry-After`, never a bare timeout; a normal
  * delivery takes tens of milliseconds.
  */
-const ingestTimeoutSeconds = 10;
+const ingestTimeoutSeconds = 20;
 
 /**
  * The two routes of SPEC.md §1, nothing else. The function matches the path itself and answers 405

@@ -45,13 +45,15 @@ const targetHelp = `Where (default: the local stack started by \`npm start\`):
   --aws                       a deployed stack, through the usual AWS environment (AWS_PROFILE,
                               AWS_REGION, credentials)
   --stage <stage>             the deployed stage (implies --aws): table and queue names follow
-                              from it, as \`cdk deploy\` names them
+                              from it, as \`cdk deploy\` names them; the stack-output variables
+                              below are then ignored (they may be another stage's), the flags
+                              below still override
   --region <region>           AWS region (default: from the environment)
-  --events-table <name>       events table (env EVENTS_TABLE_NAME, a stack output)
-  --jobs-table <name>         jobs table (env JOBS_TABLE_NAME, a stack output)
-  --queue-url <url>           the events queue (env QUEUE_URL, a stack output)
-  --dlq-url <url>             its dead-letter queue (env DEAD_LETTER_QUEUE_URL; default: from the
-                              stage, else the queue's redrive policy)
+  --events-table <name>       events table (without --stage: env EVENTS_TABLE_NAME, a stack output)
+  --jobs-table <name>         jobs table (without --stage: env JOBS_TABLE_NAME, a stack output)
+  --queue-url <url>           the events queue (without --stage: env QUEUE_URL, a stack output)
+  --dlq-url <url>             its dead-letter queue (default: from the stage; without --stage env
+                              DEAD_LETTER_QUEUE_URL, else the queue's redrive policy)
   --dynamodb-endpoint <url>   override the DynamoDB endpoint (also AWS_ENDPOINT_URL_DYNAMODB with --aws)
   --sqs-endpoint <url>        override the SQS endpoint (also AWS_ENDPOINT_URL_SQS with --aws)`;
 
@@ -63,7 +65,6 @@ const eventFilters = {
   until: { type: 'string' },
   job: { type: 'string' },
   account: { type: 'string' },
-  limit: { type: 'string' },
 } as const satisfies OptionSpec;
 
 const eventFiltersHelp = `Filters:
@@ -169,7 +170,14 @@ ${targetHelp}
   {
     name: 'events',
     summary: 'list the event log with filters, or show one event',
-    options: { ...help, ...target, ...eventFilters, body: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: {
+      ...help,
+      ...target,
+      ...eventFilters,
+      limit: { type: 'string' },
+      body: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
     help: `Usage: npm run cli -- events [list] [filters] [options]
        npm run cli -- events show <event key> [--provider <name>] [--body] [--json]
 
@@ -202,7 +210,8 @@ ${targetHelp}
     help: `Usage: npm run cli -- replay <filters> [--dry-run] [options]
 
 Rebuilds queue messages from stored event records (the exact raw body, its headers and original
-receive time) and sends them to the queue marked as replays. The consumer validates each body
+receive time) and sends them to the queue marked as replays: every matching event, oldest first
+(there is no --limit; narrow with --since and --until). The consumer validates each body
 again with the current schema and overwrites the event's own record (a replay bypasses dedupe),
 while job ordering still holds: an event older than the job's state is recorded as stale.
 Run with --dry-run first.
@@ -210,7 +219,6 @@ Run with --dry-run first.
 ${eventFiltersHelp}
   --key <event key>     this event (repeatable)
   --all                 every event (no filter)
-  --limit <n>           at most this many (default 1000)
 
 Options:
   --dry-run             list what would be replayed, send nothing

@@ -15,6 +15,47 @@ import { resolveTarget } from './target.ts';
 /** Long enough to copy a batch to the queue before SQS would hand the same messages out again. */
 const holdSeconds = 60;
 
+/** SQS's cap on one SendMessageBatch request: the sizes of its messages added up (1 MiB). */
+export const batchPayloadLimit = 1024 * 1024;
+
+/** What SQS counts as a message's size: the body, and each attribute's name, type and value. */
+export function messageSize(message: Pick<Message, 'Body' | 'MessageAttributes'>): number {
+  let size = Buffer.byteLength(message.Body ?? '');
+  for (const [name, attribute] of Object.entries(message.MessageAttributes ?? {})) {
+    size += Buffer.byteLength(name) + Buffer.byteLength(attribute.DataType ?? '');
+    if (attribute.StringValue !== undefined) size += Buffer.byteLength(attribute.StringValue);
+    // As sent, base64: never less than SQS counts.
+    if (attribute.BinaryValue !== undefined) size += Math.ceil(attribute.BinaryValue.byteLength / 3) * 4;
+  }
+  return size;
+}
+
+/**
+ * Splits received messages, in order, into SendMessageBatch requests of at most 10 entries and at
+ * most `limit` bytes: ten messages may each be up to 1 MiB, and one request over the limit fails
+ * whole (`BatchRequestTooLong`). A message too big to share a request goes alone.
+ */
+export function sendBatches<T extends Pick<Message, 'Body' | 'MessageAttributes'>>(
+  messages: readonly T[],
+  limit = batchPayloadLimit,
+): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = messageSize(message);
+    if (current.length > 0 && (current.length === 10 || bytes + size > limit)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 /** Visible and in-flight messages of a queue (SQS's approximate counts). */
 export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
   const { Attributes } = await sqs.send(
@@ -135,33 +176,35 @@ export async function redrive(context: CommandContext): Promise<number> {
 
     let moved = 0;
     let failed = 0;
-    await drain(target.sqs, dlqUrl, max, async (messages) => {
-      const sent = await target.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({
-            Id: String(i),
-            MessageBody: m.Body ?? '',
-            ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length > 0
-              ? { MessageAttributes: m.MessageAttributes }
-              : {}),
-          })),
-        }),
-      );
-      // Deleted from the DLQ only once the queue holds the copy; a failed send stays in the DLQ.
-      const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
-      failed += messages.length - ok.size;
-      const done = messages.filter((_, i) => ok.has(String(i)));
-      if (done.length > 0) {
-        await target.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: dlqUrl,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+    await drain(target.sqs, dlqUrl, max, async (received) => {
+      for (const messages of sendBatches(received)) {
+        const sent = await target.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((m, i) => ({
+              Id: String(i),
+              MessageBody: m.Body ?? '',
+              ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length > 0
+                ? { MessageAttributes: m.MessageAttributes }
+                : {}),
+            })),
           }),
         );
+        // Deleted from the DLQ only once the queue holds the copy; a failed send stays in the DLQ.
+        const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+        failed += messages.length - ok.size;
+        const done = messages.filter((_, i) => ok.has(String(i)));
+        if (done.length > 0) {
+          await target.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: dlqUrl,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+            }),
+          );
+        }
+        moved += done.length;
+        rows.push(...done.map(describe));
       }
-      moved += done.length;
-      rows.push(...done.map(describe));
     });
     if (asJson) io.out(json({ moved, failed, deadLetterQueueUrl: dlqUrl, queueUrl, messages: rows }));
     else {

@@ -4,7 +4,7 @@ import { flag, list, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
 import { eventRows } from './events.ts';
 import { json } from './format.ts';
-import { eventQuery, getEvents, hasEventFilter, type Item, listEvents, providerFilter } from './store.ts';
+import { allEvents, eventFilter, getEvents, hasEventFilter, type Item, providerFilter } from './store.ts';
 import { resolveTarget } from './target.ts';
 
 /**
@@ -31,21 +31,11 @@ export function replayMessage(event: Item): QueueMessage | undefined {
 
 const sendConcurrency = 8;
 
-/** The `byProvider` index carries no bodies (see `infra/definitions.ts`): read them from the table. */
-async function withBodies(target: Parameters<typeof getEvents>[0], listed: Item[]): Promise<Item[]> {
-  const full: Item[] = [];
-  for (let i = 0; i < listed.length; i += sendConcurrency) {
-    const chunk = listed.slice(i, i + sendConcurrency);
-    const items = await Promise.all(
-      chunk.map(async (event) =>
-        typeof event.eventKey === 'string' && typeof event.provider === 'string'
-          ? ((await getEvents(target, event.eventKey, [event.provider]))[0] ?? event)
-          : event,
-      ),
-    );
-    full.push(...items);
-  }
-  return full;
+/** The `byProvider` index carries no bodies (see `infra/definitions.ts`): read it from the table. */
+async function withBody(target: Parameters<typeof getEvents>[0], listed: Item): Promise<Item> {
+  return typeof listed.eventKey === 'string' && typeof listed.provider === 'string'
+    ? ((await getEvents(target, listed.eventKey, [listed.provider]))[0] ?? listed)
+    : listed;
 }
 
 export async function replay(context: CommandContext): Promise<number> {
@@ -59,11 +49,12 @@ export async function replay(context: CommandContext): Promise<number> {
   const all = flag(values, 'all');
   const dryRun = flag(values, 'dry-run');
   const asJson = flag(values, 'json');
-  const query = eventQuery(values, 1000);
-  const filtered = hasEventFilter(query, values);
+  const filter = eventFilter(values);
+  const filtered = hasEventFilter(filter, values);
   if (
     keys.length > 0 &&
-    (all || [query.type, query.outcome, query.since, query.until, query.job, query.account].some(Boolean))
+    (all ||
+      [filter.type, filter.outcome, filter.since, filter.until, filter.job, filter.account].some(Boolean))
   ) {
     throw new UsageError('--key selects events directly: combine it only with --provider');
   }
@@ -75,42 +66,51 @@ export async function replay(context: CommandContext): Promise<number> {
 
   const target = resolveTarget(values, io.env);
   try {
+    // By key, whole records; by filter, every match from the index, each body read just before its
+    // send, so only the bodies in flight are held however many events match.
     const found =
       keys.length > 0
         ? (await Promise.all(keys.map((key) => getEvents(target, key, providerFilter(values))))).flat()
-        : await withBodies(target, await listEvents(target, query));
+        : await allEvents(target, filter);
     // Oldest first, as they were first received.
     found.sort((a, b) => String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? '')));
-    const messages = found.map((event) => ({ event, message: replayMessage(event) }));
-    const unusable = messages.filter((m) => m.message === undefined).length;
     const queueUrl = await target.queueUrl();
+    const queue = new SqsQueue(queueUrl, target.sqs);
+    const listed: Item[] = [];
+    let next = 0;
+    let sent = 0;
+    let unusable = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(sendConcurrency, found.length) }, async () => {
+        while (next < found.length) {
+          const at = next;
+          next += 1;
+          const event = keys.length > 0 ? (found[at] as Item) : await withBody(target, found[at] as Item);
+          const message = replayMessage(event);
+          if (message === undefined) unusable += 1;
+          if (dryRun) {
+            const { rawBody: _b, ...rest } = event;
+            listed[at] = rest;
+          } else if (message !== undefined) {
+            await queue.send(message);
+            sent += 1;
+          }
+        }
+      }),
+    );
 
     if (dryRun) {
       if (asJson) {
-        io.out(json({ dryRun: true, queueUrl, events: found.map(({ rawBody: _b, ...rest }) => rest) }));
+        io.out(json({ dryRun: true, queueUrl, events: listed }));
       } else {
-        if (found.length > 0) io.out(eventRows(found));
+        if (listed.length > 0) io.out(eventRows(listed));
         io.out(
-          `dry run: ${found.length - unusable} event(s) would be replayed to ${queueUrl}${unusable ? ` (${unusable} without a stored body, skipped)` : ''}; nothing was sent\n`,
+          `dry run: ${listed.length - unusable} event(s) would be replayed to ${queueUrl}${unusable ? ` (${unusable} without a stored body, skipped)` : ''}; nothing was sent\n`,
         );
       }
       return 0;
     }
 
-    const queue = new SqsQueue(queueUrl, target.sqs);
-    const pending = messages.flatMap((m) => (m.message ? [m.message] : []));
-    let next = 0;
-    let sent = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(sendConcurrency, pending.length) }, async () => {
-        while (next < pending.length) {
-          const message = pending[next] as QueueMessage;
-          next += 1;
-          await queue.send(message);
-          sent += 1;
-        }
-      }),
-    );
     if (asJson) io.out(json({ replayed: sent, skipped: unusable, queueUrl }));
     else {
       io.out(

@@ -146,7 +146,7 @@ export async function getJobs(target: Target, jobId: string, providerList: strin
 // Events
 // ---------------------------------------------------------------------------------------------
 
-export interface EventQuery {
+export interface EventFilter {
   providers: string[];
   type: string | undefined;
   outcome: (typeof outcomes)[number] | undefined;
@@ -154,11 +154,14 @@ export interface EventQuery {
   until: string | undefined;
   job: string | undefined;
   account: string | undefined;
+}
+
+export interface EventQuery extends EventFilter {
   limit: number;
 }
 
-export function eventQuery(values: Values, defaultLimit: number): EventQuery {
-  const query: EventQuery = {
+export function eventFilter(values: Values): EventFilter {
+  const filter: EventFilter = {
     providers: providerFilter(values),
     type: str(values, 'type'),
     outcome: oneOf(values, 'outcome', outcomes),
@@ -166,15 +169,21 @@ export function eventQuery(values: Values, defaultLimit: number): EventQuery {
     until: time(values, 'until'),
     job: str(values, 'job'),
     account: str(values, 'account'),
-    limit: integer(values, 'limit', defaultLimit, { min: 1, max: 100_000 }),
   };
-  if (query.since && query.until && query.since > query.until) {
-    throw new UsageError(`--since (${query.since}) is after --until (${query.until})`);
+  if (filter.since && filter.until && filter.since > filter.until) {
+    throw new UsageError(`--since (${filter.since}) is after --until (${filter.until})`);
   }
-  return query;
+  return filter;
 }
 
-export function hasEventFilter(query: EventQuery, values: Values): boolean {
+export function eventQuery(values: Values, defaultLimit: number): EventQuery {
+  return {
+    ...eventFilter(values),
+    limit: integer(values, 'limit', defaultLimit, { min: 1, max: 100_000 }),
+  };
+}
+
+export function hasEventFilter(query: EventFilter, values: Values): boolean {
   return (
     values.provider !== undefined ||
     [query.type, query.outcome, query.since, query.until, query.job, query.account].some(
@@ -183,8 +192,8 @@ export function hasEventFilter(query: EventQuery, values: Values): boolean {
   );
 }
 
-/** Newest first, through the `byProvider` index (provider, receivedAt); the rest is filtered. */
-export async function listEvents(target: Target, query: EventQuery): Promise<Item[]> {
+/** One query of the `byProvider` index (provider, receivedAt) per provider; the rest is filtered. */
+function eventIndexQueries(target: Target, query: EventFilter): QueryCommandInput[] {
   const names: Record<string, string> = { '#provider': 'provider', '#receivedAt': 'receivedAt' };
   const values: Record<string, unknown> = {};
   const filters: string[] = [];
@@ -208,28 +217,46 @@ export async function listEvents(target: Target, query: EventQuery): Promise<Ite
   if (query.until) values[':until'] = query.until;
   if (!range) delete names['#receivedAt'];
 
+  return query.providers.map((provider) => ({
+    TableName: target.eventsTable(),
+    IndexName: 'byProvider',
+    KeyConditionExpression: `#provider = :provider${range}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ...values, ':provider': provider },
+    ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+  }));
+}
+
+const byReceivedAt = (a: Item, b: Item) =>
+  String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? ''));
+
+/** The newest `query.limit` matches, newest first. */
+export async function listEvents(target: Target, query: EventQuery): Promise<Item[]> {
   const found: Item[] = [];
-  for (const provider of query.providers) {
-    const input: QueryCommandInput = {
-      TableName: target.eventsTable(),
-      IndexName: 'byProvider',
-      KeyConditionExpression: `#provider = :provider${range}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ...values, ':provider': provider },
-      ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
-      ScanIndexForward: false,
-    };
+  for (const input of eventIndexQueries(target, query)) {
     let taken = 0;
-    for await (const page of paginateQuery({ client: target.doc, pageSize: 100 }, input)) {
+    const pages = paginateQuery({ client: target.doc, pageSize: 100 }, { ...input, ScanIndexForward: false });
+    for await (const page of pages) {
       const items = page.Items ?? [];
       found.push(...items);
       taken += items.length;
       if (taken >= query.limit) break;
     }
   }
-  return found
-    .sort((a, b) => String(b.receivedAt ?? '').localeCompare(String(a.receivedAt ?? '')))
-    .slice(0, query.limit);
+  return found.sort((a, b) => byReceivedAt(b, a)).slice(0, query.limit);
+}
+
+/**
+ * Every match, oldest first, as the index stores them: without bodies (`getEvents` reads those),
+ * so even a long list stays small.
+ */
+export async function allEvents(target: Target, filter: EventFilter): Promise<Item[]> {
+  const found: Item[] = [];
+  for (const input of eventIndexQueries(target, filter)) {
+    for await (const page of paginateQuery({ client: target.doc, pageSize: 1000 }, input))
+      found.push(...(page.Items ?? []));
+  }
+  return found.sort(byReceivedAt);
 }
 
 export async function getEvents(target: Target, eventKey: string, providerList: string[]): Promise<Item[]> {

@@ -10,8 +10,9 @@ import { CommandError, flag, str, UsageError, type Values } from './args.ts';
 /**
  * Which stack a command talks to. Local (the default): the endpoints and names `npm start` wrote
  * to its stack file, or the default ports. Deployed (`--aws` or `--stage`): the SDK's usual
- * environment for credentials, region and endpoints; names from flags, the variables the stack
- * outputs (the ones the Lambda functions read), or derived from the stage as the CDK app does.
+ * environment for credentials, region and endpoints; names from flags, else derived from `--stage`
+ * as the CDK app does, else (`--aws` alone) the variables the stack outputs (the ones the Lambda
+ * functions read).
  */
 export interface Target {
   kind: 'local' | 'aws';
@@ -94,8 +95,11 @@ function awsTarget(values: Values, env: Env): Target {
     ...(region ? { region } : {}),
     ...(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
   });
+  // A stage is as explicit as a flag, and exported stack outputs may be another stage's: with
+  // --stage they are ignored, so `--stage dev` never reads or writes prod's resources.
+  const output = (variable: string) => (deployed ? undefined : env[variable]);
   const named = (flagName: string, variable: string, fromStage: string | undefined, what: string) => {
-    const value = str(values, flagName) ?? env[variable] ?? fromStage;
+    const value = str(values, flagName) ?? fromStage ?? output(variable);
     if (!value) {
       throw new UsageError(
         `the deployed stack's ${what} is needed: pass --stage, or --${flagName}, or set ${variable} (a stack output)`,
@@ -111,7 +115,7 @@ function awsTarget(values: Values, env: Env): Target {
   let queue: Promise<string> | undefined;
   let dlq: Promise<string> | undefined;
   const queueUrl = () => {
-    const given = str(values, 'queue-url') ?? env.QUEUE_URL;
+    const given = str(values, 'queue-url') ?? output('QUEUE_URL');
     if (given) return Promise.resolve(given);
     queue ??= queueByName(named('queue-url', 'QUEUE_URL', deployed?.queue, 'queue URL'));
     return queue;
@@ -125,7 +129,7 @@ function awsTarget(values: Values, env: Env): Target {
     jobsTable: () => named('jobs-table', 'JOBS_TABLE_NAME', deployed?.jobsTable, 'jobs table'),
     queueUrl,
     deadLetterQueueUrl: () => {
-      const given = str(values, 'dlq-url') ?? env.DEAD_LETTER_QUEUE_URL;
+      const given = str(values, 'dlq-url') ?? output('DEAD_LETTER_QUEUE_URL');
       if (given) return Promise.resolve(given);
       dlq ??= deployed
         ? queueByName(deployed.deadLetterQueue)

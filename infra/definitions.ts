@@ -106,6 +106,14 @@ export const queueNames = { queue: 'webhook-events', deadLetterQueue: 'webhook-e
 export const consumerBatchSize = 10;
 export const consumerBatchingWindowSeconds = 1;
 
+/**
+ * The largest body a deployment may accept. A DynamoDB item holds at most 400 KB: the job item
+ * carries the latest payload next to its canonical fields (each capped, see `functions/core/job.ts`)
+ * and the event log item carries the raw body next to its headers and issues; 300 KiB leaves both
+ * with room to spare, so an accepted event can always be stored.
+ */
+export const maxBodyBytesCeiling = 300 * 1024;
+
 /** Defaults that the stack and the local runner share. */
 export const defaults = {
   maxBodyBytes: 256 * 1024,

@@ -9,3 +9,10 @@ export const clientOptions = {
   maxAttempts: 3,
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 },
 } as const;
+
+/**
+ * The ingest function's calls (Secrets Manager on a cold start or refresh, then SQS) share its
+ * 20 s: two attempts each stays within it, so a provider gets our 503 with `Retry-After` rather
+ * than a Lambda timeout.
+ */
+export const ingestClientOptions = { ...clientOptions, maxAttempts: 2 } as const;

@@ -4,7 +4,7 @@ import type { CredentialSource } from '#core/config';
 import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
 import { LoggableError } from '#core/ingest';
 import { toIssues } from '#core/validation';
-import { clientOptions } from './client-options.ts';
+import { ingestClientOptions } from './client-options.ts';
 
 const retryAfterFailureSeconds = 30;
 
@@ -29,7 +29,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
   constructor(
     private readonly secretId: string,
     private readonly refreshSeconds: number,
-    private readonly client: SecretsManagerClient = new SecretsManagerClient(clientOptions),
+    private readonly client: SecretsManagerClient = new SecretsManagerClient(ingestClientOptions),
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -16,11 +16,14 @@ import { clientOptions } from './client-options.ts';
 /** The dedupe marker: the event log item is written once per (provider, event key). */
 const notSeenBefore = 'attribute_not_exists(pk)';
 /**
- * Ordering: a job only moves forward. An event as new as the last one applied still applies; the
- * event that already is the job's state (a replay, or a redelivery after the dedupe horizon) does
- * not apply twice.
+ * Ordering: a job only moves forward, by (event time, event key). The key breaks ties between
+ * events of the same millisecond the same way on every consumer, and the event that already is the
+ * job's state (a replay, a redelivery after the dedupe horizon) never applies twice.
  */
-const movesForward = 'attribute_not_exists(pk) OR (lastEventAt <= :eventAt AND lastEventKey <> :eventKey)';
+const movesForward =
+  'attribute_not_exists(pk) OR lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)';
+/** A replay never turns the log record of an event that was applied into a stale one. */
+const notAppliedBefore = 'attribute_not_exists(pk) OR outcome <> :applied';
 /** The stale path only fills gaps in a job that exists. */
 const jobExists = 'attribute_exists(pk)';
 
@@ -81,11 +84,7 @@ export class DynamoEventStore implements EventStore {
 
   async apply(event: EventRecord, job: JobWrite) {
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [{ Put: this.eventPut(event, 'applied') }, { Update: this.jobUpdate(job) }],
-        }),
-      );
+      await this.transact([{ Put: this.eventPut(event, 'applied') }, { Update: this.jobUpdate(job) }]);
       return 'applied' as const;
     } catch (error) {
       const [eventReason, jobReason] = cancellationReasons(error);
@@ -109,17 +108,42 @@ export class DynamoEventStore implements EventStore {
 
   private async recordStale(event: EventRecord, job: JobWrite) {
     const fill = this.jobFill(job);
+    const put = this.eventPut(event, 'stale');
+    if (event.replay) {
+      put.ConditionExpression = notAppliedBefore;
+      put.ExpressionAttributeValues = { ':applied': 'applied' };
+    }
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [{ Put: this.eventPut(event, 'stale') }, ...(fill ? [{ Update: fill }] : [])],
-        }),
-      );
+      await this.transact([{ Put: put }, ...(fill ? [{ Update: fill }] : [])]);
       return 'stale' as const;
     } catch (error) {
       const [eventReason] = cancellationReasons(error);
-      if (eventReason?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      // Not a replay: another consumer recorded it first. A replay: it was applied once and has
+      // since been overtaken; its record keeps saying so, and there is nothing to fill.
+      if (eventReason?.Code === 'ConditionalCheckFailed')
+        return event.replay ? ('stale' as const) : 'duplicate';
       throw error;
+    }
+  }
+
+  /**
+   * One transaction, retried a few times with jitter when DynamoDB cancels it for a conflict with
+   * another transaction on the same item or for throttling: several events of one job arrive
+   * together, and the SDK does not retry a cancelled transaction itself. All or nothing, so a retry
+   * is safe; a failed condition is an answer, not a fault, and is never retried.
+   */
+  private async transact(items: TransactItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        const codes = cancellationReasons(error).map((reason) => reason.Code);
+        const transient = codes.some((code) => code !== undefined && transientCancellations.has(code));
+        if (!transient || codes.includes('ConditionalCheckFailed') || attempt >= maxTransactionAttempts)
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+      }
     }
   }
 
@@ -205,6 +229,13 @@ export class DynamoEventStore implements EventStore {
     };
   }
 }
+
+const maxTransactionAttempts = 4;
+const transientCancellations = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+]);
 
 function cancellationReasons(error: unknown): CancellationReason[] {
   if (

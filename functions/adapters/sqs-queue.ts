@@ -1,6 +1,6 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Queue, QueueMessage } from '#core/message';
-import { clientOptions } from './client-options.ts';
+import { ingestClientOptions } from './client-options.ts';
 
 /** The ingest → consumer hand-off. `send` resolves only once SQS has stored the message. */
 export class SqsQueue implements Queue {
@@ -11,20 +11,34 @@ export class SqsQueue implements Queue {
     private readonly queueUrl: string,
     client?: SQSClient,
   ) {
-    this.client = client ?? new SQSClient(clientOptions);
+    this.client = client ?? new SQSClient(ingestClientOptions);
   }
 
   async send(message: QueueMessage): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
+        MessageBody: queueBody(message),
         // Lets operators filter the DLQ without reading bodies.
         MessageAttributes: {
           provider: { DataType: 'String', StringValue: message.provider },
-          eventType: { DataType: 'String', StringValue: message.eventType.slice(0, 256) || '(none)' },
+          eventType: { DataType: 'String', StringValue: attributeText(message.eventType) },
         },
       }),
     );
   }
+}
+
+/**
+ * JSON that SQS accepts. SQS refuses U+FFFE and U+FFFF, which `JSON.stringify` leaves as they are
+ * (it escapes control characters and lone surrogates already); escaped, they still parse back to
+ * the same string. Without this an authentic event carrying one would get 503 forever.
+ */
+export function queueBody(message: QueueMessage): string {
+  return JSON.stringify(message).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Printable ASCII only, at most 256 characters: an attribute is a label, never data. */
+export function attributeText(value: string): string {
+  return value.replace(/[^\x20-\x7E]/g, '?').slice(0, 256) || '(none)';
 }

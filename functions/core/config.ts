@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { defaults } from '#infra/definitions';
+import { defaults, maxBodyBytesCeiling } from '#infra/definitions';
 import { WebhookCredentials } from './credentials.ts';
 
 /** Thrown at cold start when the environment is incomplete or malformed; names the variable. */
@@ -45,11 +45,8 @@ function read<const S extends v.GenericSchema<string, unknown>>(
   return result.output;
 }
 
-/**
- * The largest body accepted: the event log stores it in one DynamoDB item (400 KB at most) next
- * to its metadata, and the job stores it again as its latest payload.
- */
-export const maxBodyBytesLimit = 320 * 1024;
+/** See `maxBodyBytesCeiling` in `infra/definitions.ts`: a larger body might not fit one item. */
+export const maxBodyBytesLimit = maxBodyBytesCeiling;
 
 export type SignatureScheme = 'timestamped' | 'plain';
 

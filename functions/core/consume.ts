@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { JobFields } from './job.ts';
+import { clipFields, type JobFields } from './job.ts';
 import { parseJsonObject } from './json.ts';
 import { type Issue, QueueMessage } from './message.ts';
 import type { Clock } from './ports.ts';
@@ -123,7 +123,7 @@ export async function consume(messageBody: string, deps: ConsumeDeps): Promise<S
     provider: provider.name,
     jobId: facts.job.jobId,
     accountId: facts.accountId,
-    fields: facts.job.fields,
+    fields: clipFields(facts.job.fields),
     payload: event.rawBody,
     eventKey: message.eventKey,
     eventType: message.eventType,

@@ -31,6 +31,25 @@ export interface JobChange {
   fields: JobFields;
 }
 
+/** Free text a person wrote about the work: kept long. */
+const longTextFields = new Set<keyof JobFields>(['description', 'workDetails']);
+export const maxLongTextChars = 4096;
+export const maxTextChars = 256;
+
+/**
+ * Caps the canonical text fields: they are a view of the payload, which is stored whole beside
+ * them, and the job item must stay inside DynamoDB's 400 KB with a 300 KiB payload next to fields
+ * kept from earlier events. Without a cap an authentic event could be accepted and never stored.
+ */
+export function clipFields(fields: JobFields): JobFields {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    const limit = longTextFields.has(name as keyof JobFields) ? maxLongTextChars : maxTextChars;
+    out[name] = typeof value === 'string' && value.length > limit ? value.slice(0, limit) : value;
+  }
+  return out as JobFields;
+}
+
 /** Keeps only the entries whose value is neither `null` nor `undefined`. */
 export function present<T extends object>(fields: { [K in keyof T]: T[K] | null | undefined }): Partial<T> {
   return Object.fromEntries(

@@ -16,6 +16,7 @@ export type MetricName =
   | 'RejectedBadRequest'
   | 'RejectedUnsupportedMediaType'
   | 'RejectedTooLarge'
+  /** Local runner only: in AWS, API Gateway answers unknown paths before the function runs. */
   | 'RejectedNotFound'
   | 'EnqueueFailed'
   // consumer

@@ -4,6 +4,17 @@ import type { JobChange } from './job.ts';
 import type { JsonObject } from './json.ts';
 import type { Issue } from './message.ts';
 
+/**
+ * Longest id, event key or event type kept: they become DynamoDB keys and index keys (2 KB at
+ * most) and travel as SQS message attributes.
+ */
+export const maxIdChars = 256;
+
+/** The value when it is a string short enough to be an id, else `undefined`. */
+export function idOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= maxIdChars ? value : undefined;
+}
+
 /** The parts of an HTTP request a provider needs to authenticate and identify a delivery. */
 export interface DeliveryRequest {
   /** Lower-cased header names; duplicated headers arrive comma-joined, as API Gateway sends them. */

@@ -9,7 +9,8 @@ const maxIssues = 20;
  */
 export function toIssues(issues: readonly v.BaseIssue<unknown>[]): Issue[] {
   return issues.slice(0, maxIssues).map((issue) => ({
-    path: v.getDotPath(issue) ?? '(root)',
+    // Keys come from the payload: a hostile one must not make the stored issue list unbounded.
+    path: (v.getDotPath(issue) ?? '(root)').slice(0, 200),
     message: describe(issue),
   }));
 }

@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import type { SignatureScheme } from '#core/config';
 import { hmacSha256Hex } from '#core/crypto';
 import { isoTime, type JobChange, type JobFields, present } from '#core/job';
-import type { AuthResult, EventFacts, Provider } from '#core/provider';
+import { type AuthResult, type EventFacts, idOrUndefined, maxIdChars, type Provider } from '#core/provider';
 import { dateTime, toIssues } from '#core/validation';
 
 // ---------------------------------------------------------------------------------------------
@@ -11,7 +11,11 @@ import { dateTime, toIssues } from '#core/validation';
 // `nullish` where their docs say "or null" (and an absent key is treated the same way).
 // ---------------------------------------------------------------------------------------------
 
-const id = v.pipe(v.string(), v.nonEmpty('a non-empty id'));
+const id = v.pipe(
+  v.string(),
+  v.nonEmpty('a non-empty id'),
+  v.maxLength(256, 'an id of at most 256 characters'),
+);
 const text = v.nullish(v.string());
 const money = v.nullish(v.number());
 const time = v.nullish(dateTime);
@@ -339,17 +343,20 @@ export const cooledge: Provider<CooledgeEvent> = {
     if (typeof eventId !== 'string' || eventId.trim() === '') {
       return { ok: false, detail: 'event_id must be a non-empty string' };
     }
-    if (eventId.length > 256) return { ok: false, detail: 'event_id must be at most 256 characters' };
+    if (eventId.length > maxIdChars)
+      return { ok: false, detail: `event_id must be at most ${maxIdChars} characters` };
     const eventType = body.event_type;
     if (typeof eventType !== 'string' || eventType.trim() === '') {
       return { ok: false, detail: 'event_type must be a non-empty string' };
+    }
+    if (eventType.length > maxIdChars) {
+      return { ok: false, detail: `event_type must be at most ${maxIdChars} characters` };
     }
     const headerId = request.headers['x-cooledge-event-id'];
     if (headerId !== undefined && headerId !== eventId) {
       return { ok: false, detail: 'X-Cooledge-Event-Id does not match the body event_id' };
     }
-    const accountId = typeof body.business_id === 'string' ? body.business_id : undefined;
-    return { ok: true, eventKey: eventId, eventType, accountId };
+    return { ok: true, eventKey: eventId, eventType, accountId: idOrUndefined(body.business_id) };
   },
 
   validate(body) {

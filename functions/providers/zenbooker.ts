@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { safeEqual, sha256Hex } from '#core/crypto';
 import { amount, isoTime, type JobChange, type JobFields, present } from '#core/job';
 import { canonicalJson, type JsonObject } from '#core/json';
-import type { EventFacts, Provider } from '#core/provider';
+import { type EventFacts, idOrUndefined, maxIdChars, type Provider } from '#core/provider';
 import { dateTime, toIssues } from '#core/validation';
 
 // ---------------------------------------------------------------------------------------------
@@ -11,7 +11,11 @@ import { dateTime, toIssues } from '#core/validation';
 // Ids are Bubble strings longer than 2^53: text, never numbers.
 // ---------------------------------------------------------------------------------------------
 
-const id = v.pipe(v.string(), v.nonEmpty('a non-empty id'));
+const id = v.pipe(
+  v.string(),
+  v.nonEmpty('a non-empty id'),
+  v.maxLength(256, 'an id of at most 256 characters'),
+);
 const text = v.nullish(v.string());
 const num = v.nullish(v.number());
 const flag = v.nullish(v.boolean());
@@ -105,7 +109,7 @@ function normaliseStatus(
   if (canceled === true) return 'canceled';
   if (!status) return undefined;
   const lower = status.toLowerCase();
-  return statusSpellings[lower] ?? lower;
+  return Object.hasOwn(statusSpellings, lower) ? statusSpellings[lower] : lower;
 }
 
 export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
@@ -184,11 +188,12 @@ export const zenbooker: Provider<ZenbookerEvent> = {
     const event = body.event;
     if (typeof event !== 'string' || event.trim() === '')
       return { ok: false, detail: 'event must be a non-empty string' };
+    if (event.length > maxIdChars)
+      return { ok: false, detail: `event must be at most ${maxIdChars} characters` };
     if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) {
       return { ok: false, detail: 'data must be a JSON object' };
     }
-    const accountId = typeof body.account === 'string' ? body.account : undefined;
-    return { ok: true, eventKey: eventKey(body), eventType: event, accountId };
+    return { ok: true, eventKey: eventKey(body), eventType: event, accountId: idOrUndefined(body.account) };
   },
 
   validate(body) {

@@ -87,6 +87,7 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
     [['replay'], 'replay needs a filter'],
     [['replay', '--key', 'k', '--outcome', 'stale'], '--key selects events directly'],
     [['replay', 'everything'], 'replay takes filters, not arguments'],
+    [['replay', '--all', '--limit', '1000'], 'unknown option --limit'],
     [['redrive', '--max', '0'], '--max must be between 1 and'],
     [['jobs', '--stage', 'prod/eu'], '--stage must be a stage name like prod or dev'],
   ])('%j → %s', async (argv, message) => {

@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { resolveTarget } from '../../cli/target.ts';
+import { deploymentNames } from '../../cdk/names.ts';
+import { resolveTarget, type Target } from '../../cli/target.ts';
+
+const queueUrlOf = (name: string) => `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
+
+/** Answers GetQueueUrl before it leaves the client, as SQS would for a queue of that name. */
+function answerGetQueueUrl(target: Target): void {
+  target.sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'GetQueueUrlCommand') return next(args);
+      const { QueueName } = args.input as { QueueName: string };
+      return { output: { QueueUrl: queueUrlOf(QueueName), $metadata: {} }, response: {} } as never;
+    },
+    { step: 'initialize' },
+  );
+}
 
 describe('cli target', () => {
   it('derives a deployed stage’s table names the way the CDK app names them', () => {
@@ -13,7 +28,45 @@ describe('cli target', () => {
     }
   });
 
-  it('prefers explicit names and stack outputs over the stage', () => {
+  it('prefers a stage over exported stack outputs, which may be another stage’s', async () => {
+    const prod = deploymentNames('prod');
+    const target = resolveTarget(
+      { stage: 'dev', region: 'eu-west-1' },
+      {
+        EVENTS_TABLE_NAME: prod.eventsTable,
+        JOBS_TABLE_NAME: prod.jobsTable,
+        QUEUE_URL: queueUrlOf(prod.queue),
+        DEAD_LETTER_QUEUE_URL: queueUrlOf(prod.deadLetterQueue),
+      },
+    );
+    try {
+      answerGetQueueUrl(target);
+      const dev = deploymentNames('dev');
+      expect(target.eventsTable()).toBe(dev.eventsTable);
+      expect(target.jobsTable()).toBe(dev.jobsTable);
+      expect(await target.queueUrl()).toBe(queueUrlOf(dev.queue));
+      expect(await target.deadLetterQueueUrl()).toBe(queueUrlOf(dev.deadLetterQueue));
+    } finally {
+      target.close();
+    }
+  });
+
+  it('lets a flag override one name of a stage', async () => {
+    const target = resolveTarget(
+      { stage: 'dev', region: 'eu-west-1', 'queue-url': queueUrlOf('scratch'), 'jobs-table': 'scratch-jobs' },
+      { QUEUE_URL: queueUrlOf(deploymentNames('prod').queue) },
+    );
+    try {
+      answerGetQueueUrl(target);
+      expect(await target.queueUrl()).toBe(queueUrlOf('scratch'));
+      expect(target.jobsTable()).toBe('scratch-jobs');
+      expect(await target.deadLetterQueueUrl()).toBe(queueUrlOf(deploymentNames('dev').deadLetterQueue));
+    } finally {
+      target.close();
+    }
+  });
+
+  it('prefers explicit names over stack outputs without a stage', () => {
     const target = resolveTarget(
       { aws: true, 'jobs-table': 'custom-jobs' },
       { EVENTS_TABLE_NAME: 'output-events' },

@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventPk } from '#adapters/dynamo-store';
 import type { QueueMessage } from '#core/message';
 import { sign } from '#providers/cooledge';
 import { eventKey } from '#providers/zenbooker';
+import { queueDepth } from '../../cli/redrive.ts';
+import { resourceNames } from '../../local/names.ts';
 import { fixture, fixtureNames, type ProviderName } from '../support/fixtures.ts';
 import { alive, cli, eventually, freePort, portOpen, type Run, root, run, Service } from './support.ts';
 
@@ -287,6 +292,94 @@ describe('npm start and the CLI, end to end', () => {
     );
     // Validated again with today's schema: still quarantined, its record overwritten by the replay.
     expect(replayed).toMatchObject({ outcome: 'quarantined', receivedAt: quarantined.receivedAt });
+  });
+
+  it('redrives large messages in requests under the 1 MiB batch limit', async () => {
+    // Queues of their own, so the consumer never sees these messages.
+    const queueUrl = async (name: string) =>
+      (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+    const [from, to] = [await queueUrl('e2e-large-dlq'), await queueUrl('e2e-large-queue')];
+    for (let i = 0; i < 3; i += 1) {
+      // A 320 KiB body in its envelope: about 440 KB, so three exceed one request.
+      const message: QueueMessage = {
+        v: 1,
+        provider: 'cooledge',
+        eventKey: randomUUID(),
+        eventType: 'job.completed',
+        receivedAt: new Date().toISOString(),
+        bodyBase64: Buffer.alloc(320 * 1024, i).toString('base64'),
+        headers: {},
+      };
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: from,
+          MessageBody: JSON.stringify(message),
+          MessageAttributes: { provider: { DataType: 'String', StringValue: 'cooledge' } },
+        }),
+      );
+    }
+    const moved = json<{ moved: number; failed: number }>(
+      await cli(['redrive', '--dlq-url', from, '--queue-url', to, '--json'], env),
+    );
+    expect(moved).toMatchObject({ moved: 3, failed: 0 });
+    expect(await queueDepth(sqs, to)).toBe(3);
+    expect(await queueDepth(sqs, from)).toBe(0);
+  });
+
+  it('replays every matching event, oldest first, however many match', async () => {
+    // More than the thousand the CLI once stopped at, stored as the consumer stores them.
+    const type = `e2e.replay-all-${randomUUID().slice(0, 8)}`;
+    const keys = Array.from({ length: 1005 }, (_, i) => `replay-all-${String(i).padStart(4, '0')}`);
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: `http://127.0.0.1:${ports.dynamodb}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+    try {
+      const items = keys.map((key, i) => {
+        const receivedAt = new Date(Date.UTC(2020, 0, 1) + i * 1000).toISOString();
+        return {
+          pk: eventPk('cooledge', key),
+          provider: 'cooledge',
+          eventKey: key,
+          eventType: type,
+          outcome: 'quarantined',
+          receivedAt,
+          processedAt: receivedAt,
+          rawBody: JSON.stringify({ event_id: key }),
+          headers: { 'content-type': 'application/json' },
+        };
+      });
+      for (let i = 0; i < items.length; i += 25) {
+        const out = await doc.send(
+          new BatchWriteCommand({
+            RequestItems: {
+              [resourceNames('local').eventsTable]: items
+                .slice(i, i + 25)
+                .map((Item) => ({ PutRequest: { Item } })),
+            },
+          }),
+        );
+        expect(out.UnprocessedItems ?? {}).toEqual({});
+      }
+    } finally {
+      doc.destroy();
+    }
+
+    const dry = json<{ events: { eventKey: string }[] }>(
+      await cli(['replay', '--type', type, '--dry-run', '--json'], env),
+    );
+    expect(dry.events.map((e) => e.eventKey)).toEqual(keys);
+
+    const queue = (await sqs.send(new CreateQueueCommand({ QueueName: 'e2e-replay-all' })))
+      .QueueUrl as string;
+    const replayed = json<{ replayed: number; skipped: number }>(
+      await cli(['replay', '--type', type, '--queue-url', queue, '--json'], env),
+    );
+    expect(replayed).toEqual(expect.objectContaining({ replayed: keys.length, skipped: 0 }));
+    expect(await queueDepth(sqs, queue)).toBe(keys.length);
   });
 
   it('keeps the dedupe key of a Zenbooker delivery stable across HTTP', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { QueueMessage } from '#core/message';
@@ -145,6 +145,63 @@ describe('ordering', () => {
     expect(job).toMatchObject({ status: 's3', lastEventAt: times[3] });
   });
 
+  it('breaks a tie between events of the same millisecond by event key, whatever the arrival order', async () => {
+    const jobId = randomUUID();
+    const at = '2026-06-05T00:00:00.000Z';
+    const low = cooledgeEvent('job.completed', {
+      job_id: jobId,
+      occurred_at: at,
+      status: 'low',
+      event_id: `00000000-${randomUUID().slice(9)}`,
+    });
+    const high = cooledgeEvent('job.completed', {
+      job_id: jobId,
+      occurred_at: at,
+      status: 'high',
+      event_id: `ffffffff-${randomUUID().slice(9)}`,
+    });
+    await world.postCooledge(high);
+    await world.drain();
+    await world.postCooledge(low);
+    await world.drain();
+    expect(await world.job('cooledge', jobId)).toMatchObject({ status: 'high', eventCount: 1 });
+    expect((await world.event('cooledge', low.event_id as string))?.outcome).toBe('stale');
+  });
+
+  it('keeps the log of an overtaken event saying applied when it is replayed', async () => {
+    const jobId = randomUUID();
+    const first = cooledgeEvent('job.completed', {
+      job_id: jobId,
+      occurred_at: '2026-06-01T00:00:00.000Z',
+      status: 'first',
+    });
+    const second = cooledgeEvent('job.completed', {
+      job_id: jobId,
+      occurred_at: '2026-06-02T00:00:00.000Z',
+      status: 'second',
+    });
+    await world.postCooledge(first);
+    await world.drain();
+    await world.postCooledge(second);
+    await world.drain();
+    const stored = await world.event('cooledge', first.event_id as string);
+    const replay: QueueMessage = {
+      v: 1,
+      provider: 'cooledge',
+      eventKey: first.event_id as string,
+      eventType: 'job.completed',
+      receivedAt: stored?.receivedAt as string,
+      bodyBase64: Buffer.from(stored?.rawBody as string).toString('base64'),
+      headers: {},
+      replay: true,
+    };
+    expect(
+      (await world.consumer({ Records: [sqsRecord(JSON.stringify(replay))] })).batchItemFailures,
+    ).toEqual([]);
+    expect((await world.event('cooledge', first.event_id as string))?.outcome).toBe('applied');
+    expect(await world.job('cooledge', jobId)).toMatchObject({ status: 'second', eventCount: 2 });
+  });
+
   it('orders Zenbooker events, which carry no time, by when they were received', async () => {
     const jobId = `1781604223917x${Date.now()}`;
     const started = zenbookerEvent('job.started.v2025', { data: { id: jobId, status: 'started' } });
@@ -214,6 +271,39 @@ describe('atomicity under faults', () => {
     await world.drain();
     expect((await world.job('cooledge', body.job_id as string))?.eventCount).toBe(1);
     expect(world.consumerMetrics.get('Duplicate')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('transaction conflicts', () => {
+  it('retries a transaction cancelled for a conflict instead of failing the record', async () => {
+    let conflicts = 2;
+    const real = new DynamoDBClient({
+      endpoint: inject('dynamoEndpoint'),
+      region: localRegion,
+      credentials: localCredentials,
+    });
+    real.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && conflicts > 0) {
+          conflicts -= 1;
+          // What DynamoDB answers when another transaction holds the job item at that moment.
+          throw new TransactionCanceledException({
+            message: 'Transaction cancelled',
+            $metadata: {},
+            CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'injectConflict' },
+    );
+    const world = await World.create({ dynamo: real });
+    const body = cooledgeEvent('job.completed', { job_id: randomUUID() });
+    await world.postCooledge(body);
+    const result = await world.poller.pollOnce();
+    expect(result).toEqual({ received: 1, failed: 0 });
+    expect(conflicts).toBe(0);
+    expect((await world.job('cooledge', body.job_id as string))?.eventCount).toBe(1);
   });
 });
 
@@ -321,6 +411,36 @@ describe('what is kept', () => {
     const event = await world.event('cooledge', body.event_id as string);
     expect(event).toMatchObject({ outcome: 'applied' });
     expect(event?.replayedAt).toBeDefined();
+  });
+
+  it('stores an authentic body near the size limit, with the job fields capped and the payload whole', async () => {
+    const description = 'd'.repeat(130_000);
+    const workDetails = 'w'.repeat(120_000);
+    const body = cooledgeEvent('job.completed', {
+      job_id: randomUUID(),
+      description,
+      work_details: workDetails,
+    });
+    const raw = JSON.stringify(body);
+    expect(Buffer.byteLength(raw)).toBeGreaterThan(250_000);
+    expect((await world.postCooledge(raw)).statusCode).toBe(202);
+    await world.drain();
+    const job = await world.job('cooledge', body.job_id as string);
+    expect(job?.description).toHaveLength(4096);
+    expect(job?.workDetails).toHaveLength(4096);
+    expect(job?.payload).toBe(raw);
+    expect((await world.event('cooledge', body.event_id as string))?.rawBody).toBe(raw);
+  });
+
+  it('quarantines and stores an event whose ids are too long to be keys', async () => {
+    const body = cooledgeEvent('job.completed', {
+      job_id: 'j'.repeat(5_000),
+      business_id: 'b'.repeat(5_000),
+    });
+    const response = await world.postCooledge(body);
+    expect(response.json).toMatchObject({ status: 'quarantined' });
+    await world.drain();
+    expect((await world.event('cooledge', body.event_id as string))?.outcome).toBe('quarantined');
   });
 
   it('expires event log records after the dedupe horizon', async () => {

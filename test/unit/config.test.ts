@@ -88,7 +88,7 @@ describe('ingest configuration', () => {
     ['MAX_BODY_BYTES', '-1'],
     ['MAX_BODY_BYTES', '1.5'],
     ['MAX_BODY_BYTES', '1e6'],
-    ['MAX_BODY_BYTES', String(320 * 1024 + 1)],
+    ['MAX_BODY_BYTES', String(300 * 1024 + 1)],
     ['COOLEDGE_SIGNATURE_SCHEME', 'hmac'],
     ['COOLEDGE_SIGNATURE_SCHEME', 'Plain'],
     ['COOLEDGE_SIGNATURE_SCHEME', ''],
@@ -118,11 +118,11 @@ describe('ingest configuration', () => {
     expect(
       ingestConfig(
         ingestEnv({
-          MAX_BODY_BYTES: String(320 * 1024),
+          MAX_BODY_BYTES: String(300 * 1024),
           COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '86400',
         }),
       ),
-    ).toMatchObject({ maxBodyBytes: 320 * 1024, signatureToleranceSeconds: 86_400 });
+    ).toMatchObject({ maxBodyBytes: 300 * 1024, signatureToleranceSeconds: 86_400 });
   });
 
   it('never quotes a rejected secret or token in its message', () => {

@@ -395,6 +395,8 @@ describe('Zenbooker status and event spellings', () => {
     ['complete', 'completed'],
     ['completed', 'completed'],
     ['rescheduled', 'rescheduled'],
+    ['constructor', 'constructor'],
+    ['__proto__', '__proto__'],
   ])('maps the status %j to %j', (sent, stored) => {
     expect(fieldsOf(zenbookerEvent('job.started.v2025', { data: { status: sent } }))?.status).toBe(stored);
   });
