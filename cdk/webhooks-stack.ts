@@ -130,7 +130,7 @@ export class WebhooksStack extends Stack {
     );
 
     // I/O-bound (one DynamoDB transaction per record, records in parallel); a batch of ten bodies of
-    // at most 320 KiB is a few MiB of working set, so 256 MiB leaves ample headroom.
+    // at most 300 KiB is a few MiB of working set, so 256 MiB leaves ample headroom.
     this.consumer = new NodeFunction(this, 'Consumer', {
       entry: 'functions/consume/handler.ts',
       description: 'Dedupes and persists queued webhook events (SQS event source, partial batch response)',
