@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -9,6 +8,7 @@ import type { Queue, QueueMessage } from '#core/message';
 import { type Clock, type Logger, type Metrics, silentLogger } from '#core/ports';
 import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
+import { apiEvent } from '../../test/support/api-event.ts';
 
 /**
  * What every benchmark shares: bench-only credentials (never deployed anywhere), fixture bodies,
@@ -64,28 +64,11 @@ export function postEvent(
   raw: string,
   headers: Record<string, string>,
 ): APIGatewayProxyEventV2 {
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'user-agent': 'bench', ...headers },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
-    },
-    body: raw,
-    isBase64Encoded: false,
-  };
+  return apiEvent('POST', path, raw, {
+    'content-type': 'application/json',
+    'user-agent': 'bench',
+    ...headers,
+  });
 }
 
 export function cooledgeRequest(raw: string, now: Date): APIGatewayProxyEventV2 {

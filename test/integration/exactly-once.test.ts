@@ -4,6 +4,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { QueueMessage } from '#core/message';
 import { maxReceiveCount } from '#infra/definitions';
+import { replayMessage } from '../../cli/replay.ts';
 import { localCredentials, localRegion } from '../../local/stack.ts';
 import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
 import { World } from '../support/world.ts';
@@ -185,16 +186,8 @@ describe('ordering', () => {
     await world.postCooledge(second);
     await world.drain();
     const stored = await world.event('cooledge', first.event_id as string);
-    const replay: QueueMessage = {
-      v: 1,
-      provider: 'cooledge',
-      eventKey: first.event_id as string,
-      eventType: 'job.completed',
-      receivedAt: stored?.receivedAt as string,
-      bodyBase64: Buffer.from(stored?.rawBody as string).toString('base64'),
-      headers: {},
-      replay: true,
-    };
+    // The message `cli replay` sends for a stored event.
+    const replay = replayMessage(stored ?? {});
     expect(
       (await world.consumer({ Records: [sqsRecord(JSON.stringify(replay))] })).batchItemFailures,
     ).toEqual([]);
@@ -394,16 +387,8 @@ describe('what is kept', () => {
     await world.postCooledge(body);
     await world.drain();
     const stored = await world.event('cooledge', body.event_id as string);
-    const replay: QueueMessage = {
-      v: 1,
-      provider: 'cooledge',
-      eventKey: body.event_id as string,
-      eventType: 'job.completed',
-      receivedAt: stored?.receivedAt as string,
-      bodyBase64: Buffer.from(stored?.rawBody as string).toString('base64'),
-      headers: {},
-      replay: true,
-    };
+    // The message `cli replay` sends for a stored event.
+    const replay = replayMessage(stored ?? {});
     const response = await world.consumer({ Records: [sqsRecord(JSON.stringify(replay))] });
     expect(response.batchItemFailures).toEqual([]);
     const job = await world.job('cooledge', body.job_id as string);
