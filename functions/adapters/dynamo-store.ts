@@ -49,8 +49,9 @@ export interface DynamoStoreOptions {
  *   ──────────                          ────────                          ───────────────────────
  *   TransactWrite[ put event if notSeenBefore,
  *                  update job if movesForward ]     ──► commits both
- *                                                       ◄── TransactWrite[ same ] ─ conflict or
- *                                                           ConditionalCheckFailed on the event
+ *                                                       ◄── TransactWrite[ same ] ─ cancelled:
+ *                                                           TransactionConflict → retried in place,
+ *                                                           then ConditionalCheckFailed on the event
  *                                                           → "duplicate", nothing written twice
  *
  *   crash/timeout before commit → nothing written → SQS redelivers → the same transaction applies once
