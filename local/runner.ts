@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
-import { errorName } from '#core/ingest';
+import { errorName } from '#core/errors';
 import { queueVisibilityTimeoutSeconds } from '#infra/definitions';
 import { defaultDeps as consumerDeps, createHandler as createConsumer } from '../functions/consume/app.ts';
 import { createHandler as createIngest, defaultDeps as ingestDeps } from '../functions/ingest/app.ts';

@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as v from 'valibot';
 import type { CredentialSource } from '#core/config';
 import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
-import { LoggableError } from '#core/ingest';
+import { LoggableError } from '#core/errors';
 import { toIssues } from '#core/validation';
 import { ingestClientOptions } from './client-options.ts';
 

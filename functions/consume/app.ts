@@ -3,7 +3,7 @@ import { DynamoEventStore } from '#adapters/dynamo-store';
 import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { consumerConfig } from '#core/config';
 import { type ConsumeDeps, consume } from '#core/consume';
-import { errorName } from '#core/ingest';
+import { errorName } from '#core/errors';
 import type { Logger, MetricName, Metrics } from '#core/ports';
 import { providers } from '#providers/index';
 

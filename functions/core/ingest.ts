@@ -1,5 +1,6 @@
 import type { SignatureScheme } from './config.ts';
 import type { CredentialsSource } from './credentials.ts';
+import { errorName } from './errors.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import { parseJsonObject } from './json.ts';
 import type { Queue, QueueMessage } from './message.ts';
@@ -169,22 +170,4 @@ function bodySize(request: IngestRequest): number {
 function decodeBody(request: IngestRequest): Buffer {
   const body = request.body ?? '';
   return request.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
-}
-
-/** Error class names only: an SDK message can carry request details. */
-export function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}
-
-/**
- * An error whose message was written to be logged: it names what is wrong and quotes no input,
- * header or secret. Other errors are logged by name only.
- */
-export class LoggableError extends Error {
-  override name = 'LoggableError';
-}
-
-/** The message of a {@link LoggableError}, so an operator can tell "secret not set" from a bug. */
-export function errorDetail(error: unknown): string | undefined {
-  return error instanceof LoggableError ? error.message : undefined;
 }

@@ -3,7 +3,8 @@ import { credentialsFrom } from '#adapters/credentials';
 import { SqsQueue } from '#adapters/sqs-queue';
 import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { ingestConfig } from '#core/config';
-import { errorDetail, errorName, type IngestDeps, ingest, internalError } from '#core/ingest';
+import { errorDetail, errorName } from '#core/errors';
+import { type IngestDeps, ingest, internalError } from '#core/ingest';
 import { providers } from '#providers/index';
 
 /**

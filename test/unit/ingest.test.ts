@@ -1,23 +1,15 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { LoggableError } from '#core/errors';
 import type { IngestDeps } from '#core/ingest';
-import { LoggableError } from '#core/ingest';
 import type { JsonObject } from '#core/json';
 import { sign } from '#providers/cooledge';
-import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
-import { createHandler } from '../../functions/ingest/app.ts';
 import { apiEvent } from '../support/api-event.ts';
 import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
-import {
-  CountingMetrics,
-  FailingCredentials,
-  FixedCredentials,
-  fixedClock,
-  RecordingLogger,
-  RecordingQueue,
-} from '../support/fakes.ts';
+import { FailingCredentials, FixedCredentials, RecordingQueue } from '../support/fakes.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
+import { fakeIngest } from '../support/ingest-harness.ts';
 
 const secret = 'whsec_ingest_unit_secret_000001';
 const otherSecret = 'whsec_ingest_unit_other_secret_02';
@@ -29,21 +21,7 @@ type Response = APIGatewayProxyStructuredResultV2 & { headers: Record<string, st
 
 /** The ingest handler over fakes, and ways to post to it as each provider would. */
 function setup(overrides: Partial<IngestDeps> = {}) {
-  const queue = new RecordingQueue();
-  const logger = new RecordingLogger();
-  const metrics = new CountingMetrics();
-  const handler = createHandler({
-    providers,
-    queue,
-    credentials: new FixedCredentials({ cooledgeSecrets: [secret], zenbookerTokens: [token] }),
-    clock: fixedClock(now),
-    logger,
-    metrics,
-    maxBodyBytes: 256 * 1024,
-    signatureScheme: 'timestamped',
-    signatureToleranceSeconds: 300,
-    ...overrides,
-  });
+  const { queue, logger, metrics, handler } = fakeIngest({ secret, token, now }, overrides);
 
   async function post(
     path: string,
