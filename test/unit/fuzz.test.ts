@@ -2,17 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { IngestDeps } from '#core/ingest';
 import { sign } from '#providers/cooledge';
-import { providers } from '#providers/index';
-import { createHandler } from '../../functions/ingest/app.ts';
 import { apiEvent } from '../support/api-event.ts';
 import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
-import {
-  CountingMetrics,
-  FixedCredentials,
-  fixedClock,
-  RecordingLogger,
-  RecordingQueue,
-} from '../support/fakes.ts';
+import { fakeIngest } from '../support/ingest-harness.ts';
 
 /**
  * Property-based fuzzing of the ingest handler: whatever a client sends — body, headers, method,
@@ -28,21 +20,7 @@ const now = new Date('2026-06-20T00:00:00.000Z');
 const t = Math.floor(now.getTime() / 1000);
 
 function setup(overrides: Partial<IngestDeps> = {}) {
-  const queue = new RecordingQueue();
-  const logger = new RecordingLogger();
-  const handler = createHandler({
-    providers,
-    queue,
-    credentials: new FixedCredentials({ cooledgeSecrets: [secret], zenbookerTokens: [token] }),
-    clock: fixedClock(now),
-    logger,
-    metrics: new CountingMetrics(),
-    maxBodyBytes: 4 * 1024,
-    signatureScheme: 'timestamped',
-    signatureToleranceSeconds: 300,
-    ...overrides,
-  });
-  return { queue, logger, handler };
+  return fakeIngest({ secret, token, now, maxBodyBytes: 4 * 1024 }, overrides);
 }
 
 // ---------------------------------------------------------------------------------------------
