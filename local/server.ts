@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,7 +29,8 @@ export const webhookRoutes: readonly RouteDefinition[] = [
 
 /**
  * HTTP APIs pass these bodies to the function as text; everything else (and a request without a
- * content type) arrives base64-encoded with `isBase64Encoded: true`.
+ * content type) arrives base64-encoded with `isBase64Encoded: true`. A textual body is only passed
+ * as text when it is valid UTF-8 (see `eventBody`).
  */
 const textualMediaType =
   /^(?:text\/[^;]+|application\/(?:json|[^;]+\+json|xml|[^;]+\+xml|javascript))\s*(?:;.*)?$/i;
@@ -82,7 +84,7 @@ export function toApiGatewayEvent(
   const host = headers.host ?? 'localhost';
   const domainName = host.replace(/:\d+$/, '');
   const body = request.body && request.body.length > 0 ? request.body : undefined;
-  const textual = isTextual(headers['content-type']);
+  const encoded = body === undefined ? undefined : eventBody(body, headers['content-type']);
 
   return {
     version: '2.0',
@@ -111,9 +113,25 @@ export function toApiGatewayEvent(
       timeEpoch: now.getTime(),
     },
     ...(matched && Object.keys(matched.parameters).length > 0 ? { pathParameters: matched.parameters } : {}),
-    ...(body === undefined ? {} : { body: textual ? body.toString('utf8') : body.toString('base64') }),
-    isBase64Encoded: body !== undefined && !textual,
+    ...(encoded === undefined ? {} : { body: encoded.body }),
+    isBase64Encoded: encoded?.isBase64Encoded ?? false,
   };
+}
+
+/**
+ * The event's `body` for these bytes, which the function must be able to recover exactly: the
+ * signature is over them, and whether they are acceptable (charset, UTF-8) is the handler's call,
+ * not this stand-in's. A textual body that is not valid UTF-8 is therefore base64-encoded, as for a
+ * binary type, because `toString('utf8')` would replace its bad bytes with U+FFFD. A valid one is
+ * passed as text; `toString` keeps a leading BOM (a `TextDecoder` would drop it unless `ignoreBOM`).
+ */
+function eventBody(
+  body: Buffer,
+  contentType: string | undefined,
+): { body: string; isBase64Encoded: boolean } {
+  return isTextual(contentType) && isUtf8(body)
+    ? { body: body.toString('utf8'), isBase64Encoded: false }
+    : { body: body.toString('base64'), isBase64Encoded: true };
 }
 
 function matchRoute(

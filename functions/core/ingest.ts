@@ -1,3 +1,4 @@
+import { parse as parseContentType } from 'content-type';
 import type { SignatureScheme } from './config.ts';
 import type { CredentialsSource } from './credentials.ts';
 import { errorName } from './errors.ts';
@@ -34,7 +35,27 @@ export interface IngestDeps {
 export const retryAfterSeconds = 30;
 
 const unauthorized = () => problem(401, 'The request could not be authenticated.');
-const jsonMediaType = /^application\/json\s*(?:;.*)?$/i;
+
+/**
+ * Why a `Content-Type` is not one this receiver reads, or `undefined` when it is `application/json`
+ * in UTF-8 (no charset, or `charset=utf-8`: RFC 8259 §8.1 makes UTF-8 JSON's only interchange
+ * encoding). Parsed with the `content-type` package (RFC 7231 §3.1.1.1 syntax), so quoting and case
+ * are handled as HTTP defines them rather than by a pattern.
+ */
+export function unsupportedContentType(header: string | undefined): string | undefined {
+  let parsed: ReturnType<typeof parseContentType>;
+  try {
+    parsed = parseContentType(header ?? '');
+  } catch {
+    return 'Content-Type must be application/json.';
+  }
+  if (parsed.type !== 'application/json') return 'Content-Type must be application/json.';
+  const charset = parsed.parameters.charset?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return 'The body must be UTF-8: send charset=utf-8 or no charset.';
+  }
+  return undefined;
+}
 
 /**
  * One webhook delivery, in the order SPEC.md §1 fixes: route → method → size → content type →
@@ -62,9 +83,10 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     logger.warn('body too large', { ...log, size });
     return problem(413, `The body is larger than ${deps.maxBodyBytes} bytes.`);
   }
-  if (!jsonMediaType.test(headers['content-type'] ?? '')) {
+  const unsupported = unsupportedContentType(headers['content-type']);
+  if (unsupported) {
     metrics.count('RejectedUnsupportedMediaType');
-    return problem(415, 'Content-Type must be application/json.');
+    return problem(415, unsupported);
   }
 
   const rawBody = decodeBody(request);

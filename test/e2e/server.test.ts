@@ -1,6 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sign } from '#providers/cooledge';
 import {
   type AccessLogEntry,
   fromApiGatewayResult,
@@ -8,8 +11,28 @@ import {
   startLocalServer,
   toApiGatewayEvent,
 } from '../../local/server.ts';
+import { fakeIngest } from '../support/ingest-harness.ts';
 
 const now = new Date('2026-06-17T14:38:55.904Z');
+
+/** The bytes the function recovers from an event body, as `functions/core/ingest.ts` decodes it. */
+const bytesOf = (event: APIGatewayProxyEventV2) =>
+  event.body === undefined
+    ? Buffer.alloc(0)
+    : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+
+/** `{"a":"é"}` with the é in ISO-8859-1: one byte, 0xE9, which is not valid UTF-8. */
+const latin1Json = Buffer.from('{"a":"\xe9"}', 'latin1');
+const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+
+const postBody = (body: Buffer, contentType = 'application/json') =>
+  toApiGatewayEvent({
+    method: 'POST',
+    url: '/webhooks/cooledge',
+    headers: { 'content-type': contentType },
+    body,
+    sourceIp: '127.0.0.1',
+  });
 
 describe('local API Gateway: request → payload 2.0 event', () => {
   it('builds the event for the token route like an HTTP API', () => {
@@ -73,7 +96,7 @@ describe('local API Gateway: request → payload 2.0 event', () => {
     ['application/json', false],
     ['application/cloudevents+json; charset=utf-8', false],
   ])('base64-encodes a %s body: %s', (contentType, encoded) => {
-    const body = Buffer.from([0x7b, 0xff, 0x7d]);
+    const body = Buffer.from('{"é":"✓"}');
     const event = toApiGatewayEvent({
       method: 'POST',
       url: '/webhooks/cooledge',
@@ -83,6 +106,53 @@ describe('local API Gateway: request → payload 2.0 event', () => {
     });
     expect(event.isBase64Encoded).toBe(encoded);
     expect(event.body).toBe(encoded ? body.toString('base64') : body.toString('utf8'));
+  });
+
+  it('base64-encodes a JSON body that is not valid UTF-8, so the function gets the bytes sent', () => {
+    expect(isUtf8(latin1Json)).toBe(false);
+    const event = postBody(latin1Json, 'application/json; charset=latin1');
+    expect(event.isBase64Encoded).toBe(true);
+    expect(bytesOf(event)).toEqual(latin1Json);
+  });
+
+  it('passes a valid UTF-8 JSON body as text', () => {
+    const body = Buffer.from('{"a":"é ✓ 😀"}');
+    const event = postBody(body);
+    expect(event).toMatchObject({ body: '{"a":"é ✓ 😀"}', isBase64Encoded: false });
+    expect(bytesOf(event)).toEqual(body);
+  });
+
+  it('keeps a leading UTF-8 BOM, as text when the rest is UTF-8 and in base64 when not', () => {
+    const text = postBody(Buffer.concat([bom, Buffer.from('{"a":1}')]));
+    expect(text).toMatchObject({ body: '\uFEFF{"a":1}', isBase64Encoded: false });
+    expect(bytesOf(text)).toEqual(Buffer.concat([bom, Buffer.from('{"a":1}')]));
+    const binary = postBody(Buffer.concat([bom, latin1Json]));
+    expect(binary.isBase64Encoded).toBe(true);
+    expect(bytesOf(binary)).toEqual(Buffer.concat([bom, latin1Json]));
+  });
+
+  it('gives the function back exactly the bytes sent, whatever they are (property)', () => {
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.string({ unit: 'binary', maxLength: 32 }).map((s) => new Uint8Array(Buffer.from(s))),
+    );
+    const contentType = fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=latin1',
+      'APPLICATION/JSON',
+      'application/cloudevents+json',
+    );
+    fc.assert(
+      fc.property(fc.boolean(), bytes, contentType, (withBom, raw, type) => {
+        const sent = Buffer.concat([withBom ? bom : Buffer.alloc(0), raw]);
+        const event = postBody(sent, type);
+        expect(bytesOf(event)).toEqual(sent);
+        // Valid UTF-8 still goes as text, as API Gateway sends a textual type.
+        if (sent.length > 0) expect(event.isBase64Encoded).toBe(!isUtf8(sent));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('sends unmatched routes and methods to $default without a body when there is none', () => {
@@ -174,6 +244,57 @@ describe('local API Gateway: the HTTP server', () => {
       { method: 'POST', route: '/webhooks/zenbooker/{token}', status: 202, ms: expect.any(Number) },
     ]);
     expect(JSON.stringify(log)).not.toContain('secret-token-value');
+  });
+
+  it('passes a body that is not valid UTF-8 to the handler byte for byte', async () => {
+    const seen: APIGatewayProxyEventV2[] = [];
+    server = await startLocalServer({
+      port: 0,
+      handler: async (event) => {
+        seen.push(event);
+        return { statusCode: 204 };
+      },
+    });
+    const sent = Buffer.concat([bom, latin1Json, Buffer.from([0xff, 0xc0, 0x80, 0xed, 0xa0, 0x80])]);
+    const response = await call(server.port, '/webhooks/cooledge', sent, {
+      'content-type': 'application/json',
+    });
+    expect(response.status).toBe(204);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.isBase64Encoded).toBe(true);
+    expect(bytesOf(seen[0] as APIGatewayProxyEventV2)).toEqual(sent);
+  });
+
+  it('lets the ingest handler decide on a body that is not UTF-8: it authenticates the bytes sent', async () => {
+    const secret = 'whsec_local_server_latin1_0001';
+    const { handler, queue } = fakeIngest({ secret, token: 'zbk_local_server_token_000000000', now });
+    server = await startLocalServer({ port: 0, handler });
+    const raw = Buffer.concat([
+      Buffer.from('{"event_id":"evt-latin1","event_type":"job.completed","note":"'),
+      Buffer.from('caf\xe9', 'latin1'),
+      Buffer.from('"}'),
+    ]);
+    const signature = sign(raw, secret, 'timestamped', now);
+
+    // Signed over the real bytes: authentic, then refused as not UTF-8 (not 401 over altered bytes).
+    const plain = await call(server.port, '/webhooks/cooledge', raw, {
+      'content-type': 'application/json',
+      'x-cooledge-signature': signature,
+    });
+    expect(plain.status).toBe(400);
+    expect(JSON.parse(plain.body)).toMatchObject({ status: 400, detail: 'body is not valid UTF-8' });
+
+    const declared = await call(server.port, '/webhooks/cooledge', raw, {
+      'content-type': 'application/json; charset=latin1',
+      'x-cooledge-signature': signature,
+    });
+    expect(declared.status).toBe(415);
+    expect(declared.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(declared.body)).toMatchObject({
+      status: 415,
+      detail: 'The body must be UTF-8: send charset=utf-8 or no charset.',
+    });
+    expect(queue.messages).toEqual([]);
   });
 
   it('answers 413 without calling the handler when the body is over the limit', async () => {

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LoggableError } from '#core/errors';
 import type { IngestDeps } from '#core/ingest';
@@ -427,6 +428,8 @@ describe('ingest: 415 for anything but JSON', () => {
     'application/json;charset=UTF-8',
     'Application/JSON',
     'APPLICATION/JSON; CHARSET=utf-8',
+    'application/json; charset="utf-8"',
+    'application/json; charset=utf8',
   ])('accepts %s', async (contentType) => {
     const world = setup();
     const response = await world.cooledge(cooledgeEvent(), { headers: { 'content-type': contentType } });
@@ -440,6 +443,66 @@ describe('ingest: 415 for anything but JSON', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expectProblem(response, 415);
+  });
+
+  const notUtf8 = 'The body must be UTF-8: send charset=utf-8 or no charset.';
+
+  it.each([
+    'application/json; charset=latin1',
+    'application/json; charset=ISO-8859-1',
+    'application/json; charset=utf-16',
+    'application/json; charset="windows-1252"',
+  ])('rejects %s: the body must be UTF-8', async (contentType) => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent(), { headers: { 'content-type': contentType } });
+    expect(expectProblem(response, 415).detail).toBe(notUtf8);
+    expect(world.queue.messages).toEqual([]);
+    expect(world.metrics.get('RejectedUnsupportedMediaType')).toBe(1);
+  });
+
+  it('rejects every charset but UTF-8, quoted or not, in any case (property)', async () => {
+    /** RFC 9110 §5.6.2 `tchar`: what an unquoted parameter value may hold. */
+    const tchar = fc.constantFrom(
+      ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+      ..."!#$%&'*+-.^_`|~",
+    );
+    const charset = fc
+      .mixedCase(
+        fc.oneof(
+          fc.constantFrom(
+            'utf-16',
+            'utf-16le',
+            'utf-32',
+            'utf-7',
+            'utf_8',
+            'utf-8x',
+            'xutf-8',
+            'utf',
+            'utf-',
+          ),
+          fc.constantFrom('latin1', 'iso-8859-1', 'windows-1252', 'us-ascii', 'shift_jis', 'gb18030'),
+          fc.string({ unit: tchar, minLength: 1, maxLength: 20 }),
+        ),
+      )
+      .filter((value) => !['utf-8', 'utf8'].includes(value.toLowerCase()));
+    await fc.assert(
+      fc.asyncProperty(
+        charset,
+        fc.boolean(),
+        fc.mixedCase(fc.constant('charset')),
+        async (value, quoted, name) => {
+          const world = setup();
+          const contentType = `application/json; ${name}=${quoted ? `"${value}"` : value}`;
+          const response = await world.cooledge(cooledgeEvent(), {
+            headers: { 'content-type': contentType },
+          });
+          expect(expectProblem(response, 415).detail).toBe(notUtf8);
+          expect(world.queue.messages).toEqual([]);
+          expect(world.metrics.get('RejectedUnsupportedMediaType')).toBe(1);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
