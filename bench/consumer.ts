@@ -215,6 +215,7 @@ export async function benchConsumer(
         }),
         clock: () => new Date(),
         dedupeHorizonDays: 30,
+        eventTimeSkewSeconds: 300,
         logger: silentLogger,
         metrics: noMetrics,
       });

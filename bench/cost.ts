@@ -111,10 +111,10 @@ export function costPerMillion(input: CostInputs): CostResult {
   const fixedMonthly: CostLine[] = [
     {
       item: 'CloudWatch metrics',
-      basis: '≈ 16 EMF metric names × service dimension',
-      perMillion: round(16 * prices.metricPerMonth),
+      basis: '≈ 18 EMF metric names × service dimension',
+      perMillion: round(18 * prices.metricPerMonth),
     },
-    { item: 'CloudWatch alarms', basis: '≈ 5 alarms', perMillion: round(5 * prices.alarmPerMonth) },
+    { item: 'CloudWatch alarms', basis: '10 alarms', perMillion: round(10 * prices.alarmPerMonth) },
     { item: 'Secrets Manager', basis: '1 secret (reads cached)', perMillion: prices.secretPerMonth },
     {
       item: 'SQS idle polling',

@@ -77,6 +77,7 @@ export async function benchTelemetry(events = 200): Promise<TelemetryFigure> {
     store: new AcceptingStore(),
     clock: () => new Date(),
     dedupeHorizonDays: 30,
+    eventTimeSkewSeconds: 300,
     logger: powertoolsLogger('consume'),
     metrics: powertoolsMetrics('consume'),
   });

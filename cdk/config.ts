@@ -64,6 +64,11 @@ const ContextSchema = v.object({
     defaults.signatureScheme,
   ),
   signatureToleranceSeconds: v.optional(wholeNumber(1, 86_400), defaults.signatureToleranceSeconds),
+  /**
+   * Seconds an event's own time may lie after its receipt before the event is quarantined; the
+   * ingest function checks deliveries and the consumer checks replays with the same value.
+   */
+  eventTimeSkewSeconds: v.optional(wholeNumber(0, 86_400), defaults.eventTimeSkewSeconds),
   /** How often the ingest function re-reads the credentials secret (seconds). */
   secretRefreshSeconds: v.optional(wholeNumber(0, 86_400), 300),
   /** Upper bound on concurrent consumer invocations (the event source mapping's maximum concurrency). */

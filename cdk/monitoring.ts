@@ -142,6 +142,18 @@ export class Monitoring extends Construct {
         1,
         'Authentic events did not match the provider schema; they were accepted and stored as quarantined. Inspect them (CLI `events`), fix the schema, then `replay` them.',
       ),
+      alarm(
+        'Conflicts',
+        consumeCounter('Conflict'),
+        1,
+        `A known event key arrived with a different body: the first stays applied, the second is kept in the event log as a conflict record. \`npm run cli -- events --outcome conflict --stage ${props.stage}\` lists them.`,
+      ),
+      alarm(
+        'Unprocessable',
+        consumeCounter('Unprocessable'),
+        1,
+        `The store refused an event for good (a value DynamoDB rejects, or a mapping bug): it is recorded in the event log with outcome unprocessable and its reason, not retried. \`npm run cli -- events --outcome unprocessable --stage ${props.stage}\` lists them with the reason; after a fix, \`npm run cli -- replay --outcome unprocessable --stage ${props.stage}\`.`,
+      ),
     ];
 
     const graph = (title: string, left: IMetric[], width = 8) =>
@@ -186,6 +198,8 @@ export class Monitoring extends Construct {
         consumeCounter('Recorded'),
         consumeCounter('QuarantineRecorded'),
         consumeCounter('Duplicate'),
+        consumeCounter('Conflict'),
+        consumeCounter('Unprocessable'),
         consumeCounter('RecordFailed'),
       ]),
       graph('Queue: waiting and oldest (s)', [

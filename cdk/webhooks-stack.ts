@@ -117,6 +117,7 @@ export class WebhooksStack extends Stack {
         MAX_BODY_BYTES: String(config.maxBodyBytes),
         COOLEDGE_SIGNATURE_SCHEME: config.signatureScheme,
         COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: String(config.signatureToleranceSeconds),
+        EVENT_TIME_SKEW_SECONDS: String(config.eventTimeSkewSeconds),
         // The secret's name, never its value: the function reads it at cold start and every refresh.
         WEBHOOK_SECRET_ID: secretName,
         SECRET_REFRESH_SECONDS: String(config.secretRefreshSeconds),
@@ -143,6 +144,8 @@ export class WebhooksStack extends Stack {
         EVENTS_TABLE_NAME: names.eventsTable,
         JOBS_TABLE_NAME: names.jobsTable,
         DEDUPE_HORIZON_DAYS: String(config.dedupeHorizonDays),
+        // Replays are checked again for an event time too far ahead: the same skew as ingest.
+        EVENT_TIME_SKEW_SECONDS: String(config.eventTimeSkewSeconds),
       },
     });
     // Put and Update, alone or inside TransactWriteItems (which needs the actions of its parts;

@@ -70,7 +70,10 @@ const eventFilters = {
 const eventFiltersHelp = `Filters:
   --provider <name>     cooledge or zenbooker (default: both)
   --type <event type>   e.g. job.completed
-  --outcome <outcome>   applied, stale, recorded or quarantined
+  --outcome <outcome>   applied, stale, recorded, quarantined, conflict (a known event key
+                        arrived again with a different body: stored beside the kept record,
+                        not applied) or unprocessable (the store refused it for good; see its
+                        reason)
   --since <time>        received at or after: ISO time (2026-06-17T14:00Z), date, or 30m/2h/7d ago
   --until <time>        received at or before (same forms)
   --job <id>            events naming this job id
@@ -181,7 +184,11 @@ ${targetHelp}
     help: `Usage: npm run cli -- events [list] [filters] [options]
        npm run cli -- events show <event key> [--provider <name>] [--body] [--json]
 
-Lists the event log, newest first: one record per (provider, event key) with its outcome.
+Lists the event log, newest first: one record per (provider, event key) with its outcome, and
+a conflict record for each different body that arrived under an already recorded key. \`events show\`
+prints the key's kept record, then its conflicts (found through the byProvider index: on a large
+table this reads the provider's whole index, without bodies); the reason of an unprocessable
+record and a conflict's fingerprints are printed with control characters escaped as \\u{…}.
 
 ${eventFiltersHelp}
   --limit <n>           at most this many (default 50)
@@ -216,6 +223,11 @@ again with the current schema and overwrites the event's own record (a replay by
 while job ordering still holds: an event older than the job's state is recorded as stale.
 Run with --dry-run first.
 
+Unprocessable records replay like any other (e.g. after fixing what the store refused); one whose
+body could not be stored is skipped and named. Conflict records are never replayed: a replay
+overwrites its key's record, so the conflicting body would replace the kept one (--outcome conflict
+is refused; other filters skip them and say how many).
+
 ${eventFiltersHelp}
   --key <event key>     this event (repeatable)
   --all                 every event (no filter)
@@ -225,8 +237,9 @@ Options:
   --json                print JSON
   -h, --help            show this help
 
-Example:
+Examples:
   npm run cli -- replay --outcome quarantined --since 7d --dry-run
+  npm run cli -- replay --outcome unprocessable --dry-run
 
 ${targetHelp}
 `,

@@ -1,13 +1,53 @@
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { details, json, shortTime, table } from './format.ts';
-import { eventQuery, getEvents, type Item, listEvents, providerFilter } from './store.ts';
+import { details, json, shortTime, table, visible } from './format.ts';
+import {
+  type EventRecords,
+  eventQuery,
+  getEventRecords,
+  type Item,
+  listEvents,
+  providerFilter,
+} from './store.ts';
 import { resolveTarget } from './target.ts';
 
 function withoutBody(event: Item, keep: boolean): Item {
   if (keep) return event;
   const { rawBody: _rawBody, ...rest } = event;
   return rest;
+}
+
+/** Fields a record may carry that are text from outside (a store error's message, a digest). */
+const untrustedFields = ['reason', 'fingerprint', 'conflictsWith'] as const;
+
+/** A record for `details`, its `reason`, `fingerprint` and `conflictsWith` escaped with `visible`. */
+export function printable(event: Item): Item {
+  const out = { ...event };
+  for (const field of untrustedFields) if (out[field] !== undefined) out[field] = visible(out[field]);
+  return out;
+}
+
+/** The records of `events show`, in order: per provider the kept record, then its conflicts. */
+export function showRecords(found: readonly EventRecords[]): Item[] {
+  return found.flatMap(({ kept, conflicts }) => [...(kept ? [kept] : []), ...conflicts]);
+}
+
+/** `events show` for a person: each kept record, then the conflicting records of its key. */
+export function showText(found: readonly EventRecords[], body = false): string {
+  const parts: string[] = [];
+  for (const { provider, eventKey, kept, conflicts } of found) {
+    const key = `${provider} ${visible(eventKey)}`;
+    if (kept) parts.push(details(printable(withoutBody(kept, body))));
+    else parts.push(`no kept record of ${key} (expired or removed), only what conflicted with it:\n`);
+    if (conflicts.length > 0) {
+      parts.push(
+        `${conflicts.length} conflicting record(s) of ${key}: the same event key with a different body, ` +
+          'stored beside the kept record and not applied\n',
+        ...conflicts.map((c) => details(printable(withoutBody(c, body)))),
+      );
+    }
+  }
+  return parts.join('\n');
 }
 
 export function eventRows(found: readonly Item[]): string {
@@ -38,11 +78,13 @@ export async function events(context: CommandContext): Promise<number> {
     const providers = providerFilter(values);
     const target = resolveTarget(values, io.env);
     try {
-      const found = (await getEvents(target, key, providers)).map((e) => withoutBody(e, body));
+      const found = await getEventRecords(target, key, providers);
       if (found.length === 0)
         throw new CommandError(`no event ${JSON.stringify(key)} in ${target.description}`);
-      if (asJson) io.out(json(found.length === 1 ? found[0] : found));
-      else io.out(found.map((e) => details(e)).join('\n'));
+      if (asJson) {
+        const records = showRecords(found).map((e) => withoutBody(e, body));
+        io.out(json(records.length === 1 ? records[0] : records));
+      } else io.out(showText(found, body));
       return 0;
     } finally {
       target.close();

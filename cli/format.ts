@@ -45,6 +45,23 @@ export function details(record: Record<string, unknown>): string {
     .join('\n')}\n`;
 }
 
+/**
+ * Characters that would act on a terminal instead of showing: the C0 controls (newline and ESC
+ * included), DEL and the C1 controls (`\p{Cc}`), the line and paragraph separators, and the
+ * bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E/F, U+202A–E, U+2066–9).
+ */
+const invisible = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A value from a stored record, made safe to print for a person: every character above written as
+ * `\u{…}` (its code point in hex), so a value cannot move the cursor, recolour the terminal, fake a
+ * line of output or reorder the text around it. Everything else, backslashes included, is kept.
+ */
+export function visible(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return text.replace(invisible, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
+}
+
 /** `2026-06-17T14:38:55.904Z` → `2026-06-17 14:38:55`. */
 export function shortTime(iso: unknown): string | undefined {
   return typeof iso === 'string' ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : undefined;

@@ -3,9 +3,38 @@ import type { QueueMessage } from '#core/message';
 import { flag, list, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
 import { eventRows } from './events.ts';
-import { json } from './format.ts';
-import { allEvents, eventFilter, getEvents, hasEventFilter, type Item, providerFilter } from './store.ts';
-import { resolveTarget } from './target.ts';
+import { json, visible } from './format.ts';
+import {
+  allEvents,
+  eventFilter,
+  getEventItem,
+  getEvents,
+  hasEventFilter,
+  type Item,
+  isConflictRecord,
+  providerFilter,
+} from './store.ts';
+import { resolveTarget, type Target } from './target.ts';
+
+/**
+ * Why a stored record cannot be replayed, or `undefined` when it can. A conflict is never replayed:
+ * a replay skips the dedupe marker and overwrites its key's own record, so the conflicting body
+ * would replace the record that was kept (`events show <key>` lists both for a person to judge).
+ */
+export function notReplayable(event: Item): string | undefined {
+  if (isConflictRecord(event))
+    return 'a conflict (a second body under a known event key) is never replayed over the kept record';
+  const { provider, eventKey, receivedAt, rawBody } = event;
+  if (typeof rawBody !== 'string') {
+    return typeof event.bodySha256 === 'string'
+      ? 'its body could not be stored (only its SHA-256 was), so it cannot be replayed'
+      : 'no stored body, so it cannot be replayed';
+  }
+  if (typeof provider !== 'string' || typeof eventKey !== 'string')
+    return 'no provider or event key, so it cannot be replayed';
+  if (typeof receivedAt !== 'string') return 'no receive time, so it cannot be replayed';
+  return undefined;
+}
 
 /**
  * A queue message rebuilt from a stored event: the exact raw body, the kept headers and the
@@ -13,10 +42,14 @@ import { resolveTarget } from './target.ts';
  * `issues`: the consumer validates the body again with the schema it has now.
  */
 export function replayMessage(event: Item): QueueMessage | undefined {
-  const { provider, eventKey, eventType, receivedAt, rawBody, headers } = event;
-  if (typeof provider !== 'string' || typeof eventKey !== 'string' || typeof rawBody !== 'string')
-    return undefined;
-  if (typeof receivedAt !== 'string') return undefined;
+  if (notReplayable(event) !== undefined) return undefined;
+  // Checked by `notReplayable`.
+  const { provider, eventKey, eventType, receivedAt, rawBody, headers } = event as Item & {
+    provider: string;
+    eventKey: string;
+    receivedAt: string;
+    rawBody: string;
+  };
   return {
     v: 1,
     provider,
@@ -29,10 +62,32 @@ export function replayMessage(event: Item): QueueMessage | undefined {
   };
 }
 
+/** A record left out of a replay, and why. */
+export interface Skipped {
+  provider: unknown;
+  eventKey: unknown;
+  outcome: unknown;
+  why: string;
+}
+
+/** Lines naming each skipped record, at most `max` of them (the rest counted). */
+export function skippedLines(skipped: readonly Skipped[], max = 20): string {
+  const lines = skipped
+    .slice(0, max)
+    .map((s) => `skipped ${visible(s.provider)} ${visible(s.eventKey)} (${visible(s.outcome)}): ${s.why}\n`);
+  if (skipped.length > max) lines.push(`… and ${skipped.length - max} more skipped\n`);
+  return lines.join('');
+}
+
 const sendConcurrency = 8;
 
-/** The `byProvider` index carries no bodies (see `infra/definitions.ts`): read it from the table. */
-async function withBody(target: Parameters<typeof getEvents>[0], listed: Item): Promise<Item> {
+/**
+ * The `byProvider` index carries no bodies (see `infra/definitions.ts`): read the record from the
+ * table, by the item key the index carries (not rebuilt from the event key, which would read the
+ * key's own record for any other item of that key).
+ */
+async function withBody(target: Target, listed: Item): Promise<Item> {
+  if (typeof listed.pk === 'string') return (await getEventItem(target, listed.pk)) ?? listed;
   return typeof listed.eventKey === 'string' && typeof listed.provider === 'string'
     ? ((await getEvents(target, listed.eventKey, [listed.provider]))[0] ?? listed)
     : listed;
@@ -63,23 +118,33 @@ export async function replay(context: CommandContext): Promise<number> {
       'replay needs a filter (e.g. --outcome quarantined, --since 1h, --key <event key>) or --all',
     );
   }
+  if (filter.outcome === 'conflict') {
+    throw new UsageError(
+      'conflict records are never replayed: a replay overwrites the record of its event key, so the ' +
+        'conflicting body would replace the one that was kept. See both with `events show <event key>`',
+    );
+  }
 
   const target = resolveTarget(values, io.env);
   try {
-    // By key, whole records; by filter, every match from the index, each body read just before its
-    // send, so only the bodies in flight are held however many events match.
-    const found =
+    // By key, whole records (each key's own record: never a conflict); by filter, every match from
+    // the index, each body read just before its send, so only the bodies in flight are held
+    // however many events match.
+    const matched =
       keys.length > 0
         ? (await Promise.all(keys.map((key) => getEvents(target, key, providerFilter(values))))).flat()
         : await allEvents(target, filter);
+    // Conflicts match broad filters (--all, --since): left out before any body is read.
+    const conflicts = matched.filter(isConflictRecord);
+    const found = matched.filter((event) => !isConflictRecord(event));
     // Oldest first, as they were first received.
     found.sort((a, b) => String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? '')));
     const queueUrl = await target.queueUrl();
     const queue = new SqsQueue(queueUrl, target.sqs);
-    const listed: Item[] = [];
+    const listed: Array<Item | undefined> = [];
+    const unusable: Array<Skipped | undefined> = [];
     let next = 0;
     let sent = 0;
-    let unusable = 0;
     await Promise.all(
       Array.from({ length: Math.min(sendConcurrency, found.length) }, async () => {
         while (next < found.length) {
@@ -87,11 +152,18 @@ export async function replay(context: CommandContext): Promise<number> {
           next += 1;
           const event = keys.length > 0 ? (found[at] as Item) : await withBody(target, found[at] as Item);
           const message = replayMessage(event);
-          if (message === undefined) unusable += 1;
-          if (dryRun) {
+          if (message === undefined) {
+            const why = notReplayable(event) ?? 'cannot be replayed';
+            unusable[at] = {
+              provider: event.provider,
+              eventKey: event.eventKey,
+              outcome: event.outcome,
+              why,
+            };
+          } else if (dryRun) {
             const { rawBody: _b, ...rest } = event;
             listed[at] = rest;
-          } else if (message !== undefined) {
+          } else {
             await queue.send(message);
             sent += 1;
           }
@@ -99,22 +171,37 @@ export async function replay(context: CommandContext): Promise<number> {
       }),
     );
 
+    // Skipped records in the order they were received; the conflicts last, as one line.
+    const skipped = unusable.filter((s): s is Skipped => s !== undefined);
+    const notes = skippedLines(skipped) + conflictLine(conflicts.length);
+    const skippedEvents = [
+      ...skipped,
+      ...conflicts.map((c) => ({
+        provider: c.provider,
+        eventKey: c.eventKey,
+        outcome: c.outcome,
+        why: notReplayable(c) as string,
+      })),
+    ];
+    const skippedNote = skippedEvents.length > 0 ? ` (${skippedEvents.length} skipped, see above)` : '';
+
     if (dryRun) {
+      const events = listed.filter((e): e is Item => e !== undefined);
       if (asJson) {
-        io.out(json({ dryRun: true, queueUrl, events: listed }));
+        io.out(json({ dryRun: true, queueUrl, events, skipped: skippedEvents.length, skippedEvents }));
       } else {
-        if (listed.length > 0) io.out(eventRows(listed));
+        if (events.length > 0) io.out(eventRows(events));
         io.out(
-          `dry run: ${listed.length - unusable} event(s) would be replayed to ${queueUrl}${unusable ? ` (${unusable} without a stored body, skipped)` : ''}; nothing was sent\n`,
+          `${notes}dry run: ${events.length} event(s) would be replayed to ${queueUrl}${skippedNote}; nothing was sent\n`,
         );
       }
       return 0;
     }
 
-    if (asJson) io.out(json({ replayed: sent, skipped: unusable, queueUrl }));
+    if (asJson) io.out(json({ replayed: sent, skipped: skippedEvents.length, queueUrl, skippedEvents }));
     else {
       io.out(
-        `replayed ${sent} event(s) to ${queueUrl}${unusable ? ` (${unusable} without a stored body, skipped)` : ''}\n` +
+        `${notes}replayed ${sent} event(s) to ${queueUrl}${skippedNote}\n` +
           (sent > 0
             ? 'the consumer picks them up in a moment: `npm run cli -- events --since 5m` shows the outcomes\n'
             : ''),
@@ -124,4 +211,11 @@ export async function replay(context: CommandContext): Promise<number> {
   } finally {
     target.close();
   }
+}
+
+function conflictLine(count: number): string {
+  return count === 0
+    ? ''
+    : `skipped ${count} conflict record(s): a second body under a known event key is never replayed over ` +
+        'the kept record (`events show <event key>` shows both)\n';
 }

@@ -5,7 +5,7 @@ import {
   paginateScan,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { accountKey, eventPk, jobPk } from '#adapters/dynamo-store';
+import { accountKey, conflictPk, eventPk, jobPk } from '#adapters/dynamo-store';
 import { providers } from '#providers/index';
 import { integer, oneOf, str, time, UsageError, type Values } from './args.ts';
 import type { Target } from './target.ts';
@@ -18,7 +18,12 @@ import type { Target } from './target.ts';
 export type Item = Record<string, unknown>;
 
 export const providerNames = [...providers.keys()];
-export const outcomes = ['applied', 'stale', 'recorded', 'quarantined'] as const;
+/**
+ * Every outcome the consumer records. `conflict`: a second, different body under an event key that
+ * already has a record; stored as its own item beside the kept one (`isConflictRecord`).
+ * `unprocessable`: the store refused the event for good; its `reason` says why.
+ */
+export const outcomes = ['applied', 'stale', 'recorded', 'quarantined', 'conflict', 'unprocessable'] as const;
 
 export function providerFilter(values: Values): string[] {
   const one = oneOf(values, 'provider', providerNames);
@@ -116,7 +121,7 @@ async function batchGet(target: Target, table: string, keys: Array<{ pk: string 
       pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
       if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
     }
-    if (pending.length > 0) throw new Error(`${pending.length} job(s) could not be read; try again`);
+    if (pending.length > 0) throw new Error(`${pending.length} item(s) could not be read; try again`);
   }
   return items;
 }
@@ -273,4 +278,101 @@ export async function getEvents(target: Target, eventKey: string, providerList: 
     }),
   );
   return found.filter((item): item is Item => item !== undefined);
+}
+
+/** The record stored under this item key (`pk`), e.g. one listed from the `byProvider` index. */
+export async function getEventItem(target: Target, pk: string): Promise<Item | undefined> {
+  const out = await target.doc.send(
+    new GetCommand({ TableName: target.eventsTable(), Key: { pk }, ConsistentRead: true }),
+  );
+  return out.Item;
+}
+
+/**
+ * A conflict: a second, different body under an event key that already had a record, stored as
+ * its own item, `<provider>#<event key>#conflict#<fingerprint>`, beside the record that was kept.
+ * Told by its outcome, and by its item key when a listing has one (the index always carries it).
+ */
+export function isConflictRecord(item: Item): boolean {
+  if (item.outcome === 'conflict') return true;
+  const { pk, provider, eventKey } = item;
+  return (
+    typeof pk === 'string' &&
+    typeof provider === 'string' &&
+    typeof eventKey === 'string' &&
+    pk.startsWith(`${eventPk(provider, eventKey)}#conflict#`)
+  );
+}
+
+/** One provider's records of an event key: the kept record (if still stored), then its conflicts. */
+export interface EventRecords {
+  provider: string;
+  eventKey: string;
+  kept: Item | undefined;
+  /** Every other item of the key (the conflicts), oldest first. */
+  conflicts: Item[];
+}
+
+/**
+ * Everything stored under an event key, per provider. The kept record is one consistent GetItem.
+ * Its conflicts live under their own item keys, and `pk` is the table's hash key, so no key
+ * condition can find them by prefix; what can:
+ *  - a Scan filtered on the event key reads the whole table, raw bodies included (up to 300 KiB an
+ *    item);
+ *  - a Query of the `byProvider` index (partition = provider) filtered on the event key reads only
+ *    that provider's index items, which carry no bodies (`infra/definitions.ts`): the same index
+ *    `events` and `replay` already read, and a small fraction of the Scan's read units.
+ * So the index, then the few matches read in full by their `pk` (the index always carries the
+ * table key). The filter still reads the provider's whole index partition: no receive-time bound is
+ * safe, since a conflicting delivery may have been received before or long after the kept one
+ * (SQS order, DLQ redrive). The index is eventually consistent: a conflict recorded a moment ago
+ * may show a moment later.
+ */
+export async function getEventRecords(
+  target: Target,
+  eventKey: string,
+  providerList: string[],
+): Promise<EventRecords[]> {
+  const found = await Promise.all(
+    providerList.map(async (provider): Promise<EventRecords> => {
+      const pk = eventPk(provider, eventKey);
+      const kept = await getEventItem(target, pk);
+      // The kept record lists its conflicts' fingerprints (`conflicts`, a string set): one read
+      // each. Only when it is gone (expired) are they looked for in the provider's index.
+      const conflictKeys =
+        kept === undefined
+          ? await conflictKeysOf(target, provider, eventKey, pk)
+          : [...((kept.conflicts as Set<string> | undefined) ?? [])].map((fingerprint) => ({
+              pk: conflictPk(provider, eventKey, fingerprint),
+            }));
+      const conflicts = (await batchGet(target, target.eventsTable(), conflictKeys)).sort(byReceivedAt);
+      return { provider, eventKey, kept, conflicts };
+    }),
+  );
+  return found.filter((records) => records.kept !== undefined || records.conflicts.length > 0);
+}
+
+async function conflictKeysOf(
+  target: Target,
+  provider: string,
+  eventKey: string,
+  pk: string,
+): Promise<Array<{ pk: string }>> {
+  const keys: Array<{ pk: string }> = [];
+  const pages = paginateQuery(
+    { client: target.doc, pageSize: 1000 },
+    {
+      TableName: target.eventsTable(),
+      IndexName: 'byProvider',
+      KeyConditionExpression: '#provider = :provider',
+      // Every item of this key but its own record: whatever suffix the conflict keys carry.
+      FilterExpression: 'eventKey = :eventKey AND pk <> :pk',
+      ExpressionAttributeNames: { '#provider': 'provider' },
+      ExpressionAttributeValues: { ':provider': provider, ':eventKey': eventKey, ':pk': pk },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) if (typeof item.pk === 'string') keys.push({ pk: item.pk });
+  }
+  return keys;
 }

@@ -138,4 +138,6 @@ export const defaults = {
   dedupeHorizonDays: 30,
   signatureToleranceSeconds: 300,
   signatureScheme: 'timestamped',
+  /** How far after its receipt an event's own time may lie before the event is quarantined. */
+  eventTimeSkewSeconds: 300,
 } as const;

@@ -105,6 +105,7 @@ async function run(input: ConsumerWorkerInput, port: NonNullable<typeof parentPo
     store,
     clock: () => new Date(),
     dedupeHorizonDays: 30,
+    eventTimeSkewSeconds: 300,
     logger: silentLogger,
     metrics: outcomes,
   });

@@ -55,6 +55,7 @@ export function ingestDeps(
     maxBodyBytes: 256 * 1024,
     signatureScheme: 'timestamped',
     signatureToleranceSeconds: 300,
+    eventTimeSkewSeconds: 300,
   };
 }
 

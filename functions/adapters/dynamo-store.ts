@@ -9,7 +9,9 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { EventRecord, EventStore, JobWrite } from '#core/consume';
+import { type marshallOptions as MarshallOptions, marshall } from '@aws-sdk/util-dynamodb';
+import { type EventRecord, type EventStore, type JobWrite, PermanentStoreError } from '#core/consume';
+import { errorDescription } from '#core/errors';
 import { clientOptions } from './client-options.ts';
 
 // Named clauses: each carries the decision it encodes.
@@ -20,8 +22,15 @@ const notSeenBefore = 'attribute_not_exists(pk)';
  * events of the same millisecond the same way on every consumer, and the event that already is the
  * job's state (a replay, a redelivery after the dedupe horizon) never applies twice.
  */
-const movesForward =
-  'attribute_not_exists(pk) OR lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)';
+const laterInTime = 'lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)';
+const movesForward = `attribute_not_exists(pk) OR ${laterInTime}`;
+/**
+ * For an event that reports a lifecycle stage, the stage comes first: a job never goes back to a
+ * lower stage, whatever the times say (see `JobWrite`). A job without a stage yet takes any.
+ */
+const movesForwardInStage = `attribute_not_exists(pk) OR attribute_not_exists(lastStage) OR lastStage < :stage OR (lastStage = :stage AND (${laterInTime}))`;
+/** An unprocessable event's record may be rewritten by its own redelivery; any other record stays. */
+const notSeenOrUnprocessable = 'attribute_not_exists(pk) OR outcome = :unprocessable';
 /** A replay never turns the log record of an event that was applied into a stale one. */
 const notAppliedBefore = 'attribute_not_exists(pk) OR outcome <> :applied';
 /** The stale path only fills gaps in a job that exists. */
@@ -32,6 +41,9 @@ type PutInput = NonNullable<TransactItem['Put']>;
 type UpdateInput = NonNullable<TransactItem['Update']>;
 
 export const eventPk = (provider: string, eventKey: string) => `${provider}#${eventKey}`;
+/** A second body under a known key: kept beside the first, once per distinct fingerprint. */
+export const conflictPk = (provider: string, eventKey: string, fingerprint: string) =>
+  `${eventPk(provider, eventKey)}#conflict#${fingerprint}`;
 export const jobPk = (provider: string, jobId: string) => `${provider}#${jobId}`;
 export const accountKey = (provider: string, accountId: string) => `${provider}#${accountId}`;
 
@@ -67,19 +79,24 @@ export class DynamoEventStore implements EventStore {
 
   constructor(options: DynamoStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient(clientOptions), {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+      marshallOptions,
     });
     this.events = options.eventsTableName;
     this.jobs = options.jobsTableName;
   }
 
-  async record(event: EventRecord, outcome: 'recorded' | 'quarantined') {
+  async record(event: EventRecord, outcome: 'recorded' | 'quarantined' | 'unprocessable') {
+    const put = this.eventPut(event, outcome);
+    if (outcome === 'unprocessable' && !event.replay) {
+      put.ConditionExpression = notSeenOrUnprocessable;
+      put.ExpressionAttributeValues = { ':unprocessable': 'unprocessable' };
+    }
     try {
-      await this.doc.send(new PutCommand(this.eventPut(event, outcome)));
+      await this.send(new PutCommand(put), [put.Item]);
       return outcome;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return 'duplicate';
-      throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
+      return this.seenBefore(event, (error as { Item?: StoredItem }).Item);
     }
   }
 
@@ -89,20 +106,61 @@ export class DynamoEventStore implements EventStore {
       return 'applied' as const;
     } catch (error) {
       const [eventReason, jobReason] = cancellationReasons(error);
-      if (eventReason?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      if (eventReason?.Code === 'ConditionalCheckFailed') return this.seenBefore(event, eventReason.Item);
       if (jobReason?.Code !== 'ConditionalCheckFailed') throw error;
       if (jobReason.Item?.lastEventKey?.S === job.eventKey) return this.recordAlreadyApplied(event);
     }
     return this.recordStale(event, job);
   }
 
+  /**
+   * The dedupe marker was there: the same fingerprint (or a record from before fingerprints) is a
+   * redelivery; another one is a different body under a known key, kept as a conflict record.
+   */
+  private async seenBefore(event: EventRecord, stored: StoredItem | undefined) {
+    const storedFingerprint = attributeText(stored?.fingerprint);
+    if (storedFingerprint === undefined || event.fingerprint === undefined) return 'duplicate' as const;
+    if (storedFingerprint === event.fingerprint) return 'duplicate' as const;
+    const put = this.eventPut(event, 'conflict');
+    const pk = conflictPk(event.provider, event.eventKey, event.fingerprint);
+    put.Item = { ...put.Item, pk, conflictsWith: storedFingerprint };
+    put.ConditionExpression = notSeenBefore;
+    delete put.ReturnValuesOnConditionCheckFailure;
+    // The kept record lists its conflicts' fingerprints, so `events show` finds them by key.
+    const listed: UpdateInput = {
+      TableName: this.events,
+      Key: { pk: eventPk(event.provider, event.eventKey) },
+      UpdateExpression: 'ADD conflicts :fingerprint',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':fingerprint': new Set([event.fingerprint]) },
+    };
+    try {
+      await this.transact([{ Put: put }, { Update: listed }]);
+      return 'conflict' as const;
+    } catch (error) {
+      const [conflictReason, keptReason] = cancellationReasons(error);
+      if (conflictReason?.Code === 'ConditionalCheckFailed') return 'duplicate' as const;
+      if (keptReason?.Code !== 'ConditionalCheckFailed') throw error;
+    }
+    // The kept record expired in the meantime: the conflict is kept on its own.
+    try {
+      await this.send(new PutCommand(put), [put.Item]);
+      return 'conflict' as const;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'duplicate' as const;
+      throw error;
+    }
+  }
+
   /** The job already reflects this very event: only its log record is (re)written. */
   private async recordAlreadyApplied(event: EventRecord) {
+    const put = this.eventPut(event, 'applied');
     try {
-      await this.doc.send(new PutCommand(this.eventPut(event, 'applied')));
+      await this.send(new PutCommand(put), [put.Item]);
       return 'applied' as const;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return 'duplicate';
+      if (isConditionalCheckFailed(error))
+        return this.seenBefore(event, (error as { Item?: StoredItem }).Item);
       throw error;
     }
   }
@@ -122,7 +180,33 @@ export class DynamoEventStore implements EventStore {
       // Not a replay: another consumer recorded it first. A replay: it was applied once and has
       // since been overtaken; its record keeps saying so, and there is nothing to fill.
       if (eventReason?.Code === 'ConditionalCheckFailed')
-        return event.replay ? ('stale' as const) : 'duplicate';
+        return event.replay ? ('stale' as const) : this.seenBefore(event, eventReason.Item);
+      throw error;
+    }
+  }
+
+  /**
+   * Sends one command. A write DynamoDB will refuse on every attempt becomes a
+   * {@link PermanentStoreError}: an item the marshaller cannot convert (checked here, before
+   * sending, with the document client's own options), or a request DynamoDB answers with a
+   * `ValidationException` or `SerializationException` (a key over its byte limit, an item over
+   * 400 KB, a number out of range). Everything else (throttling, timeouts, 5xx, the network) is
+   * left as it is: transient, for SQS to redeliver.
+   */
+  private async send(command: PutCommand | TransactWriteCommand, items: ReadonlyArray<unknown>) {
+    for (const item of items) {
+      try {
+        marshall(item as Record<string, unknown>, marshallOptions);
+      } catch (error) {
+        throw new PermanentStoreError(`the item cannot be marshalled: ${errorDescription(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    try {
+      return await this.doc.send(command as PutCommand);
+    } catch (error) {
+      if (isRefusedForGood(error)) throw new PermanentStoreError(errorDescription(error), { cause: error });
       throw error;
     }
   }
@@ -136,10 +220,12 @@ export class DynamoEventStore implements EventStore {
   private async transact(items: TransactItem[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        await this.send(new TransactWriteCommand({ TransactItems: items }), transactionValues(items));
         return;
       } catch (error) {
-        const codes = cancellationReasons(error).map((reason) => reason.Code);
+        const codes = cancellationReasons(error instanceof PermanentStoreError ? error.cause : error).map(
+          (reason) => reason.Code,
+        );
         const transient = codes.some((code) => code !== undefined && transientCancellations.has(code));
         if (!transient || codes.includes('ConditionalCheckFailed') || attempt >= maxTransactionAttempts)
           throw error;
@@ -163,13 +249,18 @@ export class DynamoEventStore implements EventStore {
         receivedAt: event.receivedAt,
         processedAt: event.processedAt,
         rawBody: event.rawBody,
+        bodySha256: event.bodySha256,
+        fingerprint: event.fingerprint,
         headers: event.headers,
         issues: event.issues,
+        reason: event.reason,
         expiresAt: event.expiresAt,
         replayedAt: event.replay ? event.processedAt : undefined,
       },
       // A replay deliberately overwrites its own log record; the job's ordering clause still holds.
-      ...(event.replay ? {} : { ConditionExpression: notSeenBefore }),
+      ...(event.replay
+        ? {}
+        : { ConditionExpression: notSeenBefore, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
     };
   }
 
@@ -198,12 +289,14 @@ export class DynamoEventStore implements EventStore {
     set('lastEventKey', job.eventKey);
     set('lastEventType', job.eventType);
     set('lastEventAt', job.eventAt);
+    set('lastStage', job.stage);
     set('updatedAt', job.now);
+    if (job.stage !== undefined) values[':stage'] = job.stage;
     return {
       TableName: this.jobs,
       Key: { pk: jobPk(job.provider, job.jobId) },
       UpdateExpression: `SET ${sets.join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`,
-      ConditionExpression: movesForward,
+      ConditionExpression: job.stage === undefined ? movesForward : movesForwardInStage,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -250,4 +343,29 @@ function cancellationReasons(error: unknown): CancellationReason[] {
 
 function isConditionalCheckFailed(error: unknown): boolean {
   return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** The document client's options; `send` marshals with them too, to find refused items before sending. */
+const marshallOptions: MarshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false };
+
+/** Error names DynamoDB uses for a request it will refuse however often it is sent. */
+const refusedForGood = new Set(['ValidationException', 'SerializationException']);
+
+function isRefusedForGood(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (refusedForGood.has(error.name)) return true;
+  // In a transaction, an item DynamoDB refuses is a `ValidationError` cancellation reason.
+  return cancellationReasons(error).some((reason) => reason.Code === 'ValidationError');
+}
+
+/** The items and expression values of a transaction: what the marshaller will convert. */
+function transactionValues(items: TransactItem[]): unknown[] {
+  return items.flatMap((item) => [item.Put?.Item, item.Update?.ExpressionAttributeValues]).filter(Boolean);
+}
+
+/** An item as DynamoDB returns it on a failed condition: raw attribute values (or, rarely, plain). */
+type StoredItem = Record<string, { S?: string } | string | undefined>;
+
+function attributeText(value: { S?: string } | string | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.S;
 }

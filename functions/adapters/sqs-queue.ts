@@ -30,12 +30,17 @@ export class SqsQueue implements Queue {
 }
 
 /**
- * JSON that SQS accepts. SQS refuses U+FFFE and U+FFFF, which `JSON.stringify` leaves as they are
- * (it escapes control characters and lone surrogates already); escaped, they still parse back to
- * the same string. Without this an authentic event carrying one would get 503 forever.
+ * JSON that any SQS accepts: printable ASCII only, every other character written as a `\uXXXX`
+ * escape, which parses back to the same string. SQS refuses U+FFFE and U+FFFF (and some emulators
+ * every character above U+FFFF), which `JSON.stringify` leaves as they are; the raw body travels as
+ * base64, but event keys and header values are the provider's text. Without this an authentic
+ * event carrying one would get 503 forever.
  */
 export function queueBody(message: QueueMessage): string {
-  return JSON.stringify(message).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return JSON.stringify(message).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Printable ASCII only, at most 256 characters: an attribute is a label, never data. */

@@ -3,7 +3,7 @@ import { DynamoEventStore } from '#adapters/dynamo-store';
 import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { consumerConfig } from '#core/config';
 import { type ConsumeDeps, consume } from '#core/consume';
-import { errorName } from '#core/errors';
+import { errorDescription } from '#core/errors';
 import type { Logger, MetricName, Metrics } from '#core/ports';
 import { providers } from '#providers/index';
 
@@ -18,12 +18,15 @@ const outcomeMetric: Record<string, MetricName> = {
   recorded: 'Recorded',
   quarantined: 'QuarantineRecorded',
   duplicate: 'Duplicate',
+  conflict: 'Conflict',
+  unprocessable: 'Unprocessable',
 };
 
 /**
- * SQS batch → partial batch response. Records run concurrently; a record that fails is reported
- * alone in `batchItemFailures` (the event source mapping has `ReportBatchItemFailures`), so SQS
- * redelivers it and, after the redrive count, moves it to the DLQ. Errors are logged, counted and
+ * SQS batch → partial batch response. Records run concurrently; a record that fails (a transient
+ * error, or one whose event could not be recorded at all) is reported alone in `batchItemFailures`
+ * (the event source mapping has `ReportBatchItemFailures`), so SQS redelivers it and, after the
+ * redrive count, moves it to the DLQ. Errors are logged with name, code and message, counted and
  * returned as failures, never swallowed.
  */
 export function createHandler(deps: ConsumerHandlerDeps) {
@@ -47,11 +50,7 @@ export function createHandler(deps: ConsumerHandlerDeps) {
       deps.logger.error('event failed', {
         messageId: record.messageId,
         receiveCount: record.attributes?.ApproximateReceiveCount,
-        error: errorName(result.reason),
-        detail:
-          result.reason instanceof Error && result.reason.name === 'PoisonMessageError'
-            ? result.reason.message
-            : undefined,
+        error: errorDescription(result.reason),
       });
       batchItemFailures.push({ itemIdentifier: record.messageId });
     });
@@ -71,6 +70,7 @@ export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ConsumerHandl
     }),
     clock: () => new Date(),
     dedupeHorizonDays: config.dedupeHorizonDays,
+    eventTimeSkewSeconds: config.eventTimeSkewSeconds,
     logger: powertoolsLogger('consume'),
     metrics: powertoolsMetrics('consume'),
   };

@@ -60,6 +60,8 @@ export interface IngestConfig {
   maxBodyBytes: number;
   signatureScheme: SignatureScheme;
   signatureToleranceSeconds: number;
+  /** Seconds an event's own time may lie after its receipt; later is quarantined. */
+  eventTimeSkewSeconds: number;
   credentials: CredentialSource;
 }
 
@@ -68,6 +70,8 @@ export interface ConsumerConfig {
   jobsTableName: string;
   /** 0 keeps event log records forever. */
   dedupeHorizonDays: number;
+  /** As `IngestConfig.eventTimeSkewSeconds`: replays are checked again with the consumer's value. */
+  eventTimeSkewSeconds: number;
 }
 
 /** Reads and validates the ingest function's environment once, at cold start. */
@@ -87,8 +91,13 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
       integer(1, 86_400),
       String(defaults.signatureToleranceSeconds),
     ),
+    eventTimeSkewSeconds: eventTimeSkewSeconds(env),
     credentials: credentialSource(env),
   };
+}
+
+function eventTimeSkewSeconds(env: Env): number {
+  return read(env, 'EVENT_TIME_SKEW_SECONDS', integer(0, 86_400), String(defaults.eventTimeSkewSeconds));
 }
 
 function credentialSource(env: Env): CredentialSource {
@@ -118,5 +127,6 @@ export function consumerConfig(env: Env = process.env): ConsumerConfig {
     eventsTableName: read(env, 'EVENTS_TABLE_NAME', nonEmpty),
     jobsTableName: read(env, 'JOBS_TABLE_NAME', nonEmpty),
     dedupeHorizonDays: read(env, 'DEDUPE_HORIZON_DAYS', integer(0, 3650), String(defaults.dedupeHorizonDays)),
+    eventTimeSkewSeconds: eventTimeSkewSeconds(env),
   };
 }

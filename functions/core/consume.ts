@@ -1,11 +1,14 @@
 import * as v from 'valibot';
+import { sha256Hex } from './crypto.ts';
+import { errorDescription } from './errors.ts';
 import { clipFields, type JobFields } from './job.ts';
-import { parseJsonObject } from './json.ts';
+import { type JsonObject, parseJsonObject } from './json.ts';
+import { admissionIssues } from './limits.ts';
 import { type Issue, QueueMessage } from './message.ts';
-import type { Clock } from './ports.ts';
+import type { Clock, Logger } from './ports.ts';
 import type { Provider } from './provider.ts';
 
-export type Outcome = 'applied' | 'stale' | 'recorded' | 'quarantined';
+export type Outcome = 'applied' | 'stale' | 'recorded' | 'quarantined' | 'unprocessable';
 
 /** One event log record, as the store writes it. */
 export interface EventRecord {
@@ -17,10 +20,19 @@ export interface EventRecord {
   occurredAt: string | undefined;
   receivedAt: string;
   processedAt: string;
-  /** The body exactly as received (UTF-8 text). */
-  rawBody: string;
+  /** The body exactly as received (UTF-8 text); absent only when even the reason record could not hold it. */
+  rawBody: string | undefined;
+  /** SHA-256 (hex) of the raw body, kept when the body itself could not be stored. */
+  bodySha256?: string;
+  /**
+   * The provider's fingerprint of the body (`Envelope.fingerprint`), kept with the dedupe marker:
+   * a later delivery under the same key with another fingerprint is a conflict, not a duplicate.
+   */
+  fingerprint: string | undefined;
   headers: Record<string, string>;
   issues: Issue[] | undefined;
+  /** Why an `unprocessable` event could not be applied: error name, code and message, one line. */
+  reason?: string;
   /** Epoch seconds after which the record (and so the dedupe marker) may be deleted; none = forever. */
   expiresAt: number | undefined;
   replay: boolean;
@@ -36,22 +48,32 @@ export interface JobWrite {
   payload: string;
   eventKey: string;
   eventType: string;
-  /** The time that orders this job's events: the provider's event time, else the receive time. */
+  /**
+   * Ordering, compared in this order: the lifecycle stage (`JobChange.stage`; absent: the event
+   * does not move the stage and is ordered by time alone), the event time (the provider's, else the
+   * receive time) and the event key (so two consumers break a tie the same way). A job only moves
+   * forward; an event behind it is `stale` and only fills fields that are still empty.
+   */
+  stage: number | undefined;
   eventAt: string;
   now: string;
 }
 
-export type StoreResult = Outcome | 'duplicate';
+/**
+ * `duplicate`: the key was seen with the same fingerprint (a redelivery), nothing written.
+ * `conflict`: the key was seen with another body; this one is kept in a record of its own.
+ */
+export type StoreResult = Outcome | 'duplicate' | 'conflict';
 
 /** Port: the event log and jobs tables. Each call is one atomic write (or none). */
 export interface EventStore {
-  /** Writes the event log record alone (non-job events, quarantined events). */
+  /** Writes the event log record alone (non-job, quarantined and unprocessable events). */
   record(
     event: EventRecord,
-    outcome: 'recorded' | 'quarantined',
-  ): Promise<'recorded' | 'quarantined' | 'duplicate'>;
+    outcome: 'recorded' | 'quarantined' | 'unprocessable',
+  ): Promise<'recorded' | 'quarantined' | 'unprocessable' | 'duplicate' | 'conflict'>;
   /** Writes the event log record and the job change together, respecting the job's ordering. */
-  apply(event: EventRecord, job: JobWrite): Promise<'applied' | 'stale' | 'duplicate'>;
+  apply(event: EventRecord, job: JobWrite): Promise<'applied' | 'stale' | 'duplicate' | 'conflict'>;
 }
 
 /** The message cannot be read at all: it fails, is retried, and ends in the DLQ for a human. */
@@ -59,30 +81,45 @@ export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }
 
+/**
+ * Thrown by a store when the write was refused for a reason that will not change on a retry (the
+ * request was invalid, or could not even be built). Anything else a store throws is transient.
+ */
+export class PermanentStoreError extends Error {
+  override name = 'PermanentStoreError';
+}
+
+/**
+ * Not even a record of the reason could be stored in full: a record with the reason and the body's
+ * hash was written if possible, and the message goes to the DLQ, where its body is kept.
+ */
+export class UnstorableEventError extends Error {
+  override name = 'UnstorableEventError';
+}
+
 export interface ConsumeDeps {
   providers: ReadonlyMap<string, Provider>;
   store: EventStore;
   clock: Clock;
   dedupeHorizonDays: number;
+  /** Seconds an event's own time may lie after its receipt (see `admissionIssues`). */
+  eventTimeSkewSeconds: number;
+  /** Receives one line per event recorded as unprocessable, with its reason. */
+  logger?: Logger;
 }
 
 /**
- * Processes one queue message. Resolves with what happened; rejects for anything that must be
- * retried (the record then fails alone and SQS redelivers it, up to the DLQ).
+ * Processes one queue message. Resolves with what happened; rejects only for what a retry can
+ * change (the store unavailable, throttled, timing out): the record then fails alone and SQS
+ * redelivers it. A failure that would repeat on every receive (a mapping bug, a value the store
+ * refuses) is recorded as `unprocessable` with its reason instead of looping into the DLQ.
  */
 export async function consume(messageBody: string, deps: ConsumeDeps): Promise<StoreResult> {
   const message = readMessage(messageBody);
-  const provider = deps.providers.get(message.provider);
-  if (!provider)
-    throw new PoisonMessageError(`unknown provider ${JSON.stringify(message.provider.slice(0, 40))}`);
-
   const raw = Buffer.from(message.bodyBase64, 'base64');
-  const parsed = parseJsonObject(raw);
-  if (!parsed.ok) throw new PoisonMessageError(`message body unreadable: ${parsed.detail}`);
-
   const now = deps.clock();
   const base: EventRecord = {
-    provider: provider.name,
+    provider: message.provider,
     eventKey: message.eventKey,
     eventType: message.eventType,
     accountId: undefined,
@@ -91,45 +128,159 @@ export async function consume(messageBody: string, deps: ConsumeDeps): Promise<S
     receivedAt: message.receivedAt,
     processedAt: now.toISOString(),
     rawBody: raw.toString('utf8'),
+    fingerprint: undefined,
     headers: message.headers,
     issues: undefined,
     expiresAt: expiry(message.receivedAt, deps.dedupeHorizonDays),
     replay: message.replay ?? false,
   };
 
+  // Pure code over a message that will not change: whatever it throws, it throws every time.
+  let identified: Identified;
+  try {
+    identified = identify(message, raw, base, deps);
+  } catch (error) {
+    return recordUnprocessable(base, error, deps);
+  }
+  let write: Write;
+  try {
+    write = plan(message, raw, identified, now, deps);
+  } catch (error) {
+    return recordUnprocessable(identified.event, error, deps);
+  }
+  try {
+    return await write(deps.store);
+  } catch (error) {
+    if (error instanceof PermanentStoreError) return recordUnprocessable(write.event, error, deps);
+    throw error;
+  }
+}
+
+type Write = ((store: EventStore) => Promise<StoreResult>) & { event: EventRecord };
+
+interface Identified {
+  provider: Provider;
+  body: JsonObject;
+  /** The record as far as the envelope tells: account and fingerprint, when it can be read. */
+  event: EventRecord;
+}
+
+/** The provider and body of a message, and what its envelope says. Throws when there is neither. */
+function identify(message: QueueMessage, raw: Buffer, base: EventRecord, deps: ConsumeDeps): Identified {
+  const provider = deps.providers.get(message.provider);
+  // The record names the provider; the message does not repeat text from the queue.
+  if (!provider) throw new Error("the message's provider is not configured in this deployment");
+  const parsed = parseJsonObject(raw);
+  if (!parsed.ok) throw new Error(`message body unreadable: ${parsed.detail}`);
+  const envelope = provider.envelope(parsed.value, { headers: {}, pathToken: undefined, rawBody: raw });
+  return {
+    provider,
+    body: parsed.value,
+    event: {
+      ...base,
+      accountId: envelope.ok ? envelope.accountId : undefined,
+      fingerprint: envelope.ok ? envelope.fingerprint : undefined,
+    },
+  };
+}
+
+/** Decides what to write for a message, without writing: validation, mapping and admission. */
+function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, deps: ConsumeDeps): Write {
+  const write = (event: EventRecord, run: (store: EventStore) => Promise<StoreResult>): Write =>
+    Object.assign(run, { event });
+  const { provider, event: identified } = from;
+  const quarantine = (issues: Issue[]) => {
+    const event = { ...identified, issues };
+    return write(event, (store) => store.record(event, 'quarantined'));
+  };
+
   // Validated again rather than trusted: a replay after a schema fix must see the new schema.
   const validation =
     message.issues && !message.replay
       ? { ok: false as const, issues: message.issues }
-      : provider.validate(parsed.value);
-  if (!validation.ok) {
-    const envelope = provider.envelope(parsed.value, { headers: {}, pathToken: undefined, rawBody: raw });
-    return deps.store.record(
-      { ...base, accountId: envelope.ok ? envelope.accountId : undefined, issues: validation.issues },
-      'quarantined',
-    );
-  }
+      : provider.validate(from.body);
+  if (!validation.ok) return quarantine(validation.issues);
 
   const facts = provider.describe(validation.event);
+  const issues = admissionIssues(facts, {
+    // A replay is judged now: an event that was ahead of the clock may have been overtaken by it.
+    reference: message.replay ? maxTime(now.toISOString(), message.receivedAt) : message.receivedAt,
+    eventTimeSkewSeconds: deps.eventTimeSkewSeconds,
+  });
+  if (issues.length > 0) return quarantine(issues);
+
   const event: EventRecord = {
-    ...base,
+    ...identified,
     accountId: facts.accountId,
     entityIds: facts.entityIds,
     occurredAt: facts.occurredAt,
   };
-  if (!facts.job) return deps.store.record(event, 'recorded');
+  const job = facts.job;
+  if (!job) return write(event, (store) => store.record(event, 'recorded'));
+  return write(event, (store) =>
+    store.apply(event, {
+      provider: provider.name,
+      jobId: job.jobId,
+      accountId: facts.accountId,
+      fields: clipFields(job.fields),
+      payload: raw.toString('utf8'),
+      eventKey: message.eventKey,
+      eventType: message.eventType,
+      stage: job.stage,
+      eventAt: facts.occurredAt ?? message.receivedAt,
+      now: event.processedAt,
+    }),
+  );
+}
 
-  return deps.store.apply(event, {
-    provider: provider.name,
-    jobId: facts.job.jobId,
-    accountId: facts.accountId,
-    fields: clipFields(facts.job.fields),
-    payload: event.rawBody,
-    eventKey: message.eventKey,
-    eventType: message.eventType,
-    eventAt: facts.occurredAt ?? message.receivedAt,
-    now: event.processedAt,
-  });
+/**
+ * Records an event that will fail the same way on every receive, with its reason, so it is kept
+ * (raw body included) and can be replayed after a fix. When the store refuses even that, a record
+ * with the reason and the body's hash is tried, and the message goes on to the DLQ.
+ */
+async function recordUnprocessable(
+  event: EventRecord,
+  error: unknown,
+  deps: ConsumeDeps,
+): Promise<StoreResult> {
+  const reason = describeFailure(error);
+  const logged = { provider: event.provider, eventKey: event.eventKey, eventType: event.eventType, reason };
+  deps.logger?.error('event unprocessable', logged);
+  try {
+    return await deps.store.record({ ...event, reason }, 'unprocessable');
+  } catch (failure) {
+    if (!(failure instanceof PermanentStoreError)) throw failure;
+    const fallbackReason = `${reason}; the record with the body was refused too: ${describeFailure(failure)}`;
+    try {
+      await deps.store.record(
+        {
+          ...event,
+          rawBody: undefined,
+          bodySha256: sha256Hex(event.rawBody ?? ''),
+          entityIds: {},
+          issues: undefined,
+          reason: fallbackReason,
+        },
+        'unprocessable',
+      );
+    } catch (last) {
+      if (!(last instanceof PermanentStoreError)) throw last;
+    }
+    deps.logger?.error('event unstorable: the message goes to the DLQ', {
+      ...logged,
+      reason: fallbackReason,
+    });
+    throw new UnstorableEventError(fallbackReason);
+  }
+}
+
+/** A store's refusal already says what was refused; anything else is described by name, code and message. */
+function describeFailure(error: unknown): string {
+  return error instanceof PermanentStoreError ? error.message : errorDescription(error);
+}
+
+function maxTime(a: string, b: string): string {
+  return Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
 function readMessage(body: string): QueueMessage {

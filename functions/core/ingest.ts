@@ -1,12 +1,13 @@
 import { parse as parseContentType } from 'content-type';
 import type { SignatureScheme } from './config.ts';
 import type { CredentialsSource } from './credentials.ts';
-import { errorName } from './errors.ts';
+import { errorDescription, errorName } from './errors.ts';
 import { type HttpResponse, json, problem } from './http.ts';
-import { parseJsonObject } from './json.ts';
+import { type JsonObject, parseJsonObject } from './json.ts';
+import { admissionIssues, illFormedIdDetail } from './limits.ts';
 import type { Queue, QueueMessage } from './message.ts';
 import type { Clock, Logger, Metrics } from './ports.ts';
-import type { DeliveryRequest, Provider } from './provider.ts';
+import type { DeliveryRequest, EventFacts, Provider, Validation } from './provider.ts';
 import { matchRoute } from './routes.ts';
 
 /** An HTTP request as the ingest function sees it, whatever built it (API Gateway or the local server). */
@@ -29,6 +30,8 @@ export interface IngestDeps {
   maxBodyBytes: number;
   signatureScheme: SignatureScheme;
   signatureToleranceSeconds: number;
+  /** Seconds an event's own time may lie after its receipt before it is quarantined. */
+  eventTimeSkewSeconds: number;
 }
 
 /** Seconds a provider is asked to wait before retrying after a 503. */
@@ -59,7 +62,7 @@ export function unsupportedContentType(header: string | undefined): string | und
 
 /**
  * One webhook delivery, in the order SPEC.md §1 fixes: route → method → size → content type →
- * authenticate the raw bytes → parse → dedupe key → validate → enqueue → respond. Nothing is
+ * authenticate the raw bytes → parse → dedupe key → validate and admit → enqueue → respond. Nothing is
  * stored before authentication passes, and nothing is acknowledged before the queue holds it.
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
@@ -117,7 +120,13 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     return problem(400, envelope.detail);
   }
 
-  const validation = provider.validate(parsed.value);
+  const admission = admit(provider, parsed.value, now, deps);
+  if (admission.illFormedId) {
+    metrics.count('RejectedBadRequest');
+    logger.warn('bad request', { ...log, detail: admission.illFormedId });
+    return problem(400, admission.illFormedId);
+  }
+  const validation = admission.validation;
   const message: QueueMessage = {
     v: 1,
     provider: provider.name,
@@ -153,6 +162,37 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   metrics.count('Accepted');
   logger.info('event accepted', logged);
   return json(202, { status: 'accepted', provider: provider.name, event_key: envelope.eventKey });
+}
+
+/**
+ * Validation, then what storing the event needs: the ids it names (well-formed: else a 400, since
+ * no record could keep two such ids apart; short enough for a key), numbers the job record keeps
+ * exactly, an event time not ahead of the clock (see `admissionIssues`). A problem of the second
+ * kind quarantines the event: it is stored, not applied, and can be replayed.
+ */
+function admit(
+  provider: Provider,
+  body: JsonObject,
+  now: Date,
+  deps: IngestDeps,
+): { validation: Validation<unknown>; illFormedId?: string } {
+  const validation = provider.validate(body);
+  if (!validation.ok) return { validation };
+  let facts: EventFacts;
+  try {
+    facts = provider.describe(validation.event);
+  } catch (error) {
+    // A mapping bug: the consumer meets it again and records the event as unprocessable, kept.
+    deps.logger.error('describe failed', { provider: provider.name, error: errorDescription(error) });
+    return { validation };
+  }
+  const illFormedId = illFormedIdDetail(facts);
+  if (illFormedId) return { validation, illFormedId };
+  const issues = admissionIssues(facts, {
+    reference: now.toISOString(),
+    eventTimeSkewSeconds: deps.eventTimeSkewSeconds,
+  });
+  return { validation: issues.length === 0 ? validation : { ok: false, issues } };
 }
 
 /** Any failure the pipeline did not anticipate: the provider must retry, and nothing leaks. */

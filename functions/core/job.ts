@@ -29,6 +29,12 @@ export interface JobFields {
 export interface JobChange {
   jobId: string;
   fields: JobFields;
+  /**
+   * Where the event puts the job in its provider's lifecycle (higher is later), for providers
+   * whose events carry no reliable event time; absent when the event says nothing about it. The
+   * job's ordering compares stage first, then event time, then event key (see `consume.ts`).
+   */
+  stage?: number;
 }
 
 /** Free text a person wrote about the work: kept long. */
@@ -45,7 +51,12 @@ export function clipFields(fields: JobFields): JobFields {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(fields)) {
     const limit = longTextFields.has(name as keyof JobFields) ? maxLongTextChars : maxTextChars;
-    out[name] = typeof value === 'string' && value.length > limit ? value.slice(0, limit) : value;
+    // Well-formed after the cut: a lone surrogate (sent, or made by cutting a pair in two) would
+    // reach DynamoDB as U+FFFD at best; the raw body keeps the text as it was sent.
+    out[name] =
+      typeof value === 'string'
+        ? (value.length > limit ? value.slice(0, limit) : value).toWellFormed()
+        : value;
   }
   return out as JobFields;
 }

@@ -1,7 +1,21 @@
+import { isSafeNumber } from 'lossless-json';
+
 /** Deeper than any real webhook and shallow enough for recursive code to stay far from the stack limit. */
 export const maxJsonDepth = 64;
 
 export type JsonObject = { [key: string]: unknown };
+
+/**
+ * A JSON number that a JavaScript number would not hold exactly: more significant digits than a
+ * double keeps, an integer beyond ±(2^53 − 1), or a magnitude that overflows (`1e309`). Parsing
+ * keeps its text instead of a rounded value, so nothing downstream can store it rounded or tell two
+ * different numbers apart only by luck: a schema that wants a number refuses it (a quarantine issue
+ * at its path), an identifier takes its text, and the canonical form writes the text.
+ */
+export class JsonNumber {
+  /** @param text the number exactly as it was written in the body */
+  constructor(readonly text: string) {}
+}
 
 export type ParseResult = { ok: true; value: JsonObject } | { ok: false; detail: string };
 
@@ -33,7 +47,31 @@ export function parseJsonObject(raw: Uint8Array): ParseResult {
   if (depthExceeds(value, maxJsonDepth)) {
     return { ok: false, detail: `body is nested deeper than ${maxJsonDepth} levels` };
   }
+  if (mayHoldInexactNumber(text)) value = JSON.parse(text, keepInexactNumbers);
   return { ok: true, value: value as JsonObject };
+}
+
+/**
+ * A number token can only lose something as a double if it has more than 15 significant digits
+ * (16 or more characters of digits and a point) or an exponent. This cheap scan finds every such
+ * token (and some look-alikes inside strings, which only cost a second parse); bodies without one,
+ * nearly all of them, skip the reviver, which is several times slower than a plain parse.
+ */
+const suspectNumber = /[:[,]\s*-?(?:\d[\d.]{15}|[\d.]*[eE])/;
+
+function mayHoldInexactNumber(text: string): boolean {
+  return suspectNumber.test(text);
+}
+
+/**
+ * `JSON.parse` reviver: a number whose text a double does not reproduce becomes a
+ * {@link JsonNumber}. Exactness is `lossless-json`'s `isSafeNumber` (significant digits compared,
+ * integers within ±(2^53 − 1)); `context.source` is the ES2025 JSON.parse source text access
+ * (V8 11.4+, so Node 22 and Lambda's runtimes).
+ */
+function keepInexactNumbers(this: unknown, _key: string, value: unknown, context?: { source?: string }) {
+  if (typeof value !== 'number' || context?.source === undefined) return value;
+  return isSafeNumber(context.source) ? value : new JsonNumber(context.source);
 }
 
 /** Iterative, so a hostile body cannot exhaust the stack while being measured. */
@@ -52,9 +90,13 @@ function depthExceeds(root: unknown, limit: number): boolean {
 
 /**
  * JSON with object keys sorted at every level: the same data gives the same text whatever order a
- * sender serialised it in. Only for values that passed `parseJsonObject` (bounded depth).
+ * sender serialised it in. Numbers a double holds exactly are written as JavaScript writes them
+ * (`1.0` and `1` are one value); a {@link JsonNumber} is written as received, so two bodies that
+ * differ in a number's value never share a canonical form. Only for values that passed
+ * `parseJsonObject` (bounded depth).
  */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof JsonNumber) return value.text;
   // Plain loops and string concatenation: this runs on every Zenbooker delivery, and building
   // intermediate arrays for map/join made it the largest part of ingest's CPU time.
   if (Array.isArray(value)) {

@@ -25,6 +25,10 @@ export type MetricName =
   | 'Recorded'
   | 'QuarantineRecorded'
   | 'Duplicate'
+  /** A known event key arrived with a different body: the first stays applied, the second is kept. */
+  | 'Conflict'
+  /** The store refused the event for good (a mapping bug, a value DynamoDB rejects): recorded with its reason. */
+  | 'Unprocessable'
   | 'RecordFailed';
 
 export interface Metrics {

@@ -1,18 +1,30 @@
 import type { SignatureScheme } from './config.ts';
 import type { WebhookCredentials } from './credentials.ts';
+import { sha256Hex } from './crypto.ts';
 import type { JobChange } from './job.ts';
-import type { JsonObject } from './json.ts';
+import { canonicalJson, type JsonObject } from './json.ts';
+import { idProblem } from './limits.ts';
 import type { Issue } from './message.ts';
 
-/**
- * Longest id, event key or event type kept: they become DynamoDB keys and index keys (2 KB at
- * most) and travel as SQS message attributes.
- */
-export const maxIdChars = 256;
+/** Longest event type kept: a label, listed and filtered on, never a key. */
+export const maxEventTypeChars = 256;
 
-/** The value when it is a string short enough to be an id, else `undefined`. */
+/** The value when it is a string that can be an id (see `idProblem`), else `undefined`. */
 export function idOrUndefined(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length <= maxIdChars ? value : undefined;
+  return typeof value === 'string' && idProblem(value) === undefined ? value : undefined;
+}
+
+/**
+ * SHA-256 (hex) of the body's canonical form (`canonicalJson`), leaving out the fields that
+ * change between deliveries of one event (Zenbooker's `retry_count`). Two deliveries under one
+ * event key with the same fingerprint are the same event; with different ones, a conflict.
+ */
+export function fingerprint(body: JsonObject, deliveryFields: readonly string[] = []): string {
+  const kept =
+    deliveryFields.length === 0
+      ? body
+      : Object.fromEntries(Object.entries(body).filter(([key]) => !deliveryFields.includes(key)));
+  return sha256Hex(canonicalJson(kept));
 }
 
 /** The parts of an HTTP request a provider needs to authenticate and identify a delivery. */
@@ -37,7 +49,14 @@ export type AuthResult = { ok: true } | { ok: false; reason: string };
 
 /** What routing and dedupe need. Without it there is nothing to store under a key: a 400. */
 export type Envelope =
-  | { ok: true; eventKey: string; eventType: string; accountId: string | undefined }
+  | {
+      ok: true;
+      eventKey: string;
+      eventType: string;
+      accountId: string | undefined;
+      /** See {@link fingerprint}: kept with the dedupe marker to tell a redelivery from a conflict. */
+      fingerprint: string;
+    }
   | { ok: false; detail: string };
 
 export type Validation<E> = { ok: true; event: E } | { ok: false; issues: Issue[] };
@@ -47,7 +66,10 @@ export interface EventFacts {
   accountId: string | undefined;
   /** Ids the event names (job, customer, invoice, …), for the event log. */
   entityIds: Record<string, string>;
-  /** The provider's own event time, when it sends one; ordering falls back to receive time. */
+  /**
+   * The provider's own event time (ISO 8601 UTC, milliseconds), when it sends one; ordering falls
+   * back to receive time. Only a time that passed `isEventTime`.
+   */
   occurredAt: string | undefined;
   /** `undefined` for event types that do not touch a job: they are recorded only. */
   job: JobChange | undefined;

@@ -46,5 +46,6 @@ export function defaultDeps(env: NodeJS.ProcessEnv = process.env): IngestDeps {
     maxBodyBytes: config.maxBodyBytes,
     signatureScheme: config.signatureScheme,
     signatureToleranceSeconds: config.signatureToleranceSeconds,
+    eventTimeSkewSeconds: config.eventTimeSkewSeconds,
   };
 }

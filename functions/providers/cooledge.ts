@@ -3,21 +3,23 @@ import * as v from 'valibot';
 import type { SignatureScheme } from '#core/config';
 import { hmacSha256Hex } from '#core/crypto';
 import { isoTime, type JobChange, type JobFields, present } from '#core/job';
-import { type AuthResult, type EventFacts, idOrUndefined, maxIdChars, type Provider } from '#core/provider';
-import { dateTime, toIssues } from '#core/validation';
+import { idProblem } from '#core/limits';
+import {
+  type AuthResult,
+  type EventFacts,
+  fingerprint,
+  idOrUndefined,
+  maxEventTypeChars,
+  type Provider,
+} from '#core/provider';
+import { dateTime, eventTime, id, jobNumber, money, toIssues } from '#core/validation';
 
 // ---------------------------------------------------------------------------------------------
 // Schemas. Loose objects: Cooledge ships new fields and event types without a version bump.
 // `nullish` where their docs say "or null" (and an absent key is treated the same way).
 // ---------------------------------------------------------------------------------------------
 
-const id = v.pipe(
-  v.string(),
-  v.nonEmpty('a non-empty id'),
-  v.maxLength(256, 'an id of at most 256 characters'),
-);
 const text = v.nullish(v.string());
-const money = v.nullish(v.number());
 const time = v.nullish(dateTime);
 
 const envelopeEntries = {
@@ -25,7 +27,8 @@ const envelopeEntries = {
   event_type: v.pipe(v.string(), v.nonEmpty('an event type')),
   event_id: id,
   business_id: id,
-  occurred_at: dateTime,
+  /** Orders the job's events, so it must be a strict RFC 3339 time (see `isEventTime`). */
+  occurred_at: eventTime,
 };
 
 /** The correlation block several events carry. */
@@ -37,8 +40,6 @@ const customerEntries = {
   external_ghl_contact_id: text,
   external_ghl_opportunity_id: text,
 };
-
-const jobNumber = v.nullish(v.union([v.string(), v.number()]));
 
 export const JobCompleted = v.looseObject({
   ...envelopeEntries,
@@ -343,20 +344,29 @@ export const cooledge: Provider<CooledgeEvent> = {
     if (typeof eventId !== 'string' || eventId.trim() === '') {
       return { ok: false, detail: 'event_id must be a non-empty string' };
     }
-    if (eventId.length > maxIdChars)
-      return { ok: false, detail: `event_id must be at most ${maxIdChars} characters` };
+    const eventIdProblem = idProblem(eventId);
+    if (eventIdProblem) return { ok: false, detail: `event_id ${eventIdProblem}` };
     const eventType = body.event_type;
     if (typeof eventType !== 'string' || eventType.trim() === '') {
       return { ok: false, detail: 'event_type must be a non-empty string' };
     }
-    if (eventType.length > maxIdChars) {
-      return { ok: false, detail: `event_type must be at most ${maxIdChars} characters` };
+    if (eventType.length > maxEventTypeChars || !eventType.isWellFormed()) {
+      return {
+        ok: false,
+        detail: `event_type must be well-formed Unicode of at most ${maxEventTypeChars} characters`,
+      };
     }
     const headerId = request.headers['x-cooledge-event-id'];
     if (headerId !== undefined && headerId !== eventId) {
       return { ok: false, detail: 'X-Cooledge-Event-Id does not match the body event_id' };
     }
-    return { ok: true, eventKey: eventId, eventType, accountId: idOrUndefined(body.business_id) };
+    return {
+      ok: true,
+      eventKey: eventId,
+      eventType,
+      accountId: idOrUndefined(body.business_id),
+      fingerprint: fingerprint(body),
+    };
   },
 
   validate(body) {

@@ -1,9 +1,15 @@
 import * as v from 'valibot';
-import { safeEqual, sha256Hex } from '#core/crypto';
+import { safeEqual } from '#core/crypto';
 import { amount, isoTime, type JobChange, type JobFields, present } from '#core/job';
-import { canonicalJson, type JsonObject } from '#core/json';
-import { type EventFacts, idOrUndefined, maxIdChars, type Provider } from '#core/provider';
-import { dateTime, toIssues } from '#core/validation';
+import type { JsonObject } from '#core/json';
+import {
+  type EventFacts,
+  fingerprint,
+  idOrUndefined,
+  maxEventTypeChars,
+  type Provider,
+} from '#core/provider';
+import { dateTime, id, isEventTime, jobNumber, money, toIssues } from '#core/validation';
 
 // ---------------------------------------------------------------------------------------------
 // Schemas. The envelope is undocumented (observed by integrators), the job object has two
@@ -11,11 +17,6 @@ import { dateTime, toIssues } from '#core/validation';
 // Ids are Bubble strings longer than 2^53: text, never numbers.
 // ---------------------------------------------------------------------------------------------
 
-const id = v.pipe(
-  v.string(),
-  v.nonEmpty('a non-empty id'),
-  v.maxLength(256, 'an id of at most 256 characters'),
-);
 const text = v.nullish(v.string());
 const num = v.nullish(v.number());
 const flag = v.nullish(v.boolean());
@@ -31,7 +32,7 @@ const envelopeEntries = {
 
 export const JobData = v.looseObject({
   id,
-  job_number: v.nullish(v.union([v.string(), v.number()])),
+  job_number: jobNumber,
   status: text,
   canceled: flag,
   rescheduled: flag,
@@ -55,10 +56,10 @@ export const JobData = v.looseObject({
     v.looseObject({
       id: text,
       status: text,
-      total: num,
-      total_price: num,
+      total: money,
+      total_price: money,
       subtotal: num,
-      amount_paid: num,
+      amount_paid: money,
       paid: flag,
     }),
   ),
@@ -87,9 +88,11 @@ export function isJobEvent(name: unknown): boolean {
  * two real changes (which differ somewhere in the job) are not.
  */
 export function eventKey(body: JsonObject): string {
-  const withoutRetryCount = Object.fromEntries(Object.entries(body).filter(([key]) => key !== 'retry_count'));
-  return sha256Hex(canonicalJson(withoutRetryCount));
+  return fingerprint(body, deliveryFields);
 }
+
+/** Envelope fields that change between deliveries of one event. */
+const deliveryFields = ['retry_count'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Mapping to the canonical job
@@ -100,7 +103,39 @@ const statusSpellings: Record<string, string> = {
   enroute: 'en_route',
   'in-progress': 'in_progress',
   complete: 'completed',
+  cancelled: 'canceled',
 };
+
+/**
+ * Where a status puts a job in its lifecycle, higher is later. Zenbooker sends no event time, so a
+ * late delivery (a retry after our 503, or deliveries arriving out of order) could otherwise move a
+ * job back: a job never goes from a stage to a lower one. Completed and canceled are both final
+ * and ordered by time between themselves. Statuses not listed carry no stage (time alone orders).
+ */
+const lifecycleStages: Record<string, number> = {
+  scheduled: 1,
+  rescheduled: 1,
+  en_route: 2,
+  started: 3,
+  in_progress: 3,
+  completed: 4,
+  canceled: 4,
+};
+
+/**
+ * The job's own time for the stage an event reports (`completed_at` for a completed job,
+ * `started_at` for a started one), when it is a strict RFC 3339 time; otherwise ordering falls back
+ * to the receive time. A retry of `job.completed` thus keeps the time the job was completed.
+ */
+function stageTime(status: string | undefined, data: v.InferOutput<typeof JobData>): string | undefined {
+  const time =
+    status === 'completed'
+      ? data.completed_at
+      : status === 'started' || status === 'in_progress'
+        ? data.started_at
+        : undefined;
+  return typeof time === 'string' && isEventTime(time) ? isoTime(time) : undefined;
+}
 
 function normaliseStatus(
   status: string | null | undefined,
@@ -155,7 +190,11 @@ export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
 function jobChange(event: ZenbookerEvent): JobChange | undefined {
   if (isJobEvent(event.event)) {
     const data = (event as ZenbookerJobEvent).data;
-    return { jobId: data.id, fields: jobFields(data) };
+    const fields = jobFields(data);
+    const status = fields.status;
+    const stage =
+      status !== undefined && Object.hasOwn(lifecycleStages, status) ? lifecycleStages[status] : undefined;
+    return { jobId: data.id, fields, ...(stage === undefined ? {} : { stage }) };
   }
   // Invoice events name their job when the payload carries one; nothing else is assumed.
   const jobId = (event.data as { job_id?: string | null }).job_id;
@@ -188,12 +227,23 @@ export const zenbooker: Provider<ZenbookerEvent> = {
     const event = body.event;
     if (typeof event !== 'string' || event.trim() === '')
       return { ok: false, detail: 'event must be a non-empty string' };
-    if (event.length > maxIdChars)
-      return { ok: false, detail: `event must be at most ${maxIdChars} characters` };
+    if (event.length > maxEventTypeChars || !event.isWellFormed())
+      return {
+        ok: false,
+        detail: `event must be well-formed Unicode of at most ${maxEventTypeChars} characters`,
+      };
     if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) {
       return { ok: false, detail: 'data must be a JSON object' };
     }
-    return { ok: true, eventKey: eventKey(body), eventType: event, accountId: idOrUndefined(body.account) };
+    const key = eventKey(body);
+    // The key is the fingerprint: a different body is a different event, never a conflict.
+    return {
+      ok: true,
+      eventKey: key,
+      eventType: event,
+      accountId: idOrUndefined(body.account),
+      fingerprint: key,
+    };
   },
 
   validate(body) {
@@ -211,7 +261,11 @@ export const zenbooker: Provider<ZenbookerEvent> = {
     const customer = data.customer as { id?: unknown } | null | undefined;
     if (typeof customer?.id === 'string') entityIds.customer_id = customer.id;
     if (!isJobEvent(event.event) && typeof data.id === 'string') entityIds.object_id = data.id;
-    // No event time in the envelope: ordering falls back to when the delivery was received.
-    return { accountId: event.account, entityIds, occurredAt: undefined, job };
+    // No event time in the envelope: the job's own time for its stage, else the receive time.
+    const occurredAt =
+      job && isJobEvent(event.event)
+        ? stageTime(job.fields.status, (event as ZenbookerJobEvent).data)
+        : undefined;
+    return { accountId: event.account, entityIds, occurredAt, job };
   },
 };

@@ -18,6 +18,7 @@ describe('deployment context', () => {
       maxBodyBytes: defaults.maxBodyBytes,
       signatureScheme: defaults.signatureScheme,
       signatureToleranceSeconds: defaults.signatureToleranceSeconds,
+      eventTimeSkewSeconds: defaults.eventTimeSkewSeconds,
     });
     expect(config.alarmEmail).toBeUndefined();
     expect(config.existingSecretName).toBeUndefined();
@@ -28,6 +29,11 @@ describe('deployment context', () => {
       throttleRateLimit: 25,
       throttleBurstLimit: 40,
     });
+  });
+
+  it('takes an event time skew from 0 (no event ahead of its receipt) to a day', () => {
+    expect(readDeploymentConfig({ eventTimeSkewSeconds: '0' }).eventTimeSkewSeconds).toBe(0);
+    expect(readDeploymentConfig({ eventTimeSkewSeconds: 86_400 }).eventTimeSkewSeconds).toBe(86_400);
   });
 
   it('treats an empty `-c alarmEmail=` as not set', () => {
@@ -53,6 +59,9 @@ describe('deployment context', () => {
     ['dedupeHorizonDays', 3651, 'dedupeHorizonDays: must be at most 3650'],
     ['maxBodyBytes', maxBodyBytesCeiling + 1, `maxBodyBytes: must be at most ${maxBodyBytesCeiling}`],
     ['signatureScheme', 'hmac', 'signatureScheme: must be "timestamped" or "plain"'],
+    ['eventTimeSkewSeconds', '5m', 'eventTimeSkewSeconds: must be a whole number (got "5m")'],
+    ['eventTimeSkewSeconds', -1, 'eventTimeSkewSeconds: must be at least 0'],
+    ['eventTimeSkewSeconds', 86_401, 'eventTimeSkewSeconds: must be at most 86400'],
     ['consumerMaxConcurrency', 1, 'consumerMaxConcurrency: must be at least 2'],
     ['logRetentionDays', 31, 'logRetentionDays: must be one of 1, 3, 5'],
     ['alarmEmail', 'ops-at-example', 'alarmEmail: must be an email address'],

@@ -3,7 +3,12 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MetricName } from '#core/ports';
-import { consumerBatchingWindowSeconds, consumerBatchSize, consumerTimeoutSeconds } from '#infra/definitions';
+import {
+  consumerBatchingWindowSeconds,
+  consumerBatchSize,
+  consumerTimeoutSeconds,
+  defaults,
+} from '#infra/definitions';
 import {
   logicalId,
   resolveOffline,
@@ -72,6 +77,7 @@ describe('functions', () => {
       signatureScheme: 'plain',
       signatureToleranceSeconds: '60',
       secretRefreshSeconds: 120,
+      eventTimeSkewSeconds: '900',
     });
     custom.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
@@ -82,6 +88,7 @@ describe('functions', () => {
           MAX_BODY_BYTES: '100000',
           COOLEDGE_SIGNATURE_SCHEME: 'plain',
           COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
+          EVENT_TIME_SKEW_SECONDS: '900',
           WEBHOOK_SECRET_ID: 'field-webhooks/prod/credentials',
           SECRET_REFRESH_SECONDS: '120',
         }),
@@ -90,7 +97,8 @@ describe('functions', () => {
   });
 
   it('configure the consumer from context', () => {
-    synthesize({ dedupeHorizonDays: 0 }).template.hasResourceProperties('AWS::Lambda::Function', {
+    const custom = synthesize({ dedupeHorizonDays: 0, eventTimeSkewSeconds: 0 });
+    custom.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
           NODE_OPTIONS: '--enable-source-maps',
@@ -98,9 +106,20 @@ describe('functions', () => {
           EVENTS_TABLE_NAME: 'field-webhooks-prod-events',
           JOBS_TABLE_NAME: 'field-webhooks-prod-jobs',
           DEDUPE_HORIZON_DAYS: '0',
+          EVENT_TIME_SKEW_SECONDS: '0',
         }),
       },
     });
+  });
+
+  it('give both functions the default event time skew, so ingest and replays judge alike', () => {
+    const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(2);
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Environment.Variables.EVENT_TIME_SKEW_SECONDS).toBe(
+        String(defaults.eventTimeSkewSeconds),
+      );
+    }
   });
 
   it('hold no secret in any environment variable', () => {
@@ -272,6 +291,7 @@ describe('alarms', () => {
     expect(Object.keys(found).sort()).toEqual(
       [
         'AuthenticationFailures',
+        'Conflicts',
         'ConsumerErrors',
         'ConsumerThrottles',
         'DeadLetterQueueNotEmpty',
@@ -279,6 +299,7 @@ describe('alarms', () => {
         'IngestEnqueueFailed',
         'OldestMessageAge',
         'QuarantinedEvents',
+        'Unprocessable',
       ].map((name) => `field-webhooks-prod-${name}`),
     );
     for (const alarm of Object.values(found)) {
@@ -340,6 +361,39 @@ describe('alarms', () => {
       Threshold: 3,
     });
   });
+
+  it('watches conflicts and unprocessable events through the consumer metrics, saying what to run', () => {
+    const found = alarms();
+    const consumerMetric = (name: MetricName) => ({
+      Namespace: 'FieldWebhooks/prod',
+      MetricName: name,
+      Dimensions: [{ Name: 'service', Value: 'consume' }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const conflicts = found['field-webhooks-prod-Conflicts'];
+    expect(conflicts).toMatchObject(consumerMetric('Conflict'));
+    expect(conflicts.AlarmDescription).toContain('npm run cli -- events --outcome conflict --stage prod');
+    const unprocessable = found['field-webhooks-prod-Unprocessable'];
+    expect(unprocessable).toMatchObject(consumerMetric('Unprocessable'));
+    expect(unprocessable.AlarmDescription).toContain(
+      'npm run cli -- events --outcome unprocessable --stage prod',
+    );
+    expect(unprocessable.AlarmDescription).toContain(
+      'npm run cli -- replay --outcome unprocessable --stage prod',
+    );
+    // Another stage: its own namespace, and commands that name it.
+    synthesize({ stage: 'dev' }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'field-webhooks-dev-Unprocessable',
+      Namespace: 'FieldWebhooks/dev',
+      AlarmDescription: Match.stringLikeRegexp('--outcome unprocessable --stage dev`'),
+    });
+  });
 });
 
 describe('dashboard', () => {
@@ -363,6 +417,8 @@ describe('dashboard', () => {
       'Recorded',
       'QuarantineRecorded',
       'Duplicate',
+      'Conflict',
+      'Unprocessable',
       'RecordFailed',
     ];
     for (const name of charted) expect(body).toContain(`\\"${name}\\"`);
@@ -400,7 +456,7 @@ describe('the stack', () => {
     for (const [type, count] of [
       ['AWS::Lambda::EventSourceMapping', 1],
       ['AWS::Lambda::Function', 2],
-      ['AWS::CloudWatch::Alarm', 8],
+      ['AWS::CloudWatch::Alarm', 10],
     ] as const) {
       const found = resourcesOf(deployed.template, type);
       expect(found, type).toHaveLength(count);

@@ -5,11 +5,13 @@ import { runEndToEnd } from '../../bench/end-to-end.ts';
 import { startBenchStack } from '../../bench/lib/local.ts';
 
 /**
- * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F]`: the long runs that do
- * not fit in `npm test`.
+ * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F --lands-runs L]`: the
+ * long runs that do not fit in `npm test`.
  *
  * 1. The ingest fuzz properties with many more runs.
- * 2. The end-to-end load run while the consumer's DynamoDB fails intermittently (throttles, 5xx,
+ * 2. The "every 202 lands" properties (test/integration/every-202-lands.test.ts) against DynamoDB
+ *    Local and the SQS emulator, with `L` generated bodies per provider (default 5,000).
+ * 3. The end-to-end load run while the consumer's DynamoDB fails intermittently (throttles, 5xx,
  *    timeouts before and after commit; half absorbed by the SDK's retries, half failing the record)
  *    and consumer invocations die mid-batch; dead letters are redriven as an operator would.
  *    Passes only with nothing lost, nothing applied twice and every job at its newest state.
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     'fault-rate': { type: 'string' },
     'crash-rate': { type: 'string' },
     'fuzz-runs': { type: 'string' },
+    'lands-runs': { type: 'string' },
     seed: { type: 'string' },
     'skip-fuzz': { type: 'boolean', default: false },
   },
@@ -30,6 +33,7 @@ const events = Number(values.events ?? process.env.CHAOS_EVENTS ?? 10_000);
 const faultRate = Number(values['fault-rate'] ?? 0.05);
 const crashRate = Number(values['crash-rate'] ?? 0.02);
 const fuzzRuns = Number(values['fuzz-runs'] ?? 20_000);
+const landsRuns = Number(values['lands-runs'] ?? 5_000);
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
 const root = join(import.meta.dirname, '..', '..');
 const failures: string[] = [];
@@ -42,6 +46,19 @@ if (!values['skip-fuzz']) {
     { cwd: root, stdio: 'inherit', env: { ...process.env, FUZZ_RUNS: String(fuzzRuns) }, timeout: 900_000 },
   );
   if (fuzz.status !== 0) failures.push('fuzzing found a counterexample (see above)');
+
+  console.log(`\nevery 202 lands: ${landsRuns} generated bodies per provider through the real pipeline…`);
+  const lands = spawnSync(
+    join(root, 'node_modules', '.bin', 'vitest'),
+    ['run', '--project', 'integration', 'test/integration/every-202-lands.test.ts'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, LANDS_RUNS: String(landsRuns) },
+      timeout: 1_800_000,
+    },
+  );
+  if (lands.status !== 0) failures.push('an accepted event did not land (see above)');
 }
 
 console.log(

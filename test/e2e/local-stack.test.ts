@@ -233,7 +233,9 @@ describe('npm start and the CLI, end to end', () => {
       1_000,
     );
     expect(first.messages).toBe(1);
-    expect(stack.output).toMatch(/event failed .*receiveCount=5 error=PoisonMessageError/);
+    expect(stack.output).toMatch(
+      /event failed .*receiveCount=5 error="PoisonMessageError: message is not JSON"/,
+    );
 
     // An event that failed for a reason since fixed sits in the DLQ next to it.
     const body = { ...fixture('cooledge', 'job.completed'), event_id: randomUUID(), job_id: randomUUID() };

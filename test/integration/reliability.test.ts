@@ -77,6 +77,7 @@ describe('the queue refusing writes at ingest', () => {
         maxBodyBytes: 256 * 1024,
         signatureScheme: 'timestamped',
         signatureToleranceSeconds: 300,
+        eventTimeSkewSeconds: 300,
       }),
     };
   }
@@ -306,9 +307,13 @@ describe('the consumer dying or timing out in the middle of a batch', () => {
   });
 });
 
-describe('a poison message', () => {
+describe('a transient store failure that outlasts the redeliveries', () => {
   let world: World;
-  /** Event keys whose writes DynamoDB rejects (as it would an item over 400 KB). */
+  /**
+   * Event keys whose writes keep failing with a 500, as a partition that stays unavailable would:
+   * transient, so the record is redelivered until the DLQ (a refusal for good is recorded instead,
+   * see every-202-lands.test.ts).
+   */
   const rejected = new Set<string>();
   beforeAll(async () => {
     world = await World.create({
@@ -317,8 +322,9 @@ describe('a poison message', () => {
         record: (event, outcome) => store.record(event, outcome),
         apply: async (event, job) => {
           if (rejected.has(event.eventKey)) {
-            throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
-              name: 'ValidationException',
+            throw Object.assign(new Error('Internal server error'), {
+              name: 'InternalServerError',
+              $metadata: { httpStatusCode: 500, attempts: 3 },
             });
           }
           return store.apply(event, job);

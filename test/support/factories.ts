@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JsonObject } from '#core/json';
+import { type JsonObject, parseJsonObject } from '#core/json';
 import type { QueueMessage } from '#core/message';
 import { eventKey } from '#providers/zenbooker';
 import { fixture, type ProviderName } from './fixtures.ts';
@@ -43,4 +43,25 @@ export function queueMessage(
     headers: { 'content-type': 'application/json' },
     ...overrides,
   };
+}
+
+/**
+ * A placeholder for a bare JSON number token in a body built as an object: `jsonWithNumbers`
+ * writes it as `text`, unquoted. How a test sends a number a JavaScript number cannot hold
+ * (`1e16`, `1e309`, `90071992547409937`), which `JSON.stringify` could never write.
+ */
+export function numberToken(text: string): string {
+  return `\u0000number:${text}\u0000`;
+}
+
+/** `JSON.stringify(body)`, with every `numberToken(text)` written as the bare number `text`. */
+export function jsonWithNumbers(body: unknown): string {
+  return JSON.stringify(body).replace(/"\\u0000number:([-+.0-9eE]+)\\u0000"/g, '$1');
+}
+
+/** A body as ingest and the consumer see it: JSON text through `parseJsonObject` (which must accept it). */
+export function parsedBody(text: string): JsonObject {
+  const result = parseJsonObject(Buffer.from(text));
+  if (!result.ok) throw new Error(`expected a JSON object, got: ${result.detail}`);
+  return result.value;
 }

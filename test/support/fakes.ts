@@ -56,7 +56,7 @@ export class RecordingQueue implements Queue {
 }
 
 export type StoreCall =
-  | { kind: 'record'; event: EventRecord; outcome: 'recorded' | 'quarantined' }
+  | { kind: 'record'; event: EventRecord; outcome: 'recorded' | 'quarantined' | 'unprocessable' }
   | { kind: 'apply'; event: EventRecord; job: JobWrite };
 
 /**
@@ -69,16 +69,21 @@ export class FakeStore implements EventStore {
     private readonly respond: (call: StoreCall) => StoreResult | Promise<StoreResult> = defaultAnswer,
   ) {}
 
-  async record(event: EventRecord, outcome: 'recorded' | 'quarantined') {
+  async record(event: EventRecord, outcome: 'recorded' | 'quarantined' | 'unprocessable') {
     const call: StoreCall = { kind: 'record', event, outcome };
     this.calls.push(call);
-    return (await this.respond(call)) as 'recorded' | 'quarantined' | 'duplicate';
+    return (await this.respond(call)) as
+      | 'recorded'
+      | 'quarantined'
+      | 'unprocessable'
+      | 'duplicate'
+      | 'conflict';
   }
 
   async apply(event: EventRecord, job: JobWrite) {
     const call: StoreCall = { kind: 'apply', event, job };
     this.calls.push(call);
-    return (await this.respond(call)) as 'applied' | 'stale' | 'duplicate';
+    return (await this.respond(call)) as 'applied' | 'stale' | 'duplicate' | 'conflict';
   }
 }
 

@@ -28,6 +28,7 @@ export function fakeIngest(options: FakeIngestOptions, overrides: Partial<Ingest
     maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
     signatureScheme: 'timestamped',
     signatureToleranceSeconds: 300,
+    eventTimeSkewSeconds: 300,
     ...overrides,
   });
   return { queue, logger, metrics, handler };

@@ -97,6 +97,7 @@ export class World {
       maxBodyBytes: 256 * 1024,
       signatureScheme: this.options.signatureScheme ?? 'timestamped',
       signatureToleranceSeconds: 300,
+      eventTimeSkewSeconds: 300,
     });
     const store = new DynamoEventStore({
       eventsTableName: this.names.eventsTable,
@@ -109,6 +110,7 @@ export class World {
       store: this.store,
       clock,
       dedupeHorizonDays: this.options.dedupeHorizonDays ?? 30,
+      eventTimeSkewSeconds: 300,
       logger,
       metrics: this.consumerMetrics,
     });

@@ -36,6 +36,7 @@ describe('ingest configuration', () => {
           MAX_BODY_BYTES: '300000',
           COOLEDGE_SIGNATURE_SCHEME: 'plain',
           COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
+          EVENT_TIME_SKEW_SECONDS: '900',
         }),
       ),
     ).toEqual({
@@ -43,16 +44,23 @@ describe('ingest configuration', () => {
       maxBodyBytes: 300_000,
       signatureScheme: 'plain',
       signatureToleranceSeconds: 60,
+      eventTimeSkewSeconds: 900,
       credentials: { kind: 'env', cooledgeSecrets: [cooledgeSecret], zenbookerTokens: [zenbookerToken] },
     });
   });
 
-  it('applies the defaults: 256 KiB, timestamped signatures, 300 s tolerance', () => {
+  it('applies the defaults: 256 KiB, timestamped signatures, 300 s tolerance, 300 s event time skew', () => {
     expect(ingestConfig(ingestEnv())).toMatchObject({
       maxBodyBytes: 262_144,
       signatureScheme: 'timestamped',
       signatureToleranceSeconds: 300,
+      eventTimeSkewSeconds: 300,
     });
+  });
+
+  it('takes an event time skew from 0 (no event ahead of its receipt) to a day', () => {
+    expect(ingestConfig(ingestEnv({ EVENT_TIME_SKEW_SECONDS: '0' })).eventTimeSkewSeconds).toBe(0);
+    expect(ingestConfig(ingestEnv({ EVENT_TIME_SKEW_SECONDS: '86400' })).eventTimeSkewSeconds).toBe(86_400);
   });
 
   it('reads several secrets and tokens, trimming blanks and empty entries', () => {
@@ -95,6 +103,10 @@ describe('ingest configuration', () => {
     ['COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', '0'],
     ['COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', 'five minutes'],
     ['COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', '86401'],
+    ['EVENT_TIME_SKEW_SECONDS', '5m'],
+    ['EVENT_TIME_SKEW_SECONDS', '-1'],
+    ['EVENT_TIME_SKEW_SECONDS', '1.5'],
+    ['EVENT_TIME_SKEW_SECONDS', '86401'],
     ['COOLEDGE_WEBHOOK_SECRETS', ''],
     ['COOLEDGE_WEBHOOK_SECRETS', ' , '],
     ['COOLEDGE_WEBHOOK_SECRETS', 'too-short'],
@@ -174,11 +186,19 @@ describe('ingest configuration', () => {
 
 describe('consumer configuration', () => {
   it('reads a complete environment', () => {
-    expect(consumerConfig(consumerEnv({ DEDUPE_HORIZON_DAYS: '7' }))).toEqual({
-      eventsTableName: 'events',
-      jobsTableName: 'jobs',
-      dedupeHorizonDays: 7,
-    });
+    expect(consumerConfig(consumerEnv({ DEDUPE_HORIZON_DAYS: '7', EVENT_TIME_SKEW_SECONDS: '120' }))).toEqual(
+      {
+        eventsTableName: 'events',
+        jobsTableName: 'jobs',
+        dedupeHorizonDays: 7,
+        eventTimeSkewSeconds: 120,
+      },
+    );
+  });
+
+  it('defaults the event time skew to 300 s, as ingest does, and takes 0', () => {
+    expect(consumerConfig(consumerEnv()).eventTimeSkewSeconds).toBe(300);
+    expect(consumerConfig(consumerEnv({ EVENT_TIME_SKEW_SECONDS: '0' })).eventTimeSkewSeconds).toBe(0);
   });
 
   it('defaults the dedupe horizon to 30 days', () => {
@@ -201,6 +221,8 @@ describe('consumer configuration', () => {
     ['DEDUPE_HORIZON_DAYS', 'a month'],
     ['DEDUPE_HORIZON_DAYS', '-1'],
     ['DEDUPE_HORIZON_DAYS', '3651'],
+    ['EVENT_TIME_SKEW_SECONDS', 'soon'],
+    ['EVENT_TIME_SKEW_SECONDS', '86401'],
   ])('fails naming %s when it is %j', (name, value) => {
     expect(configError(() => consumerConfig(consumerEnv({ [name]: value }))).message).toMatch(
       new RegExp(`^${name} is invalid: .+`),

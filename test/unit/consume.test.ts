@@ -1,10 +1,21 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '#core/json';
+import { PermanentStoreError } from '#core/consume';
+import { canonicalJson, type JsonObject } from '#core/json';
+import { storableNumberExpectation } from '#core/limits';
 import type { QueueMessage } from '#core/message';
+import type { Provider } from '#core/provider';
+import { cooledge } from '#providers/cooledge';
 import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
 import { type ConsumerHandlerDeps, createHandler } from '../../functions/consume/app.ts';
-import { cooledgeEvent, queueMessage, zenbookerEvent } from '../support/factories.ts';
+import {
+  cooledgeEvent,
+  jsonWithNumbers,
+  numberToken,
+  queueMessage,
+  zenbookerEvent,
+} from '../support/factories.ts';
 import {
   barrier,
   CountingMetrics,
@@ -27,6 +38,7 @@ function setup(store = new FakeStore(), overrides: Partial<ConsumerHandlerDeps> 
     store,
     clock: fixedClock(now),
     dedupeHorizonDays: 30,
+    eventTimeSkewSeconds: 300,
     logger,
     metrics,
     ...overrides,
@@ -40,6 +52,8 @@ function setup(store = new FakeStore(), overrides: Partial<ConsumerHandlerDeps> 
       handler(sqsEvent(bodies.map((b) => (typeof b === 'string' ? b : JSON.stringify(b))))),
   };
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The one call the store received, or a failure naming how many it got. */
 function onlyCall(store: FakeStore): StoreCall {
@@ -70,11 +84,13 @@ describe('consumer: job events', () => {
       receivedAt,
       processedAt: now,
       rawBody: raw,
+      fingerprint: sha256(canonicalJson(body)),
       headers: { 'user-agent': 'Cooledge/1' },
       issues: undefined,
       expiresAt: Date.parse(receivedAt) / 1000 + 30 * 86_400,
       replay: false,
     });
+    expect(Object.keys(call.event)).not.toContain('reason');
     expect(call.job).toEqual({
       provider: 'cooledge',
       jobId: '5c1a0e74-3d29-4b06-9f81-2e7a0c4d6b18',
@@ -83,12 +99,15 @@ describe('consumer: job events', () => {
       payload: raw,
       eventKey: body.event_id,
       eventType: 'job.completed',
+      stage: undefined,
       eventAt: '2026-06-17T14:38:55.904Z',
       now,
     });
+    // Cooledge events carry their own time: no lifecycle stage.
+    expect(call.job.stage).toBeUndefined();
   });
 
-  it('applies a Zenbooker job event, ordered by the time it was received', async () => {
+  it('applies a Zenbooker started job, ordered by its stage and the time it started', async () => {
     const body = fixture('zenbooker', 'job.started.v2025');
     const { store, run } = setup();
     await run(queueMessage('zenbooker', body, { receivedAt: '2026-06-19T10:11:12.131Z' }));
@@ -101,13 +120,42 @@ describe('consumer: job events', () => {
       accountId: '1571029418512x639482157734019100',
       eventKey: eventKey(body),
       eventType: 'job.started',
-      eventAt: '2026-06-19T10:11:12.131Z',
+      stage: 3,
+      eventAt: '2026-06-17T13:07:41.220Z',
       fields: expect.objectContaining({
         status: 'started',
         address: '88 Orchard St, New York, NY 10002, USA',
       }),
     });
+    expect(call.event.occurredAt).toBe('2026-06-17T13:07:41.220Z');
+    // The Zenbooker key is the fingerprint.
+    expect(call.event.fingerprint).toBe(eventKey(body));
+  });
+
+  it('applies a Zenbooker job without a time for its stage, ordered by the time it was received', async () => {
+    const body = fixture('zenbooker', 'job.completed');
+    const { store, run } = setup();
+    await run(queueMessage('zenbooker', body, { receivedAt: '2026-06-19T10:11:12.131Z' }));
+
+    const call = onlyCall(store);
+    if (call.kind !== 'apply') throw new Error(`expected apply, got ${call.kind}`);
+    expect(call.job).toMatchObject({ stage: 4, eventAt: '2026-06-19T10:11:12.131Z' });
     expect(call.event.occurredAt).toBeUndefined();
+  });
+
+  it('writes text fields well-formed: a lone surrogate, or a pair cut in two by the clip, becomes U+FFFD', async () => {
+    const body = cooledgeEvent('job.completed', {
+      customer_name: 'Priya\ud800 Nair',
+      customer_email: `${'x'.repeat(255)}😀`,
+    });
+    const { store, run } = setup();
+    await run(queueMessage('cooledge', body));
+    const call = onlyCall(store);
+    if (call.kind !== 'apply') throw new Error(`expected apply, got ${call.kind}`);
+    expect(call.job.fields.customerName).toBe('Priya\ufffd Nair');
+    expect(call.job.fields.customerEmail).toBe(`${'x'.repeat(255)}\ufffd`);
+    // The raw body keeps the text as it was sent.
+    expect(call.job.payload).toBe(JSON.stringify(body));
   });
 
   it('keeps the raw bytes exactly as they were received', async () => {
@@ -217,21 +265,29 @@ describe('consumer: dedupe horizon', () => {
 });
 
 describe('consumer: poison messages fail their own record', () => {
-  it.each<[string, string | QueueMessage]>([
-    ['is not JSON', 'not json at all'],
-    ['is JSON but not a message', '{"hello":"world"}'],
-    ['has an unknown version', { ...queueMessage('cooledge', cooledgeEvent()), v: 2 as 1 }],
+  it.each<[string, string | QueueMessage, string]>([
+    ['is not JSON', 'not json at all', 'PoisonMessageError: message is not JSON'],
+    [
+      'is JSON but not a message',
+      '{"hello":"world"}',
+      'PoisonMessageError: message does not match the queue schema at v',
+    ],
+    [
+      'has an unknown version',
+      { ...queueMessage('cooledge', cooledgeEvent()), v: 2 as 1 },
+      'PoisonMessageError: message does not match the queue schema at v',
+    ],
     [
       'has no body',
       { ...queueMessage('cooledge', cooledgeEvent()), bodyBase64: undefined as unknown as string },
+      'PoisonMessageError: message does not match the queue schema at bodyBase64',
     ],
-    ['has a bad receive time', queueMessage('cooledge', cooledgeEvent(), { receivedAt: 'yesterday' })],
-    ['names an unknown provider', queueMessage('cooledge', cooledgeEvent(), { provider: 'jobber' })],
     [
-      'carries a body that is not JSON',
-      queueMessage('cooledge', cooledgeEvent(), { bodyBase64: Buffer.from('not json').toString('base64') }),
+      'has a bad receive time',
+      queueMessage('cooledge', cooledgeEvent(), { receivedAt: 'yesterday' }),
+      'PoisonMessageError: message does not match the queue schema at receivedAt',
     ],
-  ])('fails a message that %s, and only that one', async (_, poison) => {
+  ])('fails a message that %s, and only that one', async (_, poison, error) => {
     const { store, metrics, logger, run } = setup();
     const result = await run(
       queueMessage('cooledge', cooledgeEvent()),
@@ -243,13 +299,386 @@ describe('consumer: poison messages fail their own record', () => {
     expect(store.calls).toHaveLength(2);
     expect(metrics.get('RecordFailed')).toBe(1);
     expect(metrics.get('Applied')).toBe(2);
+    expect(logger.entries).toContainEqual({
+      level: 'error',
+      message: 'event failed',
+      data: { messageId: 'msg-1', receiveCount: '1', error },
+    });
+  });
+});
+
+describe('consumer: a readable message whose event cannot be processed is kept as unprocessable', () => {
+  it.each<[string, QueueMessage, string]>([
+    [
+      'names a provider that is not configured',
+      queueMessage('cooledge', cooledgeEvent(), { provider: 'jobber' }),
+      "Error: the message's provider is not configured in this deployment",
+    ],
+    [
+      'carries a body that is not JSON',
+      queueMessage('cooledge', cooledgeEvent(), { bodyBase64: Buffer.from('not json').toString('base64') }),
+      'Error: message body unreadable: body is not valid JSON',
+    ],
+    [
+      'carries a body that is not a JSON object',
+      queueMessage('cooledge', cooledgeEvent(), { bodyBase64: Buffer.from('[1,2]').toString('base64') }),
+      'Error: message body unreadable: body must be a JSON object',
+    ],
+  ])('records a message that %s, with its reason, and fails nothing', async (_, message, reason) => {
+    const { store, metrics, logger, run } = setup();
+    const result = await run(
+      queueMessage('cooledge', cooledgeEvent()),
+      message,
+      queueMessage('cooledge', cooledgeEvent()),
+    );
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    const recorded = store.calls.filter((call) => call.kind === 'record');
+    expect(recorded).toEqual([
+      {
+        kind: 'record',
+        outcome: 'unprocessable',
+        event: expect.objectContaining({
+          provider: message.provider,
+          eventKey: message.eventKey,
+          eventType: message.eventType,
+          receivedAt: message.receivedAt,
+          rawBody: Buffer.from(message.bodyBase64, 'base64').toString('utf8'),
+          reason,
+        }),
+      },
+    ]);
+    expect(metrics.get('Unprocessable')).toBe(1);
+    expect(metrics.get('RecordFailed')).toBe(0);
+    expect(metrics.get('Applied')).toBe(2);
+    expect(logger.entries).toContainEqual({
+      level: 'error',
+      message: 'event unprocessable',
+      data: { provider: message.provider, eventKey: message.eventKey, eventType: message.eventType, reason },
+    });
+  });
+});
+
+describe('consumer: a store that refuses an event for good', () => {
+  const refusal = () =>
+    new PermanentStoreError(
+      'ValidationException: One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes',
+    );
+  // A store's refusal already describes what was refused (see DynamoEventStore): kept as it says it.
+  const reason =
+    'ValidationException: One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes';
+
+  it('records the event as unprocessable with the reason, counts it, and fails nothing', async () => {
+    const body = cooledgeEvent('job.completed');
+    const store = new FakeStore((call) => {
+      if (call.kind === 'apply') throw refusal();
+      return call.outcome;
+    });
+    const { metrics, logger, run } = setup(store);
+    const result = await run(queueMessage('cooledge', body));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(store.calls.map((call) => call.kind)).toEqual(['apply', 'record']);
+    const [applied, recorded] = store.calls as [StoreCall, StoreCall];
+    expect(recorded).toEqual({
+      kind: 'record',
+      outcome: 'unprocessable',
+      event: { ...applied.event, reason },
+    });
+    // Kept whole, so it can be replayed after a fix.
+    expect(recorded.event.rawBody).toBe(JSON.stringify(body));
+    expect(recorded.event.fingerprint).toBe(sha256(canonicalJson(body)));
+    expect(metrics.get('Unprocessable')).toBe(1);
+    expect(metrics.get('RecordFailed')).toBe(0);
+    expect(logger.entries).toContainEqual({
+      level: 'error',
+      message: 'event unprocessable',
+      data: { provider: 'cooledge', eventKey: body.event_id, eventType: 'job.completed', reason },
+    });
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({ level: 'info', data: expect.objectContaining({ outcome: 'unprocessable' }) }),
+    );
+  });
+
+  it('writes a record without the body, with its SHA-256, when the full record is refused too, and fails the message', async () => {
+    const body = cooledgeEvent('job.completed');
+    const raw = JSON.stringify(body);
+    const store = new FakeStore((call) => {
+      if (call.kind === 'apply') throw refusal();
+      if (call.event.rawBody !== undefined) throw new PermanentStoreError('the item cannot be marshalled');
+      return call.outcome;
+    });
+    const { metrics, logger, run } = setup(store);
+    const result = await run(queueMessage('cooledge', body));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-0' }] });
+    expect(store.calls.map((call) => call.kind)).toEqual(['apply', 'record', 'record']);
+    const minimal = store.calls[2] as StoreCall;
+    const combined = `${reason}; the record with the body was refused too: the item cannot be marshalled`;
+    expect(minimal).toMatchObject({
+      kind: 'record',
+      outcome: 'unprocessable',
+      event: {
+        provider: 'cooledge',
+        eventKey: body.event_id,
+        bodySha256: sha256(raw),
+        entityIds: {},
+        issues: undefined,
+        reason: combined,
+      },
+    });
+    expect(minimal.event.rawBody).toBeUndefined();
+    expect(metrics.get('RecordFailed')).toBe(1);
+    expect(metrics.get('Unprocessable')).toBe(0);
+    expect(logger.entries).toContainEqual({
+      level: 'error',
+      message: 'event failed',
+      data: { messageId: 'msg-0', receiveCount: '1', error: `UnstorableEventError: ${combined}` },
+    });
+    expect(logger.text()).not.toContain(raw);
+  });
+
+  it('fails the message when even the record without the body is refused', async () => {
+    const store = new FakeStore((call) => {
+      if (call.kind === 'apply') throw refusal();
+      throw new PermanentStoreError('ValidationException: Item size has exceeded the maximum allowed size');
+    });
+    const { metrics, logger, run } = setup(store);
+    const result = await run(queueMessage('cooledge', cooledgeEvent()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-0' }] });
+    expect(store.calls.map((call) => call.kind)).toEqual(['apply', 'record', 'record']);
+    expect(metrics.get('RecordFailed')).toBe(1);
     expect(logger.entries).toContainEqual(
       expect.objectContaining({
-        level: 'error',
         message: 'event failed',
-        data: expect.objectContaining({ messageId: 'msg-1', error: 'PoisonMessageError' }),
+        data: expect.objectContaining({ error: expect.stringMatching(/^UnstorableEventError: /) }),
       }),
     );
+  });
+
+  it('fails the message, without recording it, on a transient store error', async () => {
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+      name: 'ThrottlingException',
+    });
+    const store = new FakeStore(() => {
+      throw throttled;
+    });
+    const { metrics, logger, run } = setup(store);
+    const result = await run(queueMessage('cooledge', cooledgeEvent()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-0' }] });
+    expect(store.calls.map((call) => call.kind)).toEqual(['apply']);
+    expect(metrics.get('RecordFailed')).toBe(1);
+    expect(metrics.get('Unprocessable')).toBe(0);
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({
+        data: expect.objectContaining({
+          error: 'ThrottlingException: Rate of requests exceeds the allowed throughput.',
+        }),
+      }),
+    );
+  });
+
+  it('fails the message when recording it as unprocessable meets a transient error', async () => {
+    const store = new FakeStore((call) => {
+      if (call.kind === 'apply') throw refusal();
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    });
+    const { logger, run } = setup(store);
+    const result = await run(queueMessage('cooledge', cooledgeEvent()));
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-0' }] });
+    expect(store.calls.map((call) => call.kind)).toEqual(['apply', 'record']);
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({
+        message: 'event failed',
+        data: expect.objectContaining({ error: 'Error (ECONNRESET): socket hang up' }),
+      }),
+    );
+  });
+
+  it('records a quarantined event the store refuses as unprocessable', async () => {
+    const store = new FakeStore((call) => {
+      if (call.kind === 'record' && call.outcome === 'quarantined') throw refusal();
+      return call.kind === 'record' ? call.outcome : 'applied';
+    });
+    const { metrics, run } = setup(store);
+    const issues = [{ path: 'job_id', message: 'expected string' }];
+    await run(queueMessage('cooledge', cooledgeEvent('job.completed', { job_id: 7 }), { issues }));
+
+    expect(store.calls.map((call) => call.kind === 'record' && call.outcome)).toEqual([
+      'quarantined',
+      'unprocessable',
+    ]);
+    expect(store.calls[1]?.event).toMatchObject({ issues, reason });
+    expect(metrics.get('Unprocessable')).toBe(1);
+  });
+});
+
+describe('consumer: a provider mapping that throws', () => {
+  /** The real providers, but `name`'s `method` throws `error`: a mapping bug, as pure code meets it. */
+  function breaking(method: 'describe' | 'validate', error: Error): ReadonlyMap<string, Provider> {
+    const broken: Provider = {
+      ...(cooledge as Provider),
+      [method]: () => {
+        throw error;
+      },
+    };
+    return new Map([...providers, ['cooledge', broken]]);
+  }
+
+  it('records the event as unprocessable when describe throws, and fails nothing', async () => {
+    const body = cooledgeEvent('job.completed');
+    const error = new TypeError("Cannot read properties of undefined (reading 'job_id')");
+    const { store, metrics, logger, run } = setup(new FakeStore(), {
+      providers: breaking('describe', error),
+    });
+    const result = await run(queueMessage('cooledge', body), queueMessage('zenbooker', zenbookerEvent()));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    const reason = "TypeError: Cannot read properties of undefined (reading 'job_id')";
+    expect(store.calls).toContainEqual({
+      kind: 'record',
+      outcome: 'unprocessable',
+      event: expect.objectContaining({
+        provider: 'cooledge',
+        eventKey: body.event_id,
+        rawBody: JSON.stringify(body),
+        reason,
+      }),
+    });
+    expect(store.calls.filter((call) => call.kind === 'apply').map((call) => call.event.provider)).toEqual([
+      'zenbooker',
+    ]);
+    expect(metrics.get('Unprocessable')).toBe(1);
+    expect(metrics.get('Applied')).toBe(1);
+    expect(logger.entries).toContainEqual({
+      level: 'error',
+      message: 'event unprocessable',
+      data: { provider: 'cooledge', eventKey: body.event_id, eventType: 'job.completed', reason },
+    });
+  });
+
+  it('logs the code of the error a mapping throws', async () => {
+    const error = Object.assign(new RangeError('Invalid time value'), { code: 'ERR_INVALID_DATE' });
+    const { logger, run } = setup(new FakeStore(), { providers: breaking('validate', error) });
+    await run(queueMessage('cooledge', cooledgeEvent()));
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({
+        message: 'event unprocessable',
+        data: expect.objectContaining({ reason: 'RangeError (ERR_INVALID_DATE): Invalid time value' }),
+      }),
+    );
+  });
+});
+
+describe('consumer: admission, as at ingest', () => {
+  const eventTimeIssue = {
+    path: 'event time',
+    message: 'expected an event time at most 300 s after the event was received',
+  };
+
+  it('quarantines an event whose occurred_at is more than the skew after its receipt', async () => {
+    const body = cooledgeEvent('job.completed', { occurred_at: '2026-06-20T00:05:01.000Z' });
+    const { store, metrics, run } = setup();
+    await run(queueMessage('cooledge', body, { receivedAt: '2026-06-20T00:00:00.000Z' }));
+    expect(onlyCall(store)).toMatchObject({
+      kind: 'record',
+      outcome: 'quarantined',
+      event: { issues: [eventTimeIssue], fingerprint: sha256(canonicalJson(body)) },
+    });
+    expect(metrics.get('QuarantineRecorded')).toBe(1);
+  });
+
+  it('applies an event whose occurred_at is within the skew after its receipt', async () => {
+    const body = cooledgeEvent('job.completed', { occurred_at: '2026-06-20T00:05:00.000Z' });
+    const { store, run } = setup();
+    await run(queueMessage('cooledge', body, { receivedAt: '2026-06-20T00:00:00.000Z' }));
+    expect(onlyCall(store)).toMatchObject({ kind: 'apply', job: { eventAt: '2026-06-20T00:05:00.000Z' } });
+  });
+
+  it('judges a replay against the time it runs: an event the clock has overtaken is applied', async () => {
+    // Received a day before `now`, occurred an hour before `now`: ahead of its receipt, not of now.
+    const body = cooledgeEvent('job.completed', { occurred_at: '2026-06-21T07:00:00.000Z' });
+    const first = setup();
+    await first.run(queueMessage('cooledge', body, { receivedAt }));
+    expect(onlyCall(first.store)).toMatchObject({
+      outcome: 'quarantined',
+      event: { issues: [eventTimeIssue] },
+    });
+
+    const replayed = setup();
+    await replayed.run(
+      queueMessage('cooledge', body, { receivedAt, issues: [eventTimeIssue], replay: true }),
+    );
+    expect(onlyCall(replayed.store)).toMatchObject({
+      kind: 'apply',
+      event: { replay: true, issues: undefined },
+      job: { eventAt: '2026-06-21T07:00:00.000Z' },
+    });
+  });
+
+  it('quarantines a replay whose event time is still ahead of the time it runs', async () => {
+    const body = cooledgeEvent('job.completed', { occurred_at: '2026-06-21T08:05:01.000Z' });
+    const { store, run } = setup();
+    await run(queueMessage('cooledge', body, { receivedAt, replay: true }));
+    expect(onlyCall(store)).toMatchObject({ outcome: 'quarantined', event: { issues: [eventTimeIssue] } });
+  });
+
+  it('judges a replay against its receipt when that is later than the clock', async () => {
+    const body = cooledgeEvent('job.completed', { occurred_at: '2026-06-22T00:04:00.000Z' });
+    const { store, run } = setup();
+    await run(queueMessage('cooledge', body, { receivedAt: '2026-06-22T00:00:00.000Z', replay: true }));
+    expect(onlyCall(store)).toMatchObject({ kind: 'apply' });
+  });
+
+  it('quarantines a body whose money field a double does not hold exactly', async () => {
+    const raw = jsonWithNumbers(
+      cooledgeEvent('invoice.paid', { total: numberToken('1e16'), occurred_at: receivedAt }),
+    );
+    const { store, run } = setup();
+    await run(
+      queueMessage('cooledge', JSON.parse(raw) as JsonObject, {
+        bodyBase64: Buffer.from(raw).toString('base64'),
+      }),
+    );
+    const call = onlyCall(store);
+    expect(call).toMatchObject({
+      kind: 'record',
+      outcome: 'quarantined',
+      event: { issues: [{ path: 'total', message: `expected ${storableNumberExpectation}` }] },
+    });
+    expect(call.event.rawBody).toBe(raw);
+  });
+
+  it('quarantines a replayed booking whose job_id is over 1024 UTF-8 bytes again', async () => {
+    const { store, run } = setup();
+    await run(
+      queueMessage('cooledge', cooledgeEvent('booking.created', { job_id: '工'.repeat(700) }), {
+        replay: true,
+      }),
+    );
+    expect(onlyCall(store)).toMatchObject({
+      outcome: 'quarantined',
+      event: {
+        issues: expect.arrayContaining([
+          {
+            path: 'job id',
+            message: 'expected an id that is non-empty, well-formed Unicode and at most 1024 UTF-8 bytes',
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe('consumer: conflicts', () => {
+  it('counts a body the store found under a known key with another fingerprint as a conflict', async () => {
+    const { metrics, run } = setup(new FakeStore(() => 'conflict'));
+    const result = await run(queueMessage('cooledge', cooledgeEvent()));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(metrics.get('Conflict')).toBe(1);
   });
 });
 
@@ -275,9 +704,11 @@ describe('consumer: partial batch responses', () => {
     expect(logger.entries.filter((e) => e.level === 'error')).toHaveLength(2);
   });
 
-  it('does not log the message of a store error, only its class', async () => {
-    const error = new Error('ConditionalCheckFailed on item containing Priya Nair');
-    error.name = 'ThrottlingException';
+  it('logs the name, code and message of a store error on one line', async () => {
+    const error = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+      name: 'ThrottlingException',
+      code: 'Throttling',
+    });
     const { logger, run } = setup(
       new FakeStore(() => {
         throw error;
@@ -285,8 +716,27 @@ describe('consumer: partial batch responses', () => {
     );
     const result = await run(queueMessage('cooledge', cooledgeEvent()));
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
-    expect(logger.text()).toContain('ThrottlingException');
-    expect(logger.text()).not.toContain('Priya');
+    expect(logger.entries).toEqual([
+      {
+        level: 'error',
+        message: 'event failed',
+        data: {
+          messageId: 'msg-0',
+          receiveCount: '1',
+          error: 'ThrottlingException (Throttling): Rate of requests exceeds the allowed throughput.',
+        },
+      },
+    ]);
+  });
+
+  it('escapes control characters in a logged error, so one failure stays one line', async () => {
+    const { logger, run } = setup(
+      new FakeStore(() => {
+        throw new Error('first line\nforged: entry\u202e');
+      }),
+    );
+    await run(queueMessage('cooledge', cooledgeEvent()));
+    expect(logger.entries[0]?.data?.error).toBe('Error: first line\\u000aforged: entry\\u202e');
   });
 
   it('never logs the body of a record', async () => {

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '#core/json';
+import { canonicalJson, type JsonObject } from '#core/json';
+import { admissionIssues, storableNumberExpectation } from '#core/limits';
 import type { AuthSettings, DeliveryRequest } from '#core/provider';
 import { cooledge, sign } from '#providers/cooledge';
-import { cooledgeEvent } from '../support/factories.ts';
+import { cooledgeEvent, jsonWithNumbers, numberToken, parsedBody } from '../support/factories.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 
 const secret = 'whsec_unit_cooledge_secret_01';
@@ -31,6 +33,16 @@ function issuesOf(body: JsonObject) {
 }
 
 const facts = (body: JsonObject) => cooledge.describe(validEvent(body) as never);
+
+/** A Cooledge body sent as JSON text with `numbers` written as bare number tokens, as ingest parses it. */
+const withNumbers = (name: string, numbers: Record<string, string>) =>
+  parsedBody(
+    jsonWithNumbers(
+      cooledgeEvent(name, Object.fromEntries(Object.entries(numbers).map(([k, t]) => [k, numberToken(t)]))),
+    ),
+  );
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('Cooledge authentication', () => {
   it('accepts a delivery signed over its raw bytes with an active secret', () => {
@@ -80,7 +92,21 @@ describe('Cooledge envelope (what routing and dedupe need)', () => {
       eventKey: body.event_id,
       eventType: 'invoice.paid',
       accountId: body.business_id,
+      fingerprint: sha256(canonicalJson(body)),
     });
+  });
+
+  it('fingerprints the body whatever the order of its keys, and tells another body by it', () => {
+    const body = cooledgeEvent('invoice.paid');
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const changed = { ...body, total: 463 };
+    const fingerprintOf = (b: JsonObject) => {
+      const envelope = cooledge.envelope(b, request(b));
+      if (!envelope.ok) throw new Error(envelope.detail);
+      return envelope.fingerprint;
+    };
+    expect(fingerprintOf(reordered)).toBe(fingerprintOf(body));
+    expect(fingerprintOf(changed)).not.toBe(fingerprintOf(body));
   });
 
   it('gives a redelivery the same key', () => {
@@ -120,12 +146,56 @@ describe('Cooledge envelope (what routing and dedupe need)', () => {
     });
   });
 
-  it('rejects an event_id longer than 256 characters', () => {
-    const body = cooledgeEvent('job.completed', { event_id: 'e'.repeat(257) });
+  it.each([
+    ['1025 ASCII characters', 'e'.repeat(1025)],
+    ['513 two-byte characters (1026 bytes)', 'é'.repeat(513)],
+    ['342 three-byte characters (1026 bytes)', '工'.repeat(342)],
+    ['257 four-byte characters (1028 bytes)', '😀'.repeat(257)],
+  ])('rejects an event_id over 1024 UTF-8 bytes: %s', (_, eventId) => {
+    const body = cooledgeEvent('job.completed', { event_id: eventId });
     expect(cooledge.envelope(body, request(body))).toEqual({
       ok: false,
-      detail: 'event_id must be at most 256 characters',
+      detail: 'event_id must be at most 1024 UTF-8 bytes',
     });
+  });
+
+  it.each([
+    ['1024 ASCII characters', 'e'.repeat(1024)],
+    ['512 two-byte characters', 'é'.repeat(512)],
+    ['341 three-byte characters (1023 bytes)', '工'.repeat(341)],
+    ['256 four-byte characters', '😀'.repeat(256)],
+  ])('accepts an event_id of at most 1024 UTF-8 bytes: %s', (_, eventId) => {
+    const body = cooledgeEvent('job.completed', { event_id: eventId });
+    expect(cooledge.envelope(body, request(body))).toMatchObject({ ok: true, eventKey: eventId });
+  });
+
+  it.each([
+    ['a lone high surrogate at its end', 'evt-1\ud800'],
+    ['a lone low surrogate', '\udc00evt-1'],
+    ['a pair in the wrong order', 'evt-\udc00\ud800'],
+  ])('rejects an event_id holding %s', (_, eventId) => {
+    const body = parsedBody(JSON.stringify(cooledgeEvent('job.completed', { event_id: eventId })));
+    expect(body.event_id).toBe(eventId);
+    expect(cooledge.envelope(body, request(body))).toEqual({
+      ok: false,
+      detail: 'event_id must be well-formed Unicode (it holds a lone surrogate)',
+    });
+  });
+
+  it.each([
+    ['a lone surrogate', 'job.completed\ud800'],
+    ['257 characters', `x.${'y'.repeat(255)}`],
+  ])('rejects an event_type holding %s', (_, eventType) => {
+    const body = cooledgeEvent('lead.created', { event_type: eventType });
+    expect(cooledge.envelope(body, request(body))).toEqual({
+      ok: false,
+      detail: 'event_type must be well-formed Unicode of at most 256 characters',
+    });
+  });
+
+  it('accepts an event_type of 256 characters', () => {
+    const body = cooledgeEvent('lead.created', { event_type: `x.${'y'.repeat(254)}` });
+    expect(cooledge.envelope(body, request(body)).ok).toBe(true);
   });
 
   it('rejects a missing event_type', () => {
@@ -237,6 +307,81 @@ describe('Cooledge schemas', () => {
     ).toEqual(['occurred_at']);
   });
 
+  it.each([
+    ['a bare number ("1", which Date.parse reads as 2001)', '1'],
+    ['a six-digit year', '+010000-01-01T00:00:00Z'],
+    ['a day the calendar does not have', '2026-02-30T00:00:00Z'],
+    ['no zone', '2026-06-17T14:38:55'],
+    ['no seconds', '2026-06-17T14:38Z'],
+    ['a date alone', '2026-06-17'],
+    ['an RFC 2822 date', 'Wed, 17 Jun 2026 14:38:55 GMT'],
+  ])('reports an occurred_at that cannot order events: %s', (_, occurredAt) => {
+    expect(issuesOf(cooledgeEvent('job.completed', { occurred_at: occurredAt }))).toEqual([
+      { path: 'occurred_at', message: 'expected an RFC 3339 date-time with a four-digit year and a zone' },
+    ]);
+  });
+
+  it.each([
+    ['a zone offset', '2026-06-18T00:38:55+10:00', '2026-06-17T14:38:55.000Z'],
+    ['no fraction', '2026-06-17T14:38:55Z', '2026-06-17T14:38:55.000Z'],
+    ['29 February of a leap year', '2028-02-29T00:00:00Z', '2028-02-29T00:00:00.000Z'],
+    ['the last second of year 9999', '9999-12-31T23:59:59Z', '9999-12-31T23:59:59.000Z'],
+  ])('accepts an occurred_at with %s, normalised to UTC', (_, occurredAt, normalised) => {
+    expect(facts(cooledgeEvent('job.completed', { occurred_at: occurredAt })).occurredAt).toBe(normalised);
+  });
+
+  it('reports an invoice.paid total of 1e16, which a double holds only by luck', () => {
+    expect(issuesOf(withNumbers('invoice.paid', { total: '1e16' }))).toEqual([
+      { path: 'total', message: `expected ${storableNumberExpectation}` },
+    ]);
+  });
+
+  it('reports an invoice.paid total of 1e200', () => {
+    expect(issuesOf(withNumbers('invoice.paid', { total: '1e200' }))).toEqual([
+      { path: 'total', message: `expected ${storableNumberExpectation}` },
+    ]);
+  });
+
+  it('reports an invoice.paid total of 1e-200, below what the store keeps', () => {
+    expect(issuesOf(withNumbers('invoice.paid', { total: '1e-200' }))).toEqual([
+      { path: 'total', message: `expected ${storableNumberExpectation}` },
+    ]);
+  });
+
+  it.each([
+    ['total', '1e309'],
+    ['amount_due', '18446744073709551616'],
+    ['payment_amount', '1.0000000000000001'],
+    ['amount_paid_total', '-9007199254740993'],
+  ])('reports an invoice.paid %s of %s at its path', (field, text) => {
+    expect(issuesOf(withNumbers('invoice.paid', { [field]: text }))).toEqual([
+      { path: field, message: `expected ${storableNumberExpectation}` },
+    ]);
+  });
+
+  it('reports a quote total it cannot store exactly', () => {
+    const body = withNumbers('lead.created', { total: '1e16' });
+    Object.assign(body, { event_type: 'quote.sent', quote_id: 'q-1', job_id: 'job-1' });
+    expect(issuesOf(body)).toEqual([{ path: 'total', message: `expected ${storableNumberExpectation}` }]);
+  });
+
+  it.each([
+    ['2^53 − 1', '9007199254740991', 9007199254740991],
+    ['1e-130', '1e-130', 1e-130],
+    ['0.1', '0.1', 0.1],
+    ['-462.05', '-462.05', -462.05],
+    ['0', '0', 0],
+  ])('accepts an invoice.paid total of %s', (_, text, total) => {
+    expect(facts(withNumbers('invoice.paid', { total: text })).job?.fields.total).toBe(total);
+  });
+
+  it('never quotes a number it cannot store in its issues', () => {
+    const serialised = JSON.stringify(
+      issuesOf(withNumbers('invoice.paid', { total: '98765432109876543210' })),
+    );
+    expect(serialised).not.toContain('98765432109876543210');
+  });
+
   it('reports a money field sent as text', () => {
     expect(issuesOf(cooledgeEvent('invoice.paid', { total: '462.00' })).map((i) => i.path)).toEqual([
       'total',
@@ -294,6 +439,17 @@ describe('Cooledge events mapped to jobs', () => {
       jobId: '9e2f7a15-4b8c-4d31-a6e0-71c5d3b9f248',
       fields: { status: 'completed', jobNumber: 'J-2207' },
     });
+  });
+
+  it('keeps a job_number of 90071992547409937 as the text it was sent as', () => {
+    const body = withNumbers('job.completed', { job_number: '90071992547409937' });
+    expect(facts(body).job?.fields.jobNumber).toBe('90071992547409937');
+  });
+
+  it('keeps a quote job_number a double would round as its text', () => {
+    const body = withNumbers('lead.created', { job_number: '123456789012345678901' });
+    Object.assign(body, { event_type: 'quote.accepted', quote_id: 'q-1', job_id: 'job-1' });
+    expect(facts(body).job).toEqual({ jobId: 'job-1', fields: { jobNumber: '123456789012345678901' } });
   });
 
   it('leaves the job number out when it is null', () => {
@@ -357,5 +513,55 @@ describe('Cooledge events mapped to jobs', () => {
         invoice_id: 'b2e7c914-6a3d-4f08-9c51-d8a4e2f7c036',
       },
     });
+  });
+});
+
+describe('Cooledge events admitted for storing', () => {
+  const received = '2026-06-20T00:00:00.000Z';
+  const admission = (body: JsonObject) =>
+    admissionIssues(facts(body), { reference: received, eventTimeSkewSeconds: 300 });
+
+  it('admits the fixtures received after they occurred', () => {
+    for (const name of fixtureNames('cooledge')) {
+      const body = fixture('cooledge', name);
+      expect(
+        admissionIssues(facts(body), { reference: String(body.occurred_at), eventTimeSkewSeconds: 0 }),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it('passes an occurred_at of 9999-12-31T23:59:59Z through the schema but not admission', () => {
+    const body = cooledgeEvent('job.completed', { occurred_at: '9999-12-31T23:59:59Z' });
+    expect(cooledge.validate(body).ok).toBe(true);
+    expect(admission(body)).toEqual([
+      { path: 'event time', message: 'expected an event time at most 300 s after the event was received' },
+    ]);
+  });
+
+  it('quarantines a booking.created whose job_id is 700 × 工 (2100 UTF-8 bytes)', () => {
+    const body = cooledgeEvent('booking.created', { job_id: '工'.repeat(700) });
+    expect(cooledge.validate(body).ok).toBe(true);
+    expect(admission(body)).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'job id',
+          message: 'expected an id that is non-empty, well-formed Unicode and at most 1024 UTF-8 bytes',
+        },
+      ]),
+    );
+  });
+
+  it('admits a job_id of exactly 1024 UTF-8 bytes', () => {
+    expect(admission(cooledgeEvent('booking.created', { job_id: 'é'.repeat(512) }))).toEqual([]);
+  });
+
+  it('quarantines a customer_id over 1024 UTF-8 bytes, naming the field', () => {
+    expect(admission(cooledgeEvent('job.completed', { customer_id: 'c'.repeat(1025) }))).toEqual([
+      {
+        path: 'customer_id',
+        message: 'expected an id that is non-empty, well-formed Unicode and at most 1024 UTF-8 bytes',
+      },
+    ]);
   });
 });

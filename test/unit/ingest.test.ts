@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { LoggableError } from '#core/errors';
 import type { IngestDeps } from '#core/ingest';
 import type { JsonObject } from '#core/json';
-import { sign } from '#providers/cooledge';
+import { storableNumberExpectation } from '#core/limits';
+import type { Provider } from '#core/provider';
+import { cooledge, sign } from '#providers/cooledge';
 import { eventKey } from '#providers/zenbooker';
 import { apiEvent } from '../support/api-event.ts';
-import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
+import { cooledgeEvent, jsonWithNumbers, numberToken, zenbookerEvent } from '../support/factories.ts';
 import { FailingCredentials, FixedCredentials, RecordingQueue } from '../support/fakes.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 import { fakeIngest } from '../support/ingest-harness.ts';
@@ -20,9 +22,12 @@ const json = { 'content-type': 'application/json' };
 
 type Response = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string>; body: string };
 
-/** The ingest handler over fakes, and ways to post to it as each provider would. */
-function setup(overrides: Partial<IngestDeps> = {}) {
-  const { queue, logger, metrics, handler } = fakeIngest({ secret, token, now }, overrides);
+/**
+ * The ingest handler over fakes, and ways to post to it as each provider would. Its clock reads
+ * `at` (default `now`), and Cooledge deliveries are signed at that instant.
+ */
+function setup(overrides: Partial<IngestDeps> = {}, at: Date = now) {
+  const { queue, logger, metrics, handler } = fakeIngest({ secret, token, now: at }, overrides);
 
   async function post(
     path: string,
@@ -45,8 +50,7 @@ function setup(overrides: Partial<IngestDeps> = {}) {
       opts: { signature?: string | null; headers?: Record<string, string>; path?: string } = {},
     ) {
       const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
-      const signature =
-        opts.signature === undefined ? sign(text, secret, 'timestamped', now) : opts.signature;
+      const signature = opts.signature === undefined ? sign(text, secret, 'timestamped', at) : opts.signature;
       return post(opts.path ?? '/webhooks/cooledge', text, {
         ...json,
         ...(signature === null ? {} : { 'x-cooledge-signature': signature }),
@@ -145,12 +149,16 @@ describe('ingest: 202 accepted', () => {
     expect(JSON.stringify(world.queue.messages)).not.toContain(token);
   });
 
-  it.each(fixtureNames('cooledge'))('accepts the Cooledge %s fixture', async (name) => {
-    const world = setup();
-    const response = await world.cooledge(fixture('cooledge', name));
-    expect(bodyOf(response).status).toBe('accepted');
-    expect(world.queue.messages).toHaveLength(1);
-  });
+  it.each(fixtureNames('cooledge'))(
+    'accepts the Cooledge %s fixture a minute after it occurred',
+    async (name) => {
+      const body = fixture('cooledge', name);
+      const world = setup({}, new Date(Date.parse(String(body.occurred_at)) + 60_000));
+      const response = await world.cooledge(body);
+      expect(bodyOf(response).status).toBe('accepted');
+      expect(world.queue.messages).toHaveLength(1);
+    },
+  );
 
   it.each(fixtureNames('zenbooker'))('accepts the Zenbooker %s fixture', async (name) => {
     const world = setup();
@@ -256,6 +264,156 @@ describe('ingest: 202 quarantined', () => {
     const response = await world.cooledge(cooledgeEvent('job.completed', { customer_email: 8_675_309_123 }));
     expect(bodyOf(response).status).toBe('quarantined');
     expect(response.body).not.toContain('8675309123');
+  });
+});
+
+describe('ingest: an event it accepts can be stored', () => {
+  const lone = 'must be well-formed Unicode (it holds a lone surrogate)';
+
+  it.each<[string, string, JsonObject, string]>([
+    ['job_id', 'job.completed', { job_id: 'job-1\ud800' }, `job id ${lone}`],
+    ['customer_id', 'job.completed', { customer_id: 'cust-\udc00' }, `customer_id ${lone}`],
+    ['business_id', 'job.completed', { business_id: '\ud83dbiz' }, `account id ${lone}`],
+    ['invoice_id', 'invoice.paid', { invoice_id: 'inv-\ud800' }, `invoice_id ${lone}`],
+    ['booking job_id', 'booking.created', { job_id: 'job-\udfff' }, `job id ${lone}`],
+  ])(
+    'answers 400 for a Cooledge %s holding a lone surrogate, naming the field',
+    async (_, name, overrides, detail) => {
+      const world = setup();
+      const response = await world.cooledge(cooledgeEvent(name, overrides));
+      expect(expectProblem(response, 400).detail).toBe(detail);
+      expect(world.queue.messages).toEqual([]);
+      expect(world.metrics.get('RejectedBadRequest')).toBe(1);
+    },
+  );
+
+  it.each<[string, { envelope?: JsonObject; data?: JsonObject }, string]>([
+    ['job id', { data: { id: '1781604223917x\ud800' } }, `job id ${lone}`],
+    ['account', { envelope: { account: '1571029418512x\udc00' } }, `account id ${lone}`],
+    ['customer id', { data: { customer: { id: 'c-\ud800' } } }, `customer_id ${lone}`],
+  ])(
+    'answers 400 for a Zenbooker %s holding a lone surrogate, naming the field',
+    async (_, overrides, detail) => {
+      const world = setup();
+      const response = await world.zenbooker(zenbookerEvent('job.started.v2025', overrides));
+      expect(expectProblem(response, 400).detail).toBe(detail);
+      expect(world.queue.messages).toEqual([]);
+    },
+  );
+
+  it('quarantines a booking.created whose job_id is 700 × 工 (2100 UTF-8 bytes) at "job id"', async () => {
+    const world = setup();
+    const body = cooledgeEvent('booking.created', { job_id: '工'.repeat(700) });
+    const response = await world.cooledge(body);
+    expect(response.statusCode).toBe(202);
+    const answer = bodyOf(response);
+    expect(answer).toMatchObject({ status: 'quarantined', provider: 'cooledge', event_key: body.event_id });
+    expect(answer.issues).toContainEqual({
+      path: 'job id',
+      message: 'expected an id that is non-empty, well-formed Unicode and at most 1024 UTF-8 bytes',
+    });
+    expect(world.queue.messages).toHaveLength(1);
+    expect(world.queue.messages[0]?.issues).toEqual(answer.issues);
+    expect(world.metrics.get('Quarantined')).toBe(1);
+    expect(world.metrics.get('Accepted')).toBe(0);
+  });
+
+  it('accepts a booking.created whose job_id is 341 × 工 (1023 UTF-8 bytes)', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent('booking.created', { job_id: '工'.repeat(341) }));
+    expect(bodyOf(response).status).toBe('accepted');
+  });
+
+  const ahead = (seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
+  const eventTimeIssue = {
+    path: 'event time',
+    message: 'expected an event time at most 300 s after the event was received',
+  };
+
+  it('quarantines an event whose occurred_at is 10 minutes ahead of its receipt', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent('job.completed', { occurred_at: ahead(600) }));
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toMatchObject({ status: 'quarantined', issues: [eventTimeIssue] });
+    expect(world.queue.messages[0]?.issues).toEqual([eventTimeIssue]);
+  });
+
+  it('accepts an event whose occurred_at is 4 minutes ahead of its receipt', async () => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent('job.completed', { occurred_at: ahead(240) }));
+    expect(bodyOf(response).status).toBe('accepted');
+    expect(world.queue.messages[0]?.issues).toBeUndefined();
+  });
+
+  it.each([
+    [300, 'accepted'],
+    [301, 'quarantined'],
+    [-86_400 * 365, 'accepted'],
+  ])('judges an occurred_at %i s after receipt %s (skew 300 s)', async (seconds, status) => {
+    const world = setup();
+    const response = await world.cooledge(cooledgeEvent('job.completed', { occurred_at: ahead(seconds) }));
+    expect(bodyOf(response).status).toBe(status);
+  });
+
+  it('uses the configured skew', async () => {
+    const world = setup({ eventTimeSkewSeconds: 0 });
+    const response = await world.cooledge(cooledgeEvent('job.completed', { occurred_at: ahead(1) }));
+    expect(bodyOf(response)).toMatchObject({
+      status: 'quarantined',
+      issues: [
+        { path: 'event time', message: 'expected an event time at most 0 s after the event was received' },
+      ],
+    });
+  });
+
+  it('quarantines an occurred_at of 9999-12-31T23:59:59Z, which the schema accepts', async () => {
+    const world = setup();
+    const response = await world.cooledge(
+      cooledgeEvent('job.completed', { occurred_at: '9999-12-31T23:59:59Z' }),
+    );
+    expect(bodyOf(response)).toMatchObject({ status: 'quarantined', issues: [eventTimeIssue] });
+  });
+
+  it('quarantines a Zenbooker completed job whose completed_at is an hour ahead of its receipt', async () => {
+    const world = setup();
+    const response = await world.zenbooker(
+      zenbookerEvent('job.started.v2025', { data: { status: 'completed', completed_at: ahead(3600) } }),
+    );
+    expect(bodyOf(response)).toMatchObject({ status: 'quarantined', issues: [eventTimeIssue] });
+  });
+
+  it('quarantines an invoice.paid whose total is 1e16 at "total", keeping the bytes it was sent as', async () => {
+    const world = setup();
+    const raw = jsonWithNumbers(
+      cooledgeEvent('invoice.paid', { total: numberToken('1e16'), occurred_at: ahead(0) }),
+    );
+    const response = await world.cooledge(raw);
+    expect(bodyOf(response)).toMatchObject({
+      status: 'quarantined',
+      issues: [{ path: 'total', message: `expected ${storableNumberExpectation}` }],
+    });
+    expect(Buffer.from(world.queue.messages[0]?.bodyBase64 ?? '', 'base64').toString()).toBe(raw);
+  });
+
+  it('accepts an event whose provider mapping throws, logging why: the consumer keeps it as unprocessable', async () => {
+    const failing: Provider = {
+      ...(cooledge as Provider),
+      describe() {
+        throw new TypeError("Cannot read properties of undefined (reading 'job_id')");
+      },
+    };
+    const world = setup({ providers: new Map([['cooledge', failing]]) });
+    const response = await world.cooledge(cooledgeEvent());
+    expect(bodyOf(response).status).toBe('accepted');
+    expect(world.queue.messages).toHaveLength(1);
+    expect(world.logger.entries).toContainEqual({
+      level: 'error',
+      message: 'describe failed',
+      data: {
+        provider: 'cooledge',
+        error: "TypeError: Cannot read properties of undefined (reading 'job_id')",
+      },
+    });
   });
 });
 

@@ -23,8 +23,16 @@ describe('queue message encoding', () => {
     expect(JSON.parse(body)).toEqual(original);
   });
 
-  it('keeps ordinary text, emoji included, as it is', () => {
-    const original = message('job.completed', 'ключ-🔑');
+  it('writes every character outside printable ASCII, emoji included, as an escape that parses back', () => {
+    const original = message('job.completed', 'ключ-🔑\u00e9\u2028');
+    const body = queueBody(original);
+    expect(body).toMatch(/^[\x20-\x7e]*$/);
+    expect(body).toContain('\\u043a\\u043b\\u044e\\u0447-\\ud83d\\udd11\\u00e9\\u2028');
+    expect(JSON.parse(body)).toEqual(original);
+  });
+
+  it('keeps a message of printable ASCII as JSON.stringify writes it', () => {
+    const original = message('job.completed', 'evt-1 "quoted" \\ slash');
     expect(queueBody(original)).toBe(JSON.stringify(original));
   });
 

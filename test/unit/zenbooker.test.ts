@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '#core/json';
+import { storableNumberExpectation } from '#core/limits';
 import type { AuthSettings, DeliveryRequest } from '#core/provider';
 import { eventKey, zenbooker } from '#providers/zenbooker';
-import { bubbleId, zenbookerEvent } from '../support/factories.ts';
+import { bubbleId, jsonWithNumbers, numberToken, parsedBody, zenbookerEvent } from '../support/factories.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 
 const token = 'zbk_unit_token_0123456789abcdefghij';
@@ -104,6 +105,31 @@ describe('Zenbooker envelope (what routing and dedupe need)', () => {
       eventKey: eventKey(body),
       eventType: 'job.completed',
       accountId: '1571029418512x639482157734019100',
+      fingerprint: eventKey(body),
+    });
+  });
+
+  it('gives a retry the fingerprint of the original delivery (retry_count left out)', () => {
+    const fingerprintOf = (body: JsonObject) => {
+      const envelope = zenbooker.envelope(body, delivery(token, body));
+      if (!envelope.ok) throw new Error(envelope.detail);
+      return envelope.fingerprint;
+    };
+    const original = fixture('zenbooker', 'job.completed');
+    expect(fingerprintOf(fixture('zenbooker', 'job.completed.retry'))).toBe(fingerprintOf(original));
+    expect(fingerprintOf(zenbookerEvent('job.completed', { data: { status: 'started' } }))).not.toBe(
+      fingerprintOf(original),
+    );
+  });
+
+  it.each([
+    ['a lone surrogate', 'job.completed\udfff'],
+    ['257 characters', `job.${'x'.repeat(253)}`],
+  ])('rejects an event name holding %s', (_, name) => {
+    const body = zenbookerEvent('job.completed', { envelope: { event: name } });
+    expect(zenbooker.envelope(body, delivery(token, body))).toEqual({
+      ok: false,
+      detail: 'event must be well-formed Unicode of at most 256 characters',
     });
   });
 
@@ -154,6 +180,31 @@ describe('Zenbooker event key', () => {
   ])('changes when %s changes', (_, overrides) => {
     const original = fixture('zenbooker', 'job.completed');
     expect(eventKey(zenbookerEvent('job.completed', overrides))).not.toBe(eventKey(original));
+  });
+
+  /** The key of the job.completed fixture sent with `data.n` written as the bare number `text`. */
+  const keyWithNumber = (text: string) =>
+    eventKey(
+      parsedBody(jsonWithNumbers(zenbookerEvent('job.completed', { data: { n: numberToken(text) } }))),
+    );
+
+  it('tells 18446744073709551616 from 18446744073709551617 (one double to JavaScript)', () => {
+    expect(keyWithNumber('18446744073709551616')).not.toBe(keyWithNumber('18446744073709551617'));
+  });
+
+  it('tells 1e309 from null (both written "null" by JSON.stringify)', () => {
+    const withNull = eventKey(
+      parsedBody(JSON.stringify(zenbookerEvent('job.completed', { data: { n: null } }))),
+    );
+    expect(keyWithNumber('1e309')).not.toBe(withNull);
+  });
+
+  it('tells 9007199254740993 from 9007199254740992', () => {
+    expect(keyWithNumber('9007199254740993')).not.toBe(keyWithNumber('9007199254740992'));
+  });
+
+  it('gives a body with a long number the same key on every delivery', () => {
+    expect(keyWithNumber('18446744073709551617')).toBe(keyWithNumber('18446744073709551617'));
   });
 
   it('ignores retry_count only at the top level', () => {
@@ -296,6 +347,7 @@ describe('Zenbooker jobs, older shape', () => {
         serviceName: 'Handyman Service',
         total: 475.2,
       },
+      stage: 4,
     });
   });
 
@@ -344,6 +396,7 @@ describe('Zenbooker jobs, 2025-09-01 shape', () => {
         amountPaid: 0,
         amountDue: 240,
       },
+      stage: 3,
     });
   });
 
@@ -427,13 +480,147 @@ describe('Zenbooker status and event spellings', () => {
     expect(facts(body)).toMatchObject({ job: undefined, entityIds: { object_id: 'cust-1' } });
   });
 
-  it('reports no event time, so ordering falls back to the receive time', () => {
+  it('reports the time a started job started as its event time', () => {
     const described = facts(fixture('zenbooker', 'job.started.v2025'));
-    expect(described.occurredAt).toBeUndefined();
+    expect(described.occurredAt).toBe('2026-06-17T13:07:41.220Z');
     expect(described.accountId).toBe('1571029418512x639482157734019100');
     expect(described.entityIds).toEqual({
       job_id: '1781604223917x530184412857261400',
       customer_id: '1779120455031x118273645501928700',
     });
+  });
+});
+
+describe('Zenbooker lifecycle stages', () => {
+  it.each<[string, { status?: string | null; canceled?: boolean }, string | undefined, number | undefined]>([
+    ['scheduled', { status: 'scheduled' }, 'scheduled', 1],
+    ['rescheduled', { status: 'rescheduled' }, 'rescheduled', 1],
+    ['en_route', { status: 'en_route' }, 'en_route', 2],
+    ['en-route', { status: 'en-route' }, 'en_route', 2],
+    ['enroute', { status: 'enroute' }, 'en_route', 2],
+    ['started', { status: 'started' }, 'started', 3],
+    ['in_progress', { status: 'in_progress' }, 'in_progress', 3],
+    ['in-progress', { status: 'in-progress' }, 'in_progress', 3],
+    ['completed', { status: 'completed' }, 'completed', 4],
+    ['complete', { status: 'complete' }, 'completed', 4],
+    ['COMPLETED', { status: 'COMPLETED' }, 'completed', 4],
+    ['canceled', { status: 'canceled' }, 'canceled', 4],
+    ['cancelled', { status: 'cancelled' }, 'canceled', 4],
+    ['Cancelled', { status: 'Cancelled' }, 'canceled', 4],
+    ['scheduled, with canceled: true', { status: 'scheduled', canceled: true }, 'canceled', 4],
+    ['an unknown status', { status: 'on_hold' }, 'on_hold', undefined],
+    ['no status', { status: null }, undefined, undefined],
+  ])('puts a job whose status is %s at its stage', (_, data, status, stage) => {
+    const job = facts(zenbookerEvent('job.started.v2025', { data: { canceled: false, ...data } })).job;
+    expect(job?.fields.status).toBe(status);
+    if (stage === undefined) expect(job).not.toHaveProperty('stage');
+    else expect(job?.stage).toBe(stage);
+  });
+
+  // Statuses are the sender's text: one named like a property every object inherits is a status
+  // like any other, without a stage (a function or an object there reaches the job's ordering).
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'gives a job whose status is %j no stage',
+    (status) => {
+      const job = facts(zenbookerEvent('job.started.v2025', { data: { status } })).job;
+      expect(job?.fields.status).toBe(String(status).toLowerCase());
+      expect(job?.stage).toBeUndefined();
+    },
+  );
+
+  it('gives an invoice event that names a job no stage', () => {
+    const body = { account: bubbleId(), event: 'invoice.paid', data: { id: 'inv-1', job_id: 'job-1' } };
+    expect(facts(body).job).toEqual({ jobId: 'job-1', fields: {} });
+  });
+});
+
+describe("Zenbooker event time: the job's own time for its stage", () => {
+  const occurredAt = (data: JsonObject) => facts(zenbookerEvent('job.started.v2025', { data })).occurredAt;
+
+  it('takes completed_at for a completed job', () => {
+    expect(occurredAt({ status: 'completed', completed_at: '2026-06-17T15:02:00Z' })).toBe(
+      '2026-06-17T15:02:00.000Z',
+    );
+  });
+
+  it('takes completed_at for a job whose status says complete', () => {
+    expect(occurredAt({ status: 'complete', completed_at: '2026-06-18T01:02:00+10:00' })).toBe(
+      '2026-06-17T15:02:00.000Z',
+    );
+  });
+
+  it('takes started_at for a started job', () => {
+    expect(occurredAt({ status: 'started', started_at: '2026-06-17T13:07:41.220Z' })).toBe(
+      '2026-06-17T13:07:41.220Z',
+    );
+  });
+
+  it('takes started_at for a job in progress', () => {
+    expect(occurredAt({ status: 'in-progress', started_at: '2026-06-17T13:07:41Z' })).toBe(
+      '2026-06-17T13:07:41.000Z',
+    );
+  });
+
+  it.each<[string, JsonObject]>([
+    ['a completed job without completed_at', { status: 'completed', completed_at: null, started_at: null }],
+    ['a completed job with started_at only', { status: 'completed', completed_at: null }],
+    [
+      'a completed job whose completed_at has no zone',
+      { status: 'completed', completed_at: '2026-06-17T15:02:00' },
+    ],
+    [
+      'a completed job whose completed_at is not RFC 3339',
+      { status: 'completed', completed_at: 'June 17, 2026' },
+    ],
+    [
+      'a completed job whose completed_at is 30 February',
+      { status: 'completed', completed_at: '2026-02-30T10:00:00Z' },
+    ],
+    ['a started job without started_at', { status: 'started', started_at: null }],
+    ['an en route job, whatever times it carries', { status: 'en_route' }],
+    [
+      'a scheduled job, whatever times it carries',
+      { status: 'scheduled', completed_at: '2026-06-17T15:02:00Z' },
+    ],
+    ['a canceled job', { status: 'canceled', completed_at: '2026-06-17T15:02:00Z' }],
+  ])('reports none for %s: ordering falls back to the receive time', (_, data) => {
+    expect(occurredAt(data)).toBeUndefined();
+  });
+
+  it('reports none for the older job.completed fixture, which has no completed_at', () => {
+    expect(facts(fixture('zenbooker', 'job.completed')).occurredAt).toBeUndefined();
+  });
+
+  it('reports none for an event that is not a job event', () => {
+    const body = {
+      account: bubbleId(),
+      event: 'invoice.paid',
+      data: { id: 'inv-1', job_id: 'job-1', status: 'completed', completed_at: '2026-06-17T15:02:00Z' },
+    };
+    expect(facts(body).occurredAt).toBeUndefined();
+  });
+});
+
+describe('Zenbooker numbers stored exactly', () => {
+  const body = (data: JsonObject) =>
+    parsedBody(jsonWithNumbers(zenbookerEvent('job.started.v2025', { data })));
+
+  it.each([
+    ['total', '1e16'],
+    ['total_price', '1e200'],
+    ['amount_paid', '1e-200'],
+    ['total', '18446744073709551617'],
+    ['total', '1e309'],
+  ])('reports an invoice %s of %s at its path', (field, text) => {
+    const invoice = { id: 'inv-1', [field]: numberToken(text) };
+    expect(issuesOf(body({ invoice }))).toEqual([
+      { path: `data.invoice.${field}`, message: `expected ${storableNumberExpectation}` },
+    ]);
+  });
+
+  it('keeps a job_number a double would round as its text', () => {
+    expect(fieldsOf(body({ job_number: numberToken('90071992547409937') }))?.jobNumber).toBe(
+      '90071992547409937',
+    );
   });
 });

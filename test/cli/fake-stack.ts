@@ -1,0 +1,163 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { eventsTable } from '#infra/definitions';
+import { main } from '../../cli/main.ts';
+import type { Item } from '../../cli/store.ts';
+import type { Target } from '../../cli/target.ts';
+
+/**
+ * An events table in memory behind a real `DynamoDBDocumentClient` (the SDK's paginators insist on
+ * one), answering GetItem, BatchGetItem and Query of `byProvider` as DynamoDB would: the index
+ * holds only items with a receive time, projected to the keys and `infra/definitions.ts`'s
+ * attributes. Expressions are evaluated for the forms the CLI writes (`a = :v`, `<>`, `>=`, `<=`,
+ * `BETWEEN`, joined by AND); anything else throws, so a new form cannot pass untested.
+ */
+export class FakeEventsTable {
+  readonly items = new Map<string, Item>();
+  /** Every command sent, by name, in order. */
+  readonly calls: string[] = [];
+
+  constructor(items: readonly Item[] = []) {
+    for (const item of items) this.items.set(item.pk as string, structuredClone(item));
+  }
+
+  client(): DynamoDBDocumentClient {
+    const doc = Object.create(DynamoDBDocumentClient.prototype) as DynamoDBDocumentClient;
+    Object.assign(doc, {
+      send: async (command: unknown) => this.answer(command),
+      destroy: () => {},
+    });
+    return doc;
+  }
+
+  private answer(command: unknown): unknown {
+    this.calls.push((command as object).constructor.name);
+    if (command instanceof GetCommand) {
+      const item = this.items.get(command.input.Key?.pk as string);
+      return { Item: item && structuredClone(item) };
+    }
+    if (command instanceof BatchGetCommand) {
+      const [[table, request]] = Object.entries(command.input.RequestItems ?? {}) as [
+        [string, { Keys: Item[] }],
+      ];
+      const found = request.Keys.map((key) => this.items.get(key.pk as string)).filter(Boolean);
+      return { Responses: { [table]: structuredClone(found) }, UnprocessedKeys: {} };
+    }
+    if (command instanceof QueryCommand) {
+      const input = command.input;
+      if (input.IndexName !== 'byProvider') throw new Error(`fake: no index ${input.IndexName}`);
+      const projected = [
+        'pk',
+        eventsTable.globalSecondaryIndexes[0].partitionKey.name,
+        eventsTable.globalSecondaryIndexes[0].sortKey.name,
+        ...eventsTable.globalSecondaryIndexes[0].nonKeyAttributes,
+      ];
+      const names = input.ExpressionAttributeNames ?? {};
+      const values = input.ExpressionAttributeValues ?? {};
+      const found = [...this.items.values()]
+        .filter((item) => typeof item.provider === 'string' && typeof item.receivedAt === 'string')
+        .map((item) =>
+          Object.fromEntries(Object.entries(item).filter(([attribute]) => projected.includes(attribute))),
+        )
+        .filter((item) => matches(input.KeyConditionExpression ?? '', item, names, values))
+        .filter(
+          (item) =>
+            input.FilterExpression === undefined || matches(input.FilterExpression, item, names, values),
+        )
+        .sort((a, b) => String(a.receivedAt).localeCompare(String(b.receivedAt)));
+      if (input.ScanIndexForward === false) found.reverse();
+      return { Items: structuredClone(found), Count: found.length };
+    }
+    if (command instanceof ScanCommand) throw new Error('fake: the CLI should not scan the events table');
+    throw new Error(`fake: unexpected ${(command as object).constructor.name}`);
+  }
+}
+
+function matches(
+  expression: string,
+  item: Item,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): boolean {
+  const read = (path: string) =>
+    path
+      .split('.')
+      .map((part) => names[part] ?? part)
+      .reduce<unknown>((value, part) => (value as Item | undefined)?.[part], item);
+  const terms: boolean[] = [];
+  const rest = expression.replace(/(\S+) BETWEEN (:\w+) AND (:\w+)/g, (_, path, low, high) => {
+    const value = read(path) as string;
+    terms.push(value >= (values[low] as string) && value <= (values[high] as string));
+    return 'true';
+  });
+  for (const term of rest.split(' AND ')) {
+    if (term === 'true') continue;
+    const parsed = /^([\w#.]+) (=|<>|>=|<=) (:\w+)$/.exec(term);
+    if (!parsed) throw new Error(`fake: cannot evaluate ${JSON.stringify(term)}`);
+    const [, path, op, placeholder] = parsed as unknown as [string, string, string, string];
+    if (!(placeholder in values)) throw new Error(`fake: no value for ${placeholder}`);
+    const [value, expected] = [read(path), values[placeholder]];
+    if (op === '=') terms.push(value !== undefined && value === expected);
+    else if (op === '<>') terms.push(value !== expected);
+    else if (value === undefined) terms.push(false);
+    else terms.push(op === '>=' ? String(value) >= String(expected) : String(value) <= String(expected));
+  }
+  return terms.every(Boolean);
+}
+
+/** Messages "sent" to the queue, as SendMessage inputs. */
+export interface FakeQueue {
+  sent: Array<{ QueueUrl: string; MessageBody: string }>;
+  client: SQSClient;
+}
+
+export function fakeQueue(): FakeQueue {
+  const sent: FakeQueue['sent'] = [];
+  const client = {
+    send: async (command: { input: { QueueUrl: string; MessageBody: string } }) => {
+      sent.push(command.input);
+      return { MessageId: String(sent.length) };
+    },
+    destroy: () => {},
+  } as unknown as SQSClient;
+  return { sent, client };
+}
+
+export const fakeQueueUrl = 'http://127.0.0.1:1/000000000000/fake-events';
+
+export function fakeTarget(table: FakeEventsTable, queue: FakeQueue = fakeQueue()): Target {
+  return {
+    kind: 'local',
+    description: 'the fake stack',
+    doc: table.client(),
+    sqs: queue.client,
+    eventsTable: () => 'events',
+    jobsTable: () => 'jobs',
+    queueUrl: async () => fakeQueueUrl,
+    deadLetterQueueUrl: async () => `${fakeQueueUrl}-dlq`,
+    close: () => {},
+  };
+}
+
+/** Runs the CLI in process with captured output (the target is whatever the test mocked in). */
+export async function cli(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    interactive: false,
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
