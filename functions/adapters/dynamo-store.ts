@@ -8,6 +8,7 @@ import {
   PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type marshallOptions as MarshallOptions, marshall } from '@aws-sdk/util-dynamodb';
 import { type EventRecord, type EventStore, type JobWrite, PermanentStoreError } from '#core/consume';
@@ -18,19 +19,24 @@ import { clientOptions } from './client-options.ts';
 /** The dedupe marker: the event log item is written once per (provider, event key). */
 const notSeenBefore = 'attribute_not_exists(pk)';
 /**
- * Ordering: a job only moves forward, by (event time, event key). The key breaks ties between
- * events of the same millisecond the same way on every consumer, and the event that already is the
- * job's state (a replay, a redelivery after the dedupe horizon) never applies twice.
+ * Ordering: a job only moves forward, by (order, event key), the order being `JobWrite.order`
+ * (the event time, or a Zenbooker event's lifecycle position). The key breaks ties the same way on
+ * every consumer, and the event that already is the job's state (a replay, a redelivery after the
+ * dedupe horizon) never applies twice. A job written before `lastOrder` existed is compared by
+ * event time, as it was then.
  */
-const laterInTime = 'lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)';
-const movesForward = `attribute_not_exists(pk) OR ${laterInTime}`;
+const movesForward = [
+  'attribute_not_exists(pk)',
+  'lastOrder < :order',
+  '(lastOrder = :order AND lastEventKey < :eventKey)',
+  '(attribute_not_exists(lastOrder) AND (lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)))',
+].join(' OR ');
 /**
- * For an event that reports a lifecycle stage, the stage comes first: a job never goes back to a
- * lower stage, whatever the times say (see `JobWrite`). A job without a stage yet takes any.
+ * An unprocessable event's record may be rewritten by a redelivery of the same body; another body
+ * under its key is a conflict like any other.
  */
-const movesForwardInStage = `attribute_not_exists(pk) OR attribute_not_exists(lastStage) OR lastStage < :stage OR (lastStage = :stage AND (${laterInTime}))`;
-/** An unprocessable event's record may be rewritten by its own redelivery; any other record stays. */
-const notSeenOrUnprocessable = 'attribute_not_exists(pk) OR outcome = :unprocessable';
+const notSeenOrUnprocessable =
+  'attribute_not_exists(pk) OR (outcome = :unprocessable AND (attribute_not_exists(fingerprint) OR fingerprint = :fingerprint))';
 /** A replay never turns the log record of an event that was applied into a stale one. */
 const notAppliedBefore = 'attribute_not_exists(pk) OR outcome <> :applied';
 /** The stale path only fills gaps in a job that exists. */
@@ -38,6 +44,8 @@ const jobExists = 'attribute_exists(pk)';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type PutInput = NonNullable<TransactItem['Put']>;
+/** An event log write: a Put, or for a replay an Update (see `eventWrite`). */
+type EventWrite = { Put: PutInput; Update?: never } | { Update: UpdateInput; Put?: never };
 type UpdateInput = NonNullable<TransactItem['Update']>;
 
 export const eventPk = (provider: string, eventKey: string) => `${provider}#${eventKey}`;
@@ -86,13 +94,16 @@ export class DynamoEventStore implements EventStore {
   }
 
   async record(event: EventRecord, outcome: 'recorded' | 'quarantined' | 'unprocessable') {
-    const put = this.eventPut(event, outcome);
-    if (outcome === 'unprocessable' && !event.replay) {
-      put.ConditionExpression = notSeenOrUnprocessable;
-      put.ExpressionAttributeValues = { ':unprocessable': 'unprocessable' };
+    const write = this.eventWrite(event, outcome);
+    if (outcome === 'unprocessable' && write.Put) {
+      write.Put.ConditionExpression = notSeenOrUnprocessable;
+      write.Put.ExpressionAttributeValues = {
+        ':unprocessable': 'unprocessable',
+        ':fingerprint': event.fingerprint ?? '',
+      };
     }
     try {
-      await this.send(new PutCommand(put), [put.Item]);
+      await this.writeOne(write);
       return outcome;
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
@@ -102,7 +113,7 @@ export class DynamoEventStore implements EventStore {
 
   async apply(event: EventRecord, job: JobWrite) {
     try {
-      await this.transact([{ Put: this.eventPut(event, 'applied') }, { Update: this.jobUpdate(job) }]);
+      await this.transact([this.eventWrite(event, 'applied'), { Update: this.jobUpdate(job) }]);
       return 'applied' as const;
     } catch (error) {
       const [eventReason, jobReason] = cancellationReasons(error);
@@ -121,11 +132,12 @@ export class DynamoEventStore implements EventStore {
     const storedFingerprint = attributeText(stored?.fingerprint);
     if (storedFingerprint === undefined || event.fingerprint === undefined) return 'duplicate' as const;
     if (storedFingerprint === event.fingerprint) return 'duplicate' as const;
-    const put = this.eventPut(event, 'conflict');
     const pk = conflictPk(event.provider, event.eventKey, event.fingerprint);
-    put.Item = { ...put.Item, pk, conflictsWith: storedFingerprint };
-    put.ConditionExpression = notSeenBefore;
-    delete put.ReturnValuesOnConditionCheckFailure;
+    const put: PutInput = {
+      TableName: this.events,
+      Item: { ...this.eventItem(event, 'conflict'), pk, conflictsWith: storedFingerprint },
+      ConditionExpression: notSeenBefore,
+    };
     // The kept record lists its conflicts' fingerprints, so `events show` finds them by key.
     const listed: UpdateInput = {
       TableName: this.events,
@@ -154,9 +166,8 @@ export class DynamoEventStore implements EventStore {
 
   /** The job already reflects this very event: only its log record is (re)written. */
   private async recordAlreadyApplied(event: EventRecord) {
-    const put = this.eventPut(event, 'applied');
     try {
-      await this.send(new PutCommand(put), [put.Item]);
+      await this.writeOne(this.eventWrite(event, 'applied'));
       return 'applied' as const;
     } catch (error) {
       if (isConditionalCheckFailed(error))
@@ -167,13 +178,16 @@ export class DynamoEventStore implements EventStore {
 
   private async recordStale(event: EventRecord, job: JobWrite) {
     const fill = this.jobFill(job);
-    const put = this.eventPut(event, 'stale');
-    if (event.replay) {
-      put.ConditionExpression = notAppliedBefore;
-      put.ExpressionAttributeValues = { ':applied': 'applied' };
+    const write = this.eventWrite(event, 'stale');
+    if (write.Update) {
+      write.Update.ConditionExpression = notAppliedBefore;
+      write.Update.ExpressionAttributeValues = {
+        ...write.Update.ExpressionAttributeValues,
+        ':applied': 'applied',
+      };
     }
     try {
-      await this.transact([{ Put: put }, ...(fill ? [{ Update: fill }] : [])]);
+      await this.transact([write, ...(fill ? [{ Update: fill }] : [])]);
       return 'stale' as const;
     } catch (error) {
       const [eventReason] = cancellationReasons(error);
@@ -193,7 +207,10 @@ export class DynamoEventStore implements EventStore {
    * 400 KB, a number out of range). Everything else (throttling, timeouts, 5xx, the network) is
    * left as it is: transient, for SQS to redeliver.
    */
-  private async send(command: PutCommand | TransactWriteCommand, items: ReadonlyArray<unknown>) {
+  private async send(
+    command: PutCommand | UpdateCommand | TransactWriteCommand,
+    items: ReadonlyArray<unknown>,
+  ) {
     for (const item of items) {
       try {
         marshall(item as Record<string, unknown>, marshallOptions);
@@ -234,39 +251,83 @@ export class DynamoEventStore implements EventStore {
     }
   }
 
-  private eventPut(event: EventRecord, outcome: string): PutInput {
+  /** Sends one event log write on its own (outside a transaction). */
+  private async writeOne(write: EventWrite): Promise<void> {
+    if (write.Put) await this.send(new PutCommand(write.Put), [write.Put.Item]);
+    else await this.send(new UpdateCommand(write.Update), [write.Update.ExpressionAttributeValues]);
+  }
+
+  /**
+   * The event log write. Normally a Put guarded by the dedupe marker, returning the stored item
+   * when the marker is there (to tell a duplicate from a conflict). A replay deliberately rewrites
+   * its own record (the job's ordering clause still holds), as an Update that sets every attribute
+   * the record owns and removes those it no longer has, so the kept record's list of `conflicts`
+   * survives it.
+   */
+  private eventWrite(event: EventRecord, outcome: string): EventWrite {
+    const item = this.eventItem(event, outcome);
+    if (!event.replay) {
+      return {
+        Put: {
+          TableName: this.events,
+          Item: item,
+          ConditionExpression: notSeenBefore,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    }
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(item).forEach(([attribute, value], i) => {
+      if (attribute === 'pk') return;
+      names[`#e${i}`] = attribute;
+      if (value === undefined) removes.push(`#e${i}`);
+      else {
+        values[`:e${i}`] = value;
+        sets.push(`#e${i} = :e${i}`);
+      }
+    });
     return {
-      TableName: this.events,
-      Item: {
-        pk: eventPk(event.provider, event.eventKey),
-        provider: event.provider,
-        eventKey: event.eventKey,
-        eventType: event.eventType,
-        outcome,
-        accountId: event.accountId,
-        entityIds: event.entityIds,
-        occurredAt: event.occurredAt,
-        receivedAt: event.receivedAt,
-        processedAt: event.processedAt,
-        rawBody: event.rawBody,
-        bodySha256: event.bodySha256,
-        fingerprint: event.fingerprint,
-        headers: event.headers,
-        issues: event.issues,
-        reason: event.reason,
-        expiresAt: event.expiresAt,
-        replayedAt: event.replay ? event.processedAt : undefined,
+      Update: {
+        TableName: this.events,
+        Key: { pk: item.pk },
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       },
-      // A replay deliberately overwrites its own log record; the job's ordering clause still holds.
-      ...(event.replay
-        ? {}
-        : { ConditionExpression: notSeenBefore, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
+    };
+  }
+
+  /** Every attribute an event log record owns; `undefined` ones are left out of a Put. */
+  private eventItem(event: EventRecord, outcome: string) {
+    return {
+      pk: eventPk(event.provider, event.eventKey),
+      provider: event.provider,
+      eventKey: event.eventKey,
+      eventType: event.eventType,
+      outcome,
+      accountId: event.accountId,
+      entityIds: event.entityIds,
+      occurredAt: event.occurredAt,
+      receivedAt: event.receivedAt,
+      processedAt: event.processedAt,
+      rawBody: event.rawBody,
+      bodySha256: event.bodySha256,
+      fingerprint: event.fingerprint,
+      headers: event.headers,
+      issues: event.issues,
+      reason: event.reason,
+      expiresAt: event.expiresAt,
+      replayedAt: event.replay ? event.processedAt : undefined,
     };
   }
 
   private jobUpdate(job: JobWrite): UpdateInput {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
+      ':order': job.order,
       ':eventAt': job.eventAt,
       ':eventKey': job.eventKey,
       ':now': job.now,
@@ -289,14 +350,14 @@ export class DynamoEventStore implements EventStore {
     set('lastEventKey', job.eventKey);
     set('lastEventType', job.eventType);
     set('lastEventAt', job.eventAt);
+    set('lastOrder', job.order);
     set('lastStage', job.stage);
     set('updatedAt', job.now);
-    if (job.stage !== undefined) values[':stage'] = job.stage;
     return {
       TableName: this.jobs,
       Key: { pk: jobPk(job.provider, job.jobId) },
       UpdateExpression: `SET ${sets.join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`,
-      ConditionExpression: job.stage === undefined ? movesForward : movesForwardInStage,
+      ConditionExpression: movesForward,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,

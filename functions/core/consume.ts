@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { sha256Hex } from './crypto.ts';
 import { errorDescription } from './errors.ts';
-import { clipFields, type JobFields } from './job.ts';
+import { clipFields, type JobFields, lifecycleOrder } from './job.ts';
 import { type JsonObject, parseJsonObject } from './json.ts';
 import { admissionIssues } from './limits.ts';
 import { type Issue, QueueMessage } from './message.ts';
@@ -49,12 +49,15 @@ export interface JobWrite {
   eventKey: string;
   eventType: string;
   /**
-   * Ordering, compared in this order: the lifecycle stage (`JobChange.stage`; absent: the event
-   * does not move the stage and is ordered by time alone), the event time (the provider's, else the
-   * receive time) and the event key (so two consumers break a tie the same way). A job only moves
-   * forward; an event behind it is `stale` and only fills fields that are still empty.
+   * Sortable text that orders the job's events, compared before the event key (so two consumers
+   * break a tie the same way): the event time for providers that send one, `lifecycleOrder` for
+   * events that carry a lifecycle stage. A job only moves forward; an event behind it is `stale`
+   * and only fills fields that are still empty.
    */
+  order: string;
+  /** The lifecycle stage, when the event carries one (kept on the job for operators). */
   stage: number | undefined;
+  /** The event time: the provider's, else the receive time (ISO 8601 UTC). */
   eventAt: string;
   now: string;
 }
@@ -217,6 +220,7 @@ function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, d
   };
   const job = facts.job;
   if (!job) return write(event, (store) => store.record(event, 'recorded'));
+  const eventAt = facts.occurredAt ?? message.receivedAt;
   return write(event, (store) =>
     store.apply(event, {
       provider: provider.name,
@@ -226,8 +230,9 @@ function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, d
       payload: raw.toString('utf8'),
       eventKey: message.eventKey,
       eventType: message.eventType,
+      order: job.stage === undefined ? eventAt : lifecycleOrder(job.stage, job.stageTime, message.receivedAt),
       stage: job.stage,
-      eventAt: facts.occurredAt ?? message.receivedAt,
+      eventAt,
       now: event.processedAt,
     }),
   );

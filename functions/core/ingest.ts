@@ -4,7 +4,7 @@ import type { CredentialsSource } from './credentials.ts';
 import { errorDescription, errorName } from './errors.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import { type JsonObject, parseJsonObject } from './json.ts';
-import { admissionIssues, illFormedIdDetail } from './limits.ts';
+import { admissionIssues, illFormedIdDetail, illFormedIdPath } from './limits.ts';
 import type { Queue, QueueMessage } from './message.ts';
 import type { Clock, Logger, Metrics } from './ports.ts';
 import type { DeliveryRequest, EventFacts, Provider, Validation } from './provider.ts';
@@ -120,6 +120,13 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     return problem(400, envelope.detail);
   }
 
+  const illFormedPath = illFormedIdPath(parsed.value);
+  if (illFormedPath !== undefined) {
+    const detail = `${illFormedPath} must be well-formed Unicode (it holds a lone surrogate)`;
+    metrics.count('RejectedBadRequest');
+    logger.warn('bad request', { ...log, detail: 'an id is not well-formed Unicode' });
+    return problem(400, detail);
+  }
   const admission = admit(provider, parsed.value, now, deps);
   if (admission.illFormedId) {
     metrics.count('RejectedBadRequest');
@@ -216,7 +223,8 @@ function keptHeaders(headers: Record<string, string>, names: readonly string[]):
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = headers[name];
-    if (value !== undefined) out[name] = value.slice(0, 512);
+    // Well-formed after the cut, which may split a pair: the value is stored with the event.
+    if (value !== undefined) out[name] = value.slice(0, 512).toWellFormed();
   }
   return out;
 }

@@ -1,3 +1,6 @@
+import { isSafeNumber } from 'lossless-json';
+import { JsonNumber } from './json.ts';
+
 /**
  * The canonical job fields every provider maps onto. A field that an event does not carry is
  * `undefined` and leaves the stored value alone; providers drop `null`s for the same reason (a
@@ -31,10 +34,24 @@ export interface JobChange {
   fields: JobFields;
   /**
    * Where the event puts the job in its provider's lifecycle (higher is later), for providers
-   * whose events carry no reliable event time; absent when the event says nothing about it. The
-   * job's ordering compares stage first, then event time, then event key (see `consume.ts`).
+   * whose events carry no event time (Zenbooker). With a stage, the job is ordered by
+   * {@link lifecycleOrder}; without one, by the event time.
    */
   stage?: number;
+  /** The job's own time for that stage (ISO 8601 UTC), when the payload has one. */
+  stageTime?: string;
+}
+
+/**
+ * The sortable text that orders a job's events when they carry a lifecycle stage: the stage, then
+ * the stage's own time (`-`, which sorts before any time, when there is none), then the receive
+ * time, as `<stage>.<stage time|->.<received at>`. A late delivery of an earlier stage therefore
+ * never overtakes a later one, and within a stage a later delivery wins unless the payload's own
+ * time says otherwise. Stages are single digits and times are 24-character ISO strings, so the
+ * text compares field by field.
+ */
+export function lifecycleOrder(stage: number, stageTime: string | undefined, receivedAt: string): string {
+  return `${stage}.${stageTime ?? '-'}.${receivedAt}`;
 }
 
 /** Free text a person wrote about the work: kept long. */
@@ -75,10 +92,43 @@ export function isoTime(value: string | null | undefined): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
+/**
+ * A job number as text: a string as sent, a number as JavaScript writes it, a {@link JsonNumber}
+ * (one a double would round) as it was written; anything else is `undefined`.
+ */
+export function jobNumberText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return value instanceof JsonNumber ? value.text : undefined;
+}
+
 /** Numbers or numeric strings to numbers; anything else is dropped. */
 export function amount(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
     return Number(value);
   return undefined;
+}
+
+/**
+ * `a − b` computed on their decimal forms, so `0.3 − 0.1` is `0.2`, not `0.19999999999999998`;
+ * `undefined` when a double cannot hold the result exactly (it is then left out, never rounded).
+ */
+export function exactDifference(a: number, b: number): number | undefined {
+  const x = decimalParts(a);
+  const y = decimalParts(b);
+  if (!x || !y) return undefined;
+  const exponent = Math.min(x.exponent, y.exponent);
+  const scaled = (p: { mantissa: bigint; exponent: number }) =>
+    p.mantissa * 10n ** BigInt(p.exponent - exponent);
+  const text = `${scaled(x) - scaled(y)}e${exponent}`;
+  return isSafeNumber(text) ? Number(text) : undefined;
+}
+
+/** A finite number's shortest decimal form as `mantissa × 10^exponent`. */
+function decimalParts(value: number): { mantissa: bigint; exponent: number } | undefined {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(value));
+  if (!match) return undefined;
+  const [, sign = '', whole = '', fraction = '', power = '0'] = match;
+  return { mantissa: BigInt(`${sign}${whole}${fraction}`), exponent: Number(power) - fraction.length };
 }

@@ -1,4 +1,5 @@
 import type { JobFields } from './job.ts';
+import type { JsonObject } from './json.ts';
 import type { Issue } from './message.ts';
 import type { EventFacts } from './provider.ts';
 
@@ -64,11 +65,34 @@ export function namedIds(facts: EventFacts): Array<[field: string, id: string]> 
 
 /**
  * The first id in the facts that is not well-formed Unicode, as `"<field> must be …"`: ingest
- * answers it with a 400, because no record could keep two such ids apart.
+ * answers it with a 400, because no record could keep two such ids apart. `illFormedIdPath` finds
+ * those in fields named like ids first; this one covers ids a mapping takes from elsewhere.
  */
 export function illFormedIdDetail(facts: EventFacts): string | undefined {
   for (const [field, id] of namedIds(facts)) {
     if (!id.isWellFormed()) return `${field} must be well-formed Unicode (it holds a lone surrogate)`;
+  }
+  return undefined;
+}
+
+/**
+ * The path (`data.customer.id`) of the first field named `id` or ending in `_id`, anywhere in the
+ * body, whose value is a string that is not well-formed Unicode; `undefined` when there is none.
+ * Ingest answers it with a 400 before validation, so the answer does not depend on whether the
+ * schema would have quarantined the event for another reason. Iterative: the body's depth is
+ * bounded by `parseJsonObject`, but a wide one must not cost stack.
+ */
+export function illFormedIdPath(body: JsonObject): string | undefined {
+  const stack: Array<[unknown, string]> = [[body, '']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop() as [unknown, string];
+    if (typeof node !== 'object' || node === null) continue;
+    for (const [key, value] of Object.entries(node)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (typeof value === 'string') {
+        if ((key === 'id' || key.endsWith('_id')) && !value.isWellFormed()) return at.toWellFormed();
+      } else if (typeof value === 'object' && value !== null) stack.push([value, at]);
+    }
   }
   return undefined;
 }

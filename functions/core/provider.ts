@@ -67,8 +67,9 @@ export interface EventFacts {
   /** Ids the event names (job, customer, invoice, …), for the event log. */
   entityIds: Record<string, string>;
   /**
-   * The provider's own event time (ISO 8601 UTC, milliseconds), when it sends one; ordering falls
-   * back to receive time. Only a time that passed `isEventTime`.
+   * The provider's own event time (ISO 8601 UTC, milliseconds), when it sends one (Zenbooker: the
+   * job's own time for its stage, see `JobChange.stageTime`); otherwise the receive time stands in.
+   * Only a time that passed `isEventTime`; checked against the clock by `admissionIssues`.
    */
   occurredAt: string | undefined;
   /** `undefined` for event types that do not touch a job: they are recorded only. */

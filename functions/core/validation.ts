@@ -35,9 +35,10 @@ export const dateTime = v.pipe(
 );
 
 /**
- * `true` for a time that can order events: RFC 3339 / ISO 8601 with a four-digit year, seconds and
- * a zone (valibot's `isoTimestamp` pattern), naming a day the calendar has (`02-30` is refused,
- * though `Date.parse` would roll it into March). Normalised by `isoTime`, such a time sorts as text.
+ * `true` for a time that can order events: an ISO 8601 date-time as valibot's `isoTimestamp` reads
+ * it (four-digit year, `T` or a space, seconds, `Z` or an offset `±hh[:mm]`) that `Date.parse`
+ * reads too, naming a day the calendar has (`02-30` is refused, though `Date.parse` would roll it
+ * into March). Normalised by `isoTime`, such a time sorts as text.
  */
 export function isEventTime(value: string): boolean {
   if (!v.is(isoTimestamp, value) || Number.isNaN(Date.parse(value))) return false;
@@ -57,13 +58,13 @@ const isoTimestamp = v.pipe(v.string(), v.isoTimestamp());
 /** A time that orders events (see {@link isEventTime}). */
 export const eventTime = v.pipe(
   v.string(),
-  v.check(isEventTime, 'an RFC 3339 date-time with a four-digit year and a zone'),
+  v.check(isEventTime, 'an ISO 8601 date-time with a four-digit year, seconds and a zone'),
 );
 
 /**
  * An id the provider names an event or an entity by. Its length is counted in UTF-8 bytes, as
- * DynamoDB counts a key's; whether it is well-formed Unicode is checked by ingest on the event's
- * facts (a 400, see `illFormedIdDetail`), not here, where it would only quarantine the event.
+ * DynamoDB counts a key's; whether it is well-formed Unicode is checked by ingest before validation
+ * (a 400, see `illFormedIdPath`), not here, where it would only quarantine the event.
  */
 export const id = v.pipe(
   v.string(),

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import * as v from 'valibot';
 import type { SignatureScheme } from '#core/config';
 import { hmacSha256Hex } from '#core/crypto';
-import { isoTime, type JobChange, type JobFields, present } from '#core/job';
+import { isoTime, type JobChange, type JobFields, jobNumberText, present } from '#core/job';
 import { idProblem } from '#core/limits';
 import {
   type AuthResult,
@@ -249,7 +249,7 @@ function jobChange(event: CooledgeEvent): JobChange | undefined {
           ...customerFields(j),
           ...present<JobFields>({
             status: j.status,
-            jobNumber: j.job_number === null || j.job_number === undefined ? undefined : String(j.job_number),
+            jobNumber: jobNumberText(j.job_number),
             description: j.description,
             workDetails: j.work_details,
             completedAt: isoTime(j.completed_at),
@@ -290,7 +290,7 @@ function jobChange(event: CooledgeEvent): JobChange | undefined {
       return {
         jobId,
         fields: present<JobFields>({
-          jobNumber: typeof number === 'number' || typeof number === 'string' ? String(number) : undefined,
+          jobNumber: jobNumberText(number),
         }),
       };
     }

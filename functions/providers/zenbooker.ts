@@ -1,7 +1,15 @@
 import * as v from 'valibot';
 import { safeEqual } from '#core/crypto';
-import { amount, isoTime, type JobChange, type JobFields, present } from '#core/job';
-import type { JsonObject } from '#core/json';
+import {
+  amount,
+  exactDifference,
+  isoTime,
+  type JobChange,
+  type JobFields,
+  jobNumberText,
+  present,
+} from '#core/job';
+import { JsonNumber, type JsonObject } from '#core/json';
 import {
   type EventFacts,
   fingerprint,
@@ -18,7 +26,8 @@ import { dateTime, id, isEventTime, jobNumber, money, toIssues } from '#core/val
 // ---------------------------------------------------------------------------------------------
 
 const text = v.nullish(v.string());
-const num = v.nullish(v.number());
+/** A number the mapping does not store: one a double would round is kept as it was sent. */
+const num = v.nullish(v.union([v.number(), v.instance(JsonNumber)]));
 const flag = v.nullish(v.boolean());
 const time = v.nullish(dateTime);
 
@@ -98,10 +107,9 @@ const deliveryFields = ['retry_count'] as const;
 // Mapping to the canonical job
 // ---------------------------------------------------------------------------------------------
 
+/** Spellings seen for one status, after lower-casing and joining words with `_` (PROVIDERS.md). */
 const statusSpellings: Record<string, string> = {
-  'en-route': 'en_route',
   enroute: 'en_route',
-  'in-progress': 'in_progress',
   complete: 'completed',
   cancelled: 'canceled',
 };
@@ -110,7 +118,8 @@ const statusSpellings: Record<string, string> = {
  * Where a status puts a job in its lifecycle, higher is later. Zenbooker sends no event time, so a
  * late delivery (a retry after our 503, or deliveries arriving out of order) could otherwise move a
  * job back: a job never goes from a stage to a lower one. Completed and canceled are both final
- * and ordered by time between themselves. Statuses not listed carry no stage (time alone orders).
+ * and ordered by time between themselves. A job event whose status is missing or not listed is at
+ * the first stage: nothing says the job got further.
  */
 const lifecycleStages: Record<string, number> = {
   scheduled: 1,
@@ -124,8 +133,8 @@ const lifecycleStages: Record<string, number> = {
 
 /**
  * The job's own time for the stage an event reports (`completed_at` for a completed job,
- * `started_at` for a started one), when it is a strict RFC 3339 time; otherwise ordering falls back
- * to the receive time. A retry of `job.completed` thus keeps the time the job was completed.
+ * `started_at` for a started one), when it passes `isEventTime`; within a stage it orders before
+ * the receive time (see `lifecycleOrder`).
  */
 function stageTime(status: string | undefined, data: v.InferOutput<typeof JobData>): string | undefined {
   const time =
@@ -142,9 +151,12 @@ function normaliseStatus(
   canceled: boolean | null | undefined,
 ): string | undefined {
   if (canceled === true) return 'canceled';
-  if (!status) return undefined;
-  const lower = status.toLowerCase();
-  return Object.hasOwn(statusSpellings, lower) ? statusSpellings[lower] : lower;
+  const words = status
+    ?.trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  if (!words) return undefined;
+  return Object.hasOwn(statusSpellings, words) ? statusSpellings[words] : words;
 }
 
 export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
@@ -164,8 +176,7 @@ export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
   return present<JobFields>({
     status: normaliseStatus(data.status, data.canceled),
     canceled: data.canceled,
-    jobNumber:
-      data.job_number === null || data.job_number === undefined ? undefined : String(data.job_number),
+    jobNumber: jobNumberText(data.job_number),
     customerId: data.customer?.id,
     customerName: data.customer?.name,
     customerEmail: data.customer?.email,
@@ -181,24 +192,23 @@ export function jobFields(data: v.InferOutput<typeof JobData>): JobFields {
     total: amount(total),
     amountPaid: amount(paid),
     amountDue:
-      typeof total === 'number' && typeof paid === 'number'
-        ? Math.round((total - paid) * 100) / 100
-        : undefined,
+      typeof total === 'number' && typeof paid === 'number' ? exactDifference(total, paid) : undefined,
   });
 }
 
+/**
+ * A `job.*` event changes its job. Other events (invoices, customers) are recorded, naming the job
+ * they carry in the record's entity ids: they hold no job state, and as the job's latest event they
+ * would only displace its payload.
+ */
 function jobChange(event: ZenbookerEvent): JobChange | undefined {
-  if (isJobEvent(event.event)) {
-    const data = (event as ZenbookerJobEvent).data;
-    const fields = jobFields(data);
-    const status = fields.status;
-    const stage =
-      status !== undefined && Object.hasOwn(lifecycleStages, status) ? lifecycleStages[status] : undefined;
-    return { jobId: data.id, fields, ...(stage === undefined ? {} : { stage }) };
-  }
-  // Invoice events name their job when the payload carries one; nothing else is assumed.
-  const jobId = (event.data as { job_id?: string | null }).job_id;
-  return jobId ? { jobId, fields: {} } : undefined;
+  if (!isJobEvent(event.event)) return undefined;
+  const data = (event as ZenbookerJobEvent).data;
+  const fields = jobFields(data);
+  const status = fields.status;
+  const stage = status !== undefined && Object.hasOwn(lifecycleStages, status) ? lifecycleStages[status] : 1;
+  const time = stageTime(status, data);
+  return { jobId: data.id, fields, stage: stage ?? 1, ...(time === undefined ? {} : { stageTime: time }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,15 +267,14 @@ export const zenbooker: Provider<ZenbookerEvent> = {
     const job = jobChange(event);
     const data = event.data as Record<string, unknown>;
     const entityIds: Record<string, string> = {};
-    if (job) entityIds.job_id = job.jobId;
+    // Empty ids name nothing and are left out, as Cooledge's are.
+    const jobId = job ? job.jobId : data.job_id;
+    if (typeof jobId === 'string' && jobId !== '') entityIds.job_id = jobId;
     const customer = data.customer as { id?: unknown } | null | undefined;
-    if (typeof customer?.id === 'string') entityIds.customer_id = customer.id;
-    if (!isJobEvent(event.event) && typeof data.id === 'string') entityIds.object_id = data.id;
-    // No event time in the envelope: the job's own time for its stage, else the receive time.
-    const occurredAt =
-      job && isJobEvent(event.event)
-        ? stageTime(job.fields.status, (event as ZenbookerJobEvent).data)
-        : undefined;
-    return { accountId: event.account, entityIds, occurredAt, job };
+    if (typeof customer?.id === 'string' && customer.id !== '') entityIds.customer_id = customer.id;
+    if (!job && typeof data.id === 'string' && data.id !== '') entityIds.object_id = data.id;
+    // No event time in the envelope: the job's own time for its stage, checked like any event
+    // time (a completed_at far ahead of receipt quarantines the event), else the receive time.
+    return { accountId: event.account, entityIds, occurredAt: job?.stageTime, job };
   },
 };

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventStore } from '#core/consume';
+import { type EventStore, PermanentStoreError } from '#core/consume';
 import type { JsonObject } from '#core/json';
 import { eventKey } from '#providers/zenbooker';
+import { replayMessage } from '../../cli/replay.ts';
 import { bubbleId, cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
 import { World } from '../support/world.ts';
 
@@ -165,7 +167,7 @@ describe('ids that are not well-formed Unicode', () => {
     for (const jobId of ['job-1\ud800', 'job-1\ud801']) {
       const response = await world.postCooledge(cooledgeEvent('job.completed', { job_id: jobId }));
       expect(response.statusCode).toBe(400);
-      expect(response.json.detail).toMatch(/^job id must be well-formed Unicode/);
+      expect(response.json.detail).toMatch(/^job_id must be well-formed Unicode/);
     }
     expect(await world.queueDepth(world.urls.queueUrl)).toBe(0);
   });
@@ -231,12 +233,90 @@ describe('Zenbooker ordering by lifecycle stage', () => {
     expect(job?.lastEventType).toBe('job.completed');
     expect((await world.event('zenbooker', eventKey(created)))?.outcome).toBe('stale');
   });
+
+  it.each(['In Progress', 'en route', 'Scheduled ', 'pending', null])(
+    'keeps a completed job completed when a late job.started says its status is %j',
+    async (status) => {
+      const id = bubbleId();
+      await world.postZenbooker(zenbookerEvent('job.completed', { data: { id } }));
+      await world.drain();
+      const late = zenbookerEvent('job.started.v2025', {
+        envelope: { retry_count: 2 },
+        data: { id, status, completed_at: null },
+      });
+      await world.postZenbooker(late);
+      await world.drain();
+      expect((await world.job('zenbooker', id))?.status).toBe('completed');
+      expect((await world.event('zenbooker', eventKey(late)))?.outcome).toBe('stale');
+    },
+  );
+
+  it('keeps a canceled job canceled when an event without a status says canceled: false', async () => {
+    const id = bubbleId();
+    await world.postZenbooker(zenbookerEvent('job.canceled', { data: { id } }));
+    await world.drain();
+    await world.postZenbooker(
+      zenbookerEvent('job.canceled', {
+        envelope: { event: 'job.updated' },
+        data: { id, status: null, canceled: false },
+      }),
+    );
+    await world.drain();
+    expect(await world.job('zenbooker', id)).toMatchObject({ status: 'canceled', canceled: true });
+  });
+
+  it('applies a later edit of a completed job that carries the same completed_at', async () => {
+    const id = bubbleId();
+    const completedAt = new Date(Date.now() - 600_000).toISOString();
+    const bodies = ['first notes', 'second notes'].map((notes) =>
+      zenbookerEvent('job.started.v2025', {
+        envelope: { event: 'job.completed' },
+        data: { id, status: 'completed', completed_at: completedAt, job_notes: [{ text: notes }] },
+      }),
+    );
+    for (const body of bodies) {
+      await world.postZenbooker(body);
+      await world.drain();
+    }
+    expect((await world.job('zenbooker', id))?.description).toBe('second notes');
+    for (const body of bodies)
+      expect((await world.event('zenbooker', eventKey(body)))?.outcome).toBe('applied');
+  });
+
+  it('records an invoice event that names a job without moving the job, so a later edit still applies', async () => {
+    const id = bubbleId();
+    const startedAt = new Date(Date.now() - 600_000).toISOString();
+    const started = (notes: string) =>
+      zenbookerEvent('job.started.v2025', {
+        data: { id, started_at: startedAt, job_notes: [{ text: notes }] },
+      });
+    const invoice = { account: bubbleId(), event: 'invoice.created', data: { id: bubbleId(), job_id: id } };
+    for (const body of [started('started'), invoice, started('edited')]) {
+      await world.postZenbooker(body);
+      await world.drain();
+    }
+    expect(await world.event('zenbooker', eventKey(invoice))).toMatchObject({
+      outcome: 'recorded',
+      entityIds: { job_id: id },
+    });
+    expect((await world.job('zenbooker', id))?.description).toBe('edited');
+  });
 });
 
 describe('the same key with a different body', () => {
   let world: World;
+  /** Event keys whose job write the store refuses for good. */
+  const refused = new Set<string>();
   beforeAll(async () => {
-    world = await World.create();
+    world = await World.create({
+      wrapStore: (store): EventStore => ({
+        record: (event, outcome) => store.record(event, outcome),
+        apply: (event, job) =>
+          refused.has(event.eventKey)
+            ? Promise.reject(new PermanentStoreError('ValidationException: refused for the test'))
+            : store.apply(event, job),
+      }),
+    });
   });
   afterAll(() => world.sqs.destroy());
 
@@ -263,6 +343,42 @@ describe('the same key with a different body', () => {
     expect(world.consumerMetrics.get('Conflict')).toBe(1);
     expect(await world.job('cooledge', second.job_id as string)).toBeUndefined();
     expect((await world.job('cooledge', first.job_id as string))?.status).toBe('completed');
+  });
+
+  it('keeps an unprocessable body and records a different one under its key as a conflict', async () => {
+    const eventId = randomUUID();
+    const first = cooledgeEvent('job.completed', { event_id: eventId, job_id: randomUUID() });
+    const second = { ...first, description: 'another body' };
+    refused.add(eventId);
+    await world.postCooledge(first);
+    await world.drain();
+    await world.postCooledge(second);
+    await world.drain();
+    const records = (await world.allEvents()).filter((e) => e.eventKey === eventId);
+    expect(records.map((r) => r.outcome).sort()).toEqual(['conflict', 'unprocessable']);
+    expect(records.find((r) => r.outcome === 'unprocessable')?.rawBody).toBe(JSON.stringify(first));
+    expect(records.find((r) => r.outcome === 'conflict')?.rawBody).toBe(JSON.stringify(second));
+  });
+
+  it('keeps the list of conflicts on the kept record when that record is replayed', async () => {
+    const eventId = randomUUID();
+    const first = cooledgeEvent('job.completed', { event_id: eventId, job_id: randomUUID() });
+    await world.postCooledge(first);
+    await world.drain();
+    await world.postCooledge({ ...first, description: 'another body' });
+    await world.drain();
+    const kept = await world.event('cooledge', eventId);
+    expect(kept?.conflicts?.size).toBe(1);
+    await world.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: world.urls.queueUrl,
+        MessageBody: JSON.stringify(replayMessage(kept as Record<string, unknown>)),
+      }),
+    );
+    await world.drain();
+    const replayed = await world.event('cooledge', eventId);
+    expect(replayed?.replayedAt).toBeDefined();
+    expect(replayed?.conflicts).toEqual(kept?.conflicts);
   });
 
   it('gives Zenbooker payloads that differ only in a number text their own keys, both stored', async () => {
@@ -463,9 +579,18 @@ const lifecycle = [
   { event: 'job.completed', status: 'complete', stage: 4 },
   { event: 'job.canceled', status: 'scheduled', canceled: true, stage: 4 },
 ] as const;
+/** Deliveries beside the lifecycle: edits whose status says nothing of progress, and an invoice. */
+const sideEvents = [
+  { event: 'job.service_order.edited', status: 'pending', stage: 1 },
+  { event: 'job.service_order.edited', status: null, stage: 1 },
+  { event: 'invoice.created', status: null, stage: 0 },
+] as const;
+/** The stage of a stored job's status: unknown statuses are at the first stage, no job at none. */
 const stageOf = (status: unknown) =>
-  ({ scheduled: 1, rescheduled: 1, en_route: 2, started: 3, completed: 4, canceled: 4 })[status as string] ??
-  0;
+  status === undefined
+    ? 0
+    : (({ en_route: 2, started: 3, completed: 4, canceled: 4 } as Record<string, number>)[status as string] ??
+      1);
 
 describe('property: a Zenbooker job never moves back to an earlier lifecycle stage', () => {
   let world: World;
@@ -489,21 +614,26 @@ describe('property: a Zenbooker job never moves back to an earlier lifecycle sta
             .slice(0, length)
             .filter((e) => e.event !== 'job.completed' || !canceled)
             .concat(canceled && length >= 6 ? [lifecycle[6]] : []);
-          const deliveries = happened.map((e, i) => ({ ...e, index: i, retry: 0 }));
           return fc
             .tuple(
-              fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }),
-              fc.array(fc.tuple(fc.nat(deliveries.length - 1), fc.integer({ min: 1, max: 5 })), {
-                maxLength: 4,
-              }),
+              fc.subarray([...sideEvents]),
+              fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 5 }), fc.nat()), { maxLength: 4 }),
             )
-            .map(([order, retries]) => {
-              const out = [...order];
-              for (const [which, retry] of retries) {
-                const original = deliveries[which];
-                if (original) out.push({ ...original, retry });
-              }
-              return { happened, out };
+            .chain(([sides, retries]) => {
+              const deliveries = [...happened, ...sides].map((e, i) => ({ ...e, index: i, retry: 0 }));
+              return fc
+                .shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length })
+                .map((order) => {
+                  const out = [...order];
+                  // Retries of any delivery, arriving at any point after it was first sent.
+                  for (const [which, retry, at] of retries) {
+                    const original = deliveries[which % deliveries.length];
+                    if (!original) continue;
+                    const after = out.indexOf(original);
+                    out.splice(after + 1 + (at % (out.length - after)), 0, { ...original, retry });
+                  }
+                  return { happened, out };
+                });
             });
         });
 
@@ -512,17 +642,25 @@ describe('property: a Zenbooker job never moves back to an earlier lifecycle sta
           const id = bubbleId();
           const base = Date.now() - 3_600_000;
           const bodyOf = (d: (typeof out)[number]) =>
-            zenbookerEvent('job.started.v2025', {
-              envelope: { event: d.event, retry_count: d.retry },
-              data: {
-                id,
-                status: d.status,
-                canceled: 'canceled' in d ? d.canceled : false,
-                started_at: d.stage >= 3 ? new Date(base + 4 * 60_000).toISOString() : null,
-                completed_at: d.event === 'job.completed' ? new Date(base + 5 * 60_000).toISOString() : null,
-                note: `${d.event} #${d.index}`,
-              },
-            });
+            d.event === 'invoice.created'
+              ? {
+                  account: 'acct-1',
+                  event: d.event,
+                  retry_count: d.retry,
+                  data: { id: `inv-${id}`, job_id: id },
+                }
+              : zenbookerEvent('job.started.v2025', {
+                  envelope: { event: d.event, retry_count: d.retry },
+                  data: {
+                    id,
+                    status: d.status,
+                    canceled: 'canceled' in d ? d.canceled : false,
+                    started_at: d.stage >= 3 ? new Date(base + 4 * 60_000).toISOString() : null,
+                    completed_at:
+                      d.event === 'job.completed' ? new Date(base + 5 * 60_000).toISOString() : null,
+                    note: `${d.event} #${d.index}`,
+                  },
+                });
           let highest = 0;
           for (const delivery of out) {
             expect((await world.postZenbooker(bodyOf(delivery))).statusCode).toBe(202);
@@ -538,7 +676,7 @@ describe('property: a Zenbooker job never moves back to an earlier lifecycle sta
           // Every distinct event is in the log, applied or stale: late ones are kept, not lost.
           for (const delivery of out.filter((d) => d.retry === 0)) {
             const record = await expectLanded(world, 'zenbooker', eventKey(bodyOf(delivery)));
-            expect(['applied', 'stale']).toContain(record.outcome);
+            expect(['applied', 'stale', 'recorded']).toContain(record.outcome);
           }
         }),
         { numRuns: Math.ceil(runs / 4) },

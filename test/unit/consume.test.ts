@@ -99,6 +99,8 @@ describe('consumer: job events', () => {
       payload: raw,
       eventKey: body.event_id,
       eventType: 'job.completed',
+      // Ordered by its own time.
+      order: '2026-06-17T14:38:55.904Z',
       stage: undefined,
       eventAt: '2026-06-17T14:38:55.904Z',
       now,
@@ -121,6 +123,8 @@ describe('consumer: job events', () => {
       eventKey: eventKey(body),
       eventType: 'job.started',
       stage: 3,
+      // Stage, then the time it started, then the receive time.
+      order: '3.2026-06-17T13:07:41.220Z.2026-06-19T10:11:12.131Z',
       eventAt: '2026-06-17T13:07:41.220Z',
       fields: expect.objectContaining({
         status: 'started',
@@ -139,7 +143,11 @@ describe('consumer: job events', () => {
 
     const call = onlyCall(store);
     if (call.kind !== 'apply') throw new Error(`expected apply, got ${call.kind}`);
-    expect(call.job).toMatchObject({ stage: 4, eventAt: '2026-06-19T10:11:12.131Z' });
+    expect(call.job).toMatchObject({
+      stage: 4,
+      order: '4.-.2026-06-19T10:11:12.131Z',
+      eventAt: '2026-06-19T10:11:12.131Z',
+    });
     expect(call.event.occurredAt).toBeUndefined();
   });
 

@@ -317,7 +317,10 @@ describe('Cooledge schemas', () => {
     ['an RFC 2822 date', 'Wed, 17 Jun 2026 14:38:55 GMT'],
   ])('reports an occurred_at that cannot order events: %s', (_, occurredAt) => {
     expect(issuesOf(cooledgeEvent('job.completed', { occurred_at: occurredAt }))).toEqual([
-      { path: 'occurred_at', message: 'expected an RFC 3339 date-time with a four-digit year and a zone' },
+      {
+        path: 'occurred_at',
+        message: 'expected an ISO 8601 date-time with a four-digit year, seconds and a zone',
+      },
     ]);
   });
 
@@ -501,6 +504,13 @@ describe('Cooledge events mapped to jobs', () => {
   it('maps a lead.won that names a job to that job', () => {
     const won = cooledgeEvent('lead.created', { event_type: 'lead.won', job_id: 'job-77' });
     expect(facts(won).job).toEqual({ jobId: 'job-77', fields: {} });
+  });
+
+  it('keeps the text of a lead.won job_number a double would round', () => {
+    const won = withNumbers('lead.created', { job_number: '90071992547409937' });
+    expect(facts({ ...won, event_type: 'lead.won', job_id: 'job-77' }).job?.fields.jobNumber).toBe(
+      '90071992547409937',
+    );
   });
 
   it('reports the business, the occurrence time and the ids the event names', () => {

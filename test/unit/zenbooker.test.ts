@@ -397,6 +397,7 @@ describe('Zenbooker jobs, 2025-09-01 shape', () => {
         amountDue: 240,
       },
       stage: 3,
+      stageTime: '2026-06-17T13:07:41.220Z',
     });
   });
 
@@ -462,17 +463,15 @@ describe('Zenbooker status and event spellings', () => {
     },
   );
 
-  it('links an invoice event to the job it names, without changing job fields', () => {
+  it('names the job an invoice event carries, without touching the job', () => {
     const body = {
       account: bubbleId(),
       event: 'invoice.payment_succeeded',
       retry_count: 0,
       data: { id: 'inv-1', job_id: 'job-1', amount: 50 },
     };
-    expect(facts(body)).toMatchObject({
-      job: { jobId: 'job-1', fields: {} },
-      entityIds: { job_id: 'job-1' },
-    });
+    expect(facts(body).job).toBeUndefined();
+    expect(facts(body).entityIds).toMatchObject({ job_id: 'job-1' });
   });
 
   it('does not touch a job for an event that names none', () => {
@@ -507,30 +506,40 @@ describe('Zenbooker lifecycle stages', () => {
     ['canceled', { status: 'canceled' }, 'canceled', 4],
     ['cancelled', { status: 'cancelled' }, 'canceled', 4],
     ['Cancelled', { status: 'Cancelled' }, 'canceled', 4],
+    ['In Progress (words)', { status: 'In Progress' }, 'in_progress', 3],
+    ['en route (words)', { status: 'en route' }, 'en_route', 2],
+    ['scheduled with spaces around', { status: ' Scheduled ' }, 'scheduled', 1],
     ['scheduled, with canceled: true', { status: 'scheduled', canceled: true }, 'canceled', 4],
-    ['an unknown status', { status: 'on_hold' }, 'on_hold', undefined],
-    ['no status', { status: null }, undefined, undefined],
+    // Nothing says the job got further than its first stage: a late one can never move it back.
+    ['an unknown status', { status: 'on_hold' }, 'on_hold', 1],
+    ['pending', { status: 'pending' }, 'pending', 1],
+    ['no status', { status: null }, undefined, 1],
   ])('puts a job whose status is %s at its stage', (_, data, status, stage) => {
     const job = facts(zenbookerEvent('job.started.v2025', { data: { canceled: false, ...data } })).job;
     expect(job?.fields.status).toBe(status);
-    if (stage === undefined) expect(job).not.toHaveProperty('stage');
-    else expect(job?.stage).toBe(stage);
+    expect(job?.stage).toBe(stage);
   });
 
-  // Statuses are the sender's text: one named like a property every object inherits is a status
-  // like any other, without a stage (a function or an object there reaches the job's ordering).
+  // Statuses are the sender's text: one named like a property every object inherits is an unknown
+  // status like any other, at the first stage (a function or an object must never reach ordering).
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
-    'gives a job whose status is %j no stage',
+    'puts a job whose status is %j at the first stage',
     (status) => {
       const job = facts(zenbookerEvent('job.started.v2025', { data: { status } })).job;
       expect(job?.fields.status).toBe(String(status).toLowerCase());
-      expect(job?.stage).toBeUndefined();
+      expect(job?.stage).toBe(1);
     },
   );
 
-  it('gives an invoice event that names a job no stage', () => {
+  it('records an invoice event that names a job without touching the job', () => {
     const body = { account: bubbleId(), event: 'invoice.paid', data: { id: 'inv-1', job_id: 'job-1' } };
-    expect(facts(body).job).toEqual({ jobId: 'job-1', fields: {} });
+    expect(facts(body).job).toBeUndefined();
+    expect(facts(body).entityIds).toEqual({ job_id: 'job-1', object_id: 'inv-1' });
+  });
+
+  it('leaves empty ids out of the entity ids instead of quarantining the event', () => {
+    const body = zenbookerEvent('job.started.v2025', { data: { customer: { id: '', name: 'x' } } });
+    expect(facts(body).entityIds).not.toHaveProperty('customer_id');
   });
 });
 
@@ -622,5 +631,27 @@ describe('Zenbooker numbers stored exactly', () => {
     expect(fieldsOf(body({ job_number: numberToken('90071992547409937') }))?.jobNumber).toBe(
       '90071992547409937',
     );
+  });
+
+  it.each<[number, number, number | undefined]>([
+    [0.3, 0.1, 0.2],
+    [240.1, 100.05, 140.05],
+    [0.001, 0, 0.001],
+    [10.005, 0, 10.005],
+    // The exact result (…990.5) is not a number a double holds: left out, never rounded.
+    [9007199254740991, 0.5, undefined],
+    [9007199254740991, -1, undefined],
+  ])('derives amount due %s − %s exactly, or not at all', (total, amount_paid, due) => {
+    const fields = fieldsOf(body({ invoice: { id: 'inv-1', total, amount_paid } }));
+    expect(fields?.amountDue).toBe(due);
+    if (due === undefined) expect(fields).not.toHaveProperty('amountDue');
+  });
+
+  it.each([
+    ['retry_count', { envelope: { retry_count: numberToken('12345678901234567890') } }],
+    ['duration', { data: { estimated_duration_seconds: numberToken('1e400') } }],
+  ])('accepts a %s a double would round: nothing stores it', (_, overrides) => {
+    const raw = jsonWithNumbers(zenbookerEvent('job.started.v2025', overrides));
+    expect(zenbooker.validate(parsedBody(raw)).ok).toBe(true);
   });
 });
