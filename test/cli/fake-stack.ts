@@ -7,7 +7,6 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { eventsTable } from '#infra/definitions';
-import { main } from '../../cli/main.ts';
 import type { Item } from '../../cli/store.ts';
 import type { Target } from '../../cli/target.ts';
 
@@ -145,19 +144,5 @@ export function fakeTarget(table: FakeEventsTable, queue: FakeQueue = fakeQueue(
   };
 }
 
-/** Runs the CLI in process with captured output (the target is whatever the test mocked in). */
-export async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    interactive: false,
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+/** The CLI in process; the target is whatever the test mocked in. */
+export { cli } from './run-cli.ts';

@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../cli/commands.ts';
-import { main } from '../../cli/main.ts';
 import { freePort } from '../e2e/support.ts';
-
-/** Runs the CLI in process with captured output and a controlled environment. */
-async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    interactive: false,
-    env,
-  });
-  return { code, stdout, stderr };
-}
+import { cli } from './run-cli.ts';
 
 describe('cli: commands and help', () => {
   it('lists every command for --help', async () => {

@@ -729,13 +729,22 @@ describe('property: a second body under a known key is a conflict, the same body
           await world.drain();
           await world.postCooledge(second);
           await world.drain();
-          const records = (await world.allEvents()).filter((e) => e.eventKey === first.event_id);
           const differs = change !== undefined && changed[change.field] !== first[change.field];
-          expect(records.map((r) => r.outcome).sort()).toEqual(
-            differs ? ['applied', 'conflict'] : ['applied'],
-          );
+          // By key, as `events show` reads them: the kept record, then the conflicts it lists.
+          const kept = await expectLanded(world, 'cooledge', first.event_id as string);
+          expect(kept.outcome).toBe('applied');
+          expect(kept.rawBody).toBe(JSON.stringify(first));
+          const listed = [...((kept.conflicts as Set<string> | undefined) ?? [])];
+          expect(listed).toHaveLength(differs ? 1 : 0);
+          for (const fingerprint of listed) {
+            const conflict = await world.event('cooledge', `${first.event_id}#conflict#${fingerprint}`);
+            expect(conflict).toMatchObject({
+              outcome: 'conflict',
+              rawBody: second,
+              conflictsWith: kept.fingerprint,
+            });
+          }
           expect(world.consumerMetrics.get('Conflict') - conflicts).toBe(differs ? 1 : 0);
-          expect(records.find((r) => r.outcome === 'applied')?.rawBody).toBe(JSON.stringify(first));
         }),
         { numRuns: Math.ceil(runs / 4) },
       );

@@ -306,6 +306,8 @@ describe('ingest handler under arbitrary client input', () => {
 // ---------------------------------------------------------------------------------------------
 
 const storableRuns = Number(process.env.FUZZ_RUNS ?? 150);
+/** `npm run chaos` runs these 20,000 times and more: a few hundred µs a run, several per body pair. */
+const storableTimeout = Math.max(5_000, storableRuns * 3);
 
 const digitString = (minLength: number, maxLength: number) =>
   fc.string({ unit: fc.constantFrom(...'0123456789'), minLength, maxLength });
@@ -408,31 +410,35 @@ describe('storable events: numbers', () => {
     expect(exactAsDouble('1.0000000000000001')).toBe(false);
   });
 
-  it('parses any number text to the number a double holds exactly, or to a JsonNumber of that text', () => {
-    const blank = fc.constantFrom('', ' ', '\n', '\t', '\r\n ');
-    fc.assert(
-      fc.property(numberText, blank, blank, (text, before, after) => {
-        const raw = `{"a":${before}${text}${after},"b":[1,${before}${text}],"c":{"d":${text}},"s":"${text}"}`;
-        const parsed = parseJsonObject(Buffer.from(raw));
-        if (!parsed.ok) throw new Error(parsed.detail);
-        const value = parsed.value as { a: unknown; b: unknown[]; c: { d: unknown }; s: unknown };
-        expect(value.s).toBe(text);
-        expect(value.b[0]).toBe(1);
-        for (const found of [value.a, value.b[1], value.c.d]) {
-          if (found instanceof JsonNumber) {
-            expect(found.text).toBe(text);
-            expect(exactAsDouble(text)).toBe(false);
-          } else {
-            expect(typeof found).toBe('number');
-            expect(isSafeNumber(text)).toBe(true);
-            expect(exactAsDouble(text)).toBe(true);
-            expect(Object.is(found, Number(text))).toBe(true);
+  it(
+    'parses any number text to the number a double holds exactly, or to a JsonNumber of that text',
+    () => {
+      const blank = fc.constantFrom('', ' ', '\n', '\t', '\r\n ');
+      fc.assert(
+        fc.property(numberText, blank, blank, (text, before, after) => {
+          const raw = `{"a":${before}${text}${after},"b":[1,${before}${text}],"c":{"d":${text}},"s":"${text}"}`;
+          const parsed = parseJsonObject(Buffer.from(raw));
+          if (!parsed.ok) throw new Error(parsed.detail);
+          const value = parsed.value as { a: unknown; b: unknown[]; c: { d: unknown }; s: unknown };
+          expect(value.s).toBe(text);
+          expect(value.b[0]).toBe(1);
+          for (const found of [value.a, value.b[1], value.c.d]) {
+            if (found instanceof JsonNumber) {
+              expect(found.text).toBe(text);
+              expect(exactAsDouble(text)).toBe(false);
+            } else {
+              expect(typeof found).toBe('number');
+              expect(isSafeNumber(text)).toBe(true);
+              expect(exactAsDouble(text)).toBe(true);
+              expect(Object.is(found, Number(text))).toBe(true);
+            }
           }
-        }
-      }),
-      { numRuns: storableRuns * 4 },
-    );
-  });
+        }),
+        { numRuns: storableRuns * 4 },
+      );
+    },
+    storableTimeout,
+  );
 
   /** A second number text near the first: one digit changed or added, the exponent or sign moved. */
   const nearby = (text: string) =>
@@ -448,35 +454,39 @@ describe('storable events: numbers', () => {
       fc.constant(text.startsWith('-') ? text.slice(1) : `-${text}`),
     );
 
-  it('gives Zenbooker bodies that differ only in a number of another value different event keys', () => {
-    const pair = fc.oneof(
-      fc.tuple(numberText, numberText),
-      numberText.chain((a) => fc.tuple(fc.constant(a), nearby(a))),
-    );
-    fc.assert(
-      fc.property(
-        pair.filter(
-          ([a, b]) =>
-            /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(b) && decimalValue(a) !== decimalValue(b),
+  it(
+    'gives Zenbooker bodies that differ only in a number of another value different event keys',
+    () => {
+      const pair = fc.oneof(
+        fc.tuple(numberText, numberText),
+        numberText.chain((a) => fc.tuple(fc.constant(a), nearby(a))),
+      );
+      fc.assert(
+        fc.property(
+          pair.filter(
+            ([a, b]) =>
+              /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(b) && decimalValue(a) !== decimalValue(b),
+          ),
+          fc.constantFrom('data.n', 'data.invoice.total', 'data.list'),
+          ([a, b], where) => {
+            const body = (text: string) => {
+              const n = numberToken(text);
+              const data =
+                where === 'data.n'
+                  ? { n }
+                  : where === 'data.list'
+                    ? { list: [1, n, 'x'] }
+                    : { invoice: { total: n } };
+              return parsedBody(jsonWithNumbers(zenbookerEvent('job.completed', { data })));
+            };
+            expect(eventKey(body(a))).not.toBe(eventKey(body(b)));
+          },
         ),
-        fc.constantFrom('data.n', 'data.invoice.total', 'data.list'),
-        ([a, b], where) => {
-          const body = (text: string) => {
-            const n = numberToken(text);
-            const data =
-              where === 'data.n'
-                ? { n }
-                : where === 'data.list'
-                  ? { list: [1, n, 'x'] }
-                  : { invoice: { total: n } };
-            return parsedBody(jsonWithNumbers(zenbookerEvent('job.completed', { data })));
-          };
-          expect(eventKey(body(a))).not.toBe(eventKey(body(b)));
-        },
-      ),
-      { numRuns: storableRuns * 2 },
-    );
-  });
+        { numRuns: storableRuns * 2 },
+      );
+    },
+    storableTimeout,
+  );
 });
 
 describe('storable events: an accepted Cooledge invoice.paid is one the consumer stores', () => {
@@ -550,79 +560,85 @@ describe('storable events: an accepted Cooledge invoice.paid is one the consumer
     amount_paid_total: money,
   });
 
-  it('accepts (202 accepted) only what every id, number and time allows storing, and the consumer applies it', async () => {
-    const statuses = new Set<string>();
-    await fc.assert(
-      fc.asyncProperty(invoice, async (generated) => {
-        const { queue, handler } = fakeIngest({ secret, token, now });
-        const body: Record<string, unknown> = { ...cooledgeEvent('invoice.paid') };
-        for (const field of idFields) body[field] = generated[field];
-        body.occurred_at = generated.occurred_at;
-        for (const field of moneyFields) {
-          const text = generated[field];
-          body[field] =
-            typeof text === 'string' && !text.startsWith('"') ? numberToken(text) : text && JSON.parse(text);
-        }
-        const raw = jsonWithNumbers(body);
-        const response = await handler(
-          apiEvent('POST', '/webhooks/cooledge', raw, {
-            'content-type': 'application/json',
-            'x-cooledge-signature': sign(raw, secret, 'timestamped', now),
-          }),
-        );
-        const answer = JSON.parse(response.body ?? '{}') as { status?: unknown };
-        statuses.add(response.statusCode === 202 ? String(answer.status) : String(response.statusCode));
-        expect([202, 400]).toContain(response.statusCode);
-        if (response.statusCode !== 202) return;
-        const [message] = queue.messages;
-        if (!message) throw new Error('a 202 without a queued message');
-
-        // Every 202 lands: the consumer records it, and never as unprocessable or by failing.
-        const store = new FakeStore();
-        const outcome = await consume(queueBody(message), {
-          providers,
-          store,
-          clock: () => now,
-          dedupeHorizonDays: 30,
-          eventTimeSkewSeconds: 300,
-        });
-        expect(['applied', 'recorded', 'quarantined']).toContain(outcome);
-        if (answer.status !== 'accepted') {
-          expect(answer.status).toBe('quarantined');
-          expect(outcome).toBe('quarantined');
-          return;
-        }
-        expect(outcome).not.toBe('quarantined');
-
-        for (const field of moneyFields) {
-          const text = generated[field];
-          if (typeof text !== 'string') continue;
-          expect(text.startsWith('"'), `${field} sent as text`).toBe(false);
-          expect(exactAsDouble(text), `${field} ${text}`).toBe(true);
-          expect(storableNumber(Number(text)), `${field} ${text}`).toBe(true);
-        }
-        for (const field of idFields) {
-          const value = generated[field];
-          if (typeof value !== 'string' || value === '') continue;
-          expect(value.isWellFormed(), `${field} well-formed`).toBe(true);
-          expect(bytes(value), `${field} bytes`).toBeLessThanOrEqual(1024);
-        }
-        expect(isEventTime(generated.occurred_at)).toBe(true);
-        expect(Date.parse(generated.occurred_at)).toBeLessThanOrEqual(now.getTime() + 300_000);
-
-        const [call] = store.calls;
-        if (call?.kind === 'apply') {
-          expect(call.job.jobId.isWellFormed()).toBe(true);
-          expect(bytes(call.job.jobId)).toBeLessThanOrEqual(1024);
-          for (const value of Object.values(call.job.fields)) {
-            if (typeof value === 'number') expect(storableNumber(value)).toBe(true);
-            if (typeof value === 'string') expect(value.isWellFormed()).toBe(true);
+  it(
+    'accepts (202 accepted) only what every id, number and time allows storing, and the consumer applies it',
+    async () => {
+      const statuses = new Set<string>();
+      await fc.assert(
+        fc.asyncProperty(invoice, async (generated) => {
+          const { queue, handler } = fakeIngest({ secret, token, now });
+          const body: Record<string, unknown> = { ...cooledgeEvent('invoice.paid') };
+          for (const field of idFields) body[field] = generated[field];
+          body.occurred_at = generated.occurred_at;
+          for (const field of moneyFields) {
+            const text = generated[field];
+            body[field] =
+              typeof text === 'string' && !text.startsWith('"')
+                ? numberToken(text)
+                : text && JSON.parse(text);
           }
-        }
-      }),
-      { numRuns: storableRuns },
-    );
-    // Every path was taken: some accepted, some quarantined, some refused.
-    expect([...statuses]).toEqual(expect.arrayContaining(['accepted', 'quarantined', '400']));
-  });
+          const raw = jsonWithNumbers(body);
+          const response = await handler(
+            apiEvent('POST', '/webhooks/cooledge', raw, {
+              'content-type': 'application/json',
+              'x-cooledge-signature': sign(raw, secret, 'timestamped', now),
+            }),
+          );
+          const answer = JSON.parse(response.body ?? '{}') as { status?: unknown };
+          statuses.add(response.statusCode === 202 ? String(answer.status) : String(response.statusCode));
+          expect([202, 400]).toContain(response.statusCode);
+          if (response.statusCode !== 202) return;
+          const [message] = queue.messages;
+          if (!message) throw new Error('a 202 without a queued message');
+
+          // Every 202 lands: the consumer records it, and never as unprocessable or by failing.
+          const store = new FakeStore();
+          const outcome = await consume(queueBody(message), {
+            providers,
+            store,
+            clock: () => now,
+            dedupeHorizonDays: 30,
+            eventTimeSkewSeconds: 300,
+          });
+          expect(['applied', 'recorded', 'quarantined']).toContain(outcome);
+          if (answer.status !== 'accepted') {
+            expect(answer.status).toBe('quarantined');
+            expect(outcome).toBe('quarantined');
+            return;
+          }
+          expect(outcome).not.toBe('quarantined');
+
+          for (const field of moneyFields) {
+            const text = generated[field];
+            if (typeof text !== 'string') continue;
+            expect(text.startsWith('"'), `${field} sent as text`).toBe(false);
+            expect(exactAsDouble(text), `${field} ${text}`).toBe(true);
+            expect(storableNumber(Number(text)), `${field} ${text}`).toBe(true);
+          }
+          for (const field of idFields) {
+            const value = generated[field];
+            if (typeof value !== 'string' || value === '') continue;
+            expect(value.isWellFormed(), `${field} well-formed`).toBe(true);
+            expect(bytes(value), `${field} bytes`).toBeLessThanOrEqual(1024);
+          }
+          expect(isEventTime(generated.occurred_at)).toBe(true);
+          expect(Date.parse(generated.occurred_at)).toBeLessThanOrEqual(now.getTime() + 300_000);
+
+          const [call] = store.calls;
+          if (call?.kind === 'apply') {
+            expect(call.job.jobId.isWellFormed()).toBe(true);
+            expect(bytes(call.job.jobId)).toBeLessThanOrEqual(1024);
+            for (const value of Object.values(call.job.fields)) {
+              if (typeof value === 'number') expect(storableNumber(value)).toBe(true);
+              if (typeof value === 'string') expect(value.isWellFormed()).toBe(true);
+            }
+          }
+        }),
+        { numRuns: storableRuns },
+      );
+      // Every path was taken: some accepted, some quarantined, some refused.
+      expect([...statuses]).toEqual(expect.arrayContaining(['accepted', 'quarantined', '400']));
+    },
+    storableTimeout,
+  );
 });
