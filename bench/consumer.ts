@@ -69,7 +69,11 @@ type Payload = 'cooledge' | 'zenbooker';
  */
 async function messages(payload: Payload, count: number): Promise<QueueMessage[][]> {
   const queue = new CollectingQueue();
-  let tick = Date.parse('2026-06-01T00:00:00.000Z');
+  // Receive times from an hour ago: the event log records expire a horizon after them, so the
+  // dedupe markers outlive the run, and every event's own time lies before its receipt (an event
+  // dated ahead of the clock is quarantined, not applied).
+  const start = Date.now() - 3_600_000;
+  let tick = start;
   const clock = () => {
     tick += 1000;
     return new Date(tick);
@@ -89,7 +93,7 @@ async function messages(payload: Payload, count: number): Promise<QueueMessage[]
           event_id: randomUUID(),
           job_id: jobId,
           status,
-          occurred_at: new Date(Date.parse('2026-06-17T14:00:00.000Z') + step * 60_000).toISOString(),
+          occurred_at: new Date(start - 600_000 + step * 60_000).toISOString(),
         };
       } else {
         const base = largeZenbooker();
