@@ -32,6 +32,14 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
   return `${[line(columns.map((c) => c.title)), ...cells.map(line)].join('\n')}\n`;
 }
 
+/**
+ * JSON has no sets; DynamoDB string sets (a record's `conflicts`) come back as `Set`s, which
+ * `JSON.stringify` writes as `{}`. Written as sorted lists instead.
+ */
+function setsAsLists(_key: string, value: unknown): unknown {
+  return value instanceof Set ? [...value].sort() : value;
+}
+
 /** Key/value lines for one record; nested values as compact JSON. */
 export function details(record: Record<string, unknown>): string {
   const keys = Object.keys(record);
@@ -39,7 +47,7 @@ export function details(record: Record<string, unknown>): string {
   return `${keys
     .map((key) => {
       const value = record[key];
-      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      const text = typeof value === 'string' ? value : JSON.stringify(value, setsAsLists);
       return `${key.padEnd(width)}  ${text}`;
     })
     .join('\n')}\n`;
@@ -79,5 +87,5 @@ export function ms(value: number): string {
 }
 
 export function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return `${JSON.stringify(value, setsAsLists, 2)}\n`;
 }

@@ -21,16 +21,15 @@ const notSeenBefore = 'attribute_not_exists(pk)';
 /**
  * Ordering: a job only moves forward, by (order, event key), the order being `JobWrite.order`
  * (the event time, or a Zenbooker event's lifecycle position). The key breaks ties the same way on
- * every consumer, and the event that already is the job's state (a replay, a redelivery after the
- * dedupe horizon) never applies twice. A job written before `lastOrder` existed is compared by
- * event time, as it was then.
+ * every consumer. The event that already is the job's state never applies again, even when its
+ * order changed (a Zenbooker redelivery after the dedupe horizon is received later). A job written
+ * by the first version, before `lastOrder` existed, is compared by event time alone, as it was then.
  */
-const movesForward = [
-  'attribute_not_exists(pk)',
+const movesForward = `attribute_not_exists(pk) OR (lastEventKey <> :eventKey AND (${[
   'lastOrder < :order',
   '(lastOrder = :order AND lastEventKey < :eventKey)',
   '(attribute_not_exists(lastOrder) AND (lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)))',
-].join(' OR ');
+].join(' OR ')}))`;
 /**
  * An unprocessable event's record may be rewritten by a redelivery of the same body; another body
  * under its key is a conflict like any other.
@@ -94,10 +93,15 @@ export class DynamoEventStore implements EventStore {
   }
 
   async record(event: EventRecord, outcome: 'recorded' | 'quarantined' | 'unprocessable') {
-    const write = this.eventWrite(event, outcome);
-    if (outcome === 'unprocessable' && write.Put) {
-      write.Put.ConditionExpression = notSeenOrUnprocessable;
-      write.Put.ExpressionAttributeValues = {
+    // An unprocessable record is rewritten by its redeliveries: as an Update, which keeps its list
+    // of `conflicts`, and only for the same body.
+    const unprocessable = outcome === 'unprocessable' && !event.replay;
+    const write = this.eventWrite(event, outcome, unprocessable ? 'update' : undefined);
+    if (unprocessable && write.Update) {
+      write.Update.ConditionExpression = notSeenOrUnprocessable;
+      write.Update.ReturnValuesOnConditionCheckFailure = 'ALL_OLD';
+      write.Update.ExpressionAttributeValues = {
+        ...write.Update.ExpressionAttributeValues,
         ':unprocessable': 'unprocessable',
         ':fingerprint': event.fingerprint ?? '',
       };
@@ -119,7 +123,14 @@ export class DynamoEventStore implements EventStore {
       const [eventReason, jobReason] = cancellationReasons(error);
       if (eventReason?.Code === 'ConditionalCheckFailed') return this.seenBefore(event, eventReason.Item);
       if (jobReason?.Code !== 'ConditionalCheckFailed') throw error;
-      if (jobReason.Item?.lastEventKey?.S === job.eventKey) return this.recordAlreadyApplied(event);
+      if (jobReason.Item?.lastEventKey?.S === job.eventKey) {
+        // The job already holds this key, its log record gone (past the dedupe horizon) or being
+        // replayed: the same body is already applied; another body under the key is a conflict.
+        const applied = jobReason.Item.lastFingerprint?.S;
+        if (applied !== undefined && event.fingerprint !== undefined && applied !== event.fingerprint)
+          return this.seenBefore(event, { fingerprint: applied });
+        return this.recordAlreadyApplied(event);
+      }
     }
     return this.recordStale(event, job);
   }
@@ -262,11 +273,12 @@ export class DynamoEventStore implements EventStore {
    * when the marker is there (to tell a duplicate from a conflict). A replay deliberately rewrites
    * its own record (the job's ordering clause still holds), as an Update that sets every attribute
    * the record owns and removes those it no longer has, so the kept record's list of `conflicts`
-   * survives it.
+   * survives it; `form: 'update'` asks for that form without a replay (the caller adds its
+   * condition).
    */
-  private eventWrite(event: EventRecord, outcome: string): EventWrite {
+  private eventWrite(event: EventRecord, outcome: string, form?: 'update'): EventWrite {
     const item = this.eventItem(event, outcome);
-    if (!event.replay) {
+    if (!event.replay && form !== 'update') {
       return {
         Put: {
           TableName: this.events,
@@ -351,6 +363,7 @@ export class DynamoEventStore implements EventStore {
     set('lastEventType', job.eventType);
     set('lastEventAt', job.eventAt);
     set('lastOrder', job.order);
+    set('lastFingerprint', job.fingerprint);
     set('lastStage', job.stage);
     set('updatedAt', job.now);
     return {

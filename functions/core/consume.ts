@@ -49,6 +49,11 @@ export interface JobWrite {
   eventKey: string;
   eventType: string;
   /**
+   * The event's body fingerprint, kept on the job: an event under the job's latest key with
+   * another fingerprint is a conflict even when its log record is gone (past the dedupe horizon).
+   */
+  fingerprint: string | undefined;
+  /**
    * Sortable text that orders the job's events, compared before the event key (so two consumers
    * break a tie the same way): the event time for providers that send one, `lifecycleOrder` for
    * events that carry a lifecycle stage. A job only moves forward; an event behind it is `stale`
@@ -230,6 +235,7 @@ function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, d
       payload: raw.toString('utf8'),
       eventKey: message.eventKey,
       eventType: message.eventType,
+      fingerprint: event.fingerprint,
       order: job.stage === undefined ? eventAt : lifecycleOrder(job.stage, job.stageTime, message.receivedAt),
       stage: job.stage,
       eventAt,

@@ -1,5 +1,6 @@
 import { isSafeNumber } from 'lossless-json';
 import { JsonNumber } from './json.ts';
+import { storableNumber } from './limits.ts';
 
 /**
  * The canonical job fields every provider maps onto. A field that an event does not carry is
@@ -112,7 +113,9 @@ export function amount(value: unknown): number | undefined {
 
 /**
  * `a − b` computed on their decimal forms, so `0.3 − 0.1` is `0.2`, not `0.19999999999999998`;
- * `undefined` when a double cannot hold the result exactly (it is then left out, never rounded).
+ * `undefined` when a double cannot hold the result exactly or the store could not keep it
+ * (`storableNumber`): a derived amount is then left out, never rounded, and never quarantines an
+ * event for a field its sender did not send.
  */
 export function exactDifference(a: number, b: number): number | undefined {
   const x = decimalParts(a);
@@ -122,7 +125,9 @@ export function exactDifference(a: number, b: number): number | undefined {
   const scaled = (p: { mantissa: bigint; exponent: number }) =>
     p.mantissa * 10n ** BigInt(p.exponent - exponent);
   const text = `${scaled(x) - scaled(y)}e${exponent}`;
-  return isSafeNumber(text) ? Number(text) : undefined;
+  if (!isSafeNumber(text)) return undefined;
+  const difference = Number(text);
+  return storableNumber(difference) ? difference : undefined;
 }
 
 /** A finite number's shortest decimal form as `mantissa × 10^exponent`. */

@@ -15,6 +15,21 @@ export type JsonObject = { [key: string]: unknown };
 export class JsonNumber {
   /** @param text the number exactly as it was written in the body */
   constructor(readonly text: string) {}
+
+  /**
+   * The number's value as text that only the value decides: `<sign><digits>e<exponent>` with no
+   * leading or trailing zeros, so `1e400`, `1E400` and `10e399`, or `…937` and `…937.0`, are one.
+   */
+  canonical(): string {
+    const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(this.text);
+    if (!match) return this.text;
+    const [, sign = '', whole = '', fraction = '', power = '0'] = match;
+    const digits = `${whole}${fraction}`.replace(/^0+/, '');
+    const significant = digits.replace(/0+$/, '');
+    if (significant === '') return '0';
+    const exponent = Number(power) - fraction.length + (digits.length - significant.length);
+    return `${sign}${significant}e${exponent}`;
+  }
 }
 
 export type ParseResult = { ok: true; value: JsonObject } | { ok: false; detail: string };
@@ -64,12 +79,6 @@ function mayHoldInexactNumber(text: string): boolean {
 }
 
 /**
- * `JSON.parse` reviver: a number whose text a double does not reproduce becomes a
- * {@link JsonNumber}. Exactness is `lossless-json`'s `isSafeNumber` (significant digits compared,
- * integers within ±(2^53 − 1)); `context.source` is the ES2025 JSON.parse source text access
- * (V8 11.4+, so Node 22 and Lambda's runtimes).
- */
-/**
  * Without source text access (Node before 21), the reviver could not tell `90071992547409937` from
  * its rounded value: fail at load rather than round silently. Lambda's Node 22 and 24 have it.
  */
@@ -77,6 +86,12 @@ if (JSON.parse('1.0', (_key, value, context?: { source?: string }) => context?.s
   throw new Error('JSON.parse source text access is missing: run on Node 22 or later');
 }
 
+/**
+ * `JSON.parse` reviver: a number whose text a double does not reproduce becomes a
+ * {@link JsonNumber}. Exactness is `lossless-json`'s `isSafeNumber` (significant digits compared,
+ * integers within ±(2^53 − 1)); `context.source` is the ES2025 JSON.parse source text access
+ * (V8 11.4+, so Node 22 and Lambda's runtimes).
+ */
 function keepInexactNumbers(this: unknown, _key: string, value: unknown, context?: { source?: string }) {
   if (typeof value !== 'number' || context?.source === undefined) return value;
   return isSafeNumber(context.source) ? value : new JsonNumber(context.source);
@@ -99,12 +114,12 @@ function depthExceeds(root: unknown, limit: number): boolean {
 /**
  * JSON with object keys sorted at every level: the same data gives the same text whatever order a
  * sender serialised it in. Numbers a double holds exactly are written as JavaScript writes them
- * (`1.0` and `1` are one value); a {@link JsonNumber} is written as received, so two bodies that
- * differ in a number's value never share a canonical form. Only for values that passed
+ * (`1.0` and `1` are one value); a {@link JsonNumber} by its exact value (`JsonNumber.canonical`),
+ * so two bodies share a canonical form exactly when their numbers have the same values. Only for values that passed
  * `parseJsonObject` (bounded depth).
  */
 export function canonicalJson(value: unknown): string {
-  if (value instanceof JsonNumber) return value.text;
+  if (value instanceof JsonNumber) return value.canonical();
   // Plain loops and string concatenation: this runs on every Zenbooker delivery, and building
   // intermediate arrays for map/join made it the largest part of ingest's CPU time.
   if (Array.isArray(value)) {

@@ -117,9 +117,10 @@ const statusSpellings: Record<string, string> = {
 /**
  * Where a status puts a job in its lifecycle, higher is later. Zenbooker sends no event time, so a
  * late delivery (a retry after our 503, or deliveries arriving out of order) could otherwise move a
- * job back: a job never goes from a stage to a lower one. Completed and canceled are both final
- * and ordered by time between themselves. A job event whose status is missing or not listed is at
- * the first stage: nothing says the job got further.
+ * job back: a job never goes from a stage to a lower one. Completed and canceled are both final;
+ * between them a completion that carries `completed_at` sorts after a cancellation, which carries
+ * no time of its own (see `lifecycleOrder`). A job event whose status is missing or not listed is
+ * at the first stage: nothing says the job got further.
  */
 const lifecycleStages: Record<string, number> = {
   scheduled: 1,
@@ -206,9 +207,10 @@ function jobChange(event: ZenbookerEvent): JobChange | undefined {
   const data = (event as ZenbookerJobEvent).data;
   const fields = jobFields(data);
   const status = fields.status;
-  const stage = status !== undefined && Object.hasOwn(lifecycleStages, status) ? lifecycleStages[status] : 1;
+  const stage =
+    (status !== undefined && Object.hasOwn(lifecycleStages, status) && lifecycleStages[status]) || 1;
   const time = stageTime(status, data);
-  return { jobId: data.id, fields, stage: stage ?? 1, ...(time === undefined ? {} : { stageTime: time }) };
+  return { jobId: data.id, fields, stage, ...(time === undefined ? {} : { stageTime: time }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +244,11 @@ export const zenbooker: Provider<ZenbookerEvent> = {
         ok: false,
         detail: `event must be well-formed Unicode of at most ${maxEventTypeChars} characters`,
       };
+    // The account becomes part of an index key: a lone surrogate in it is refused whatever else
+    // the body holds, as any id is (see `illFormedIdPath`).
+    if (typeof body.account === 'string' && !body.account.isWellFormed()) {
+      return { ok: false, detail: 'account must be well-formed Unicode (it holds a lone surrogate)' };
+    }
     if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) {
       return { ok: false, detail: 'data must be a JSON object' };
     }

@@ -131,6 +131,13 @@ describe('cli events: the conflict and unprocessable outcomes', () => {
     expect(table.calls).toEqual(['GetCommand', 'BatchGetCommand']);
   });
 
+  it('prints the kept record’s list of conflicts as a list, in text and in JSON', async () => {
+    const text = (await cli(['events', 'show', 'evt_1'])).stdout;
+    expect(text).toMatch(new RegExp(`^conflicts +\\["${fp('b')}","${fp('c')}"\\]$`, 'm'));
+    const [kept] = JSON.parse((await cli(['events', 'show', 'evt_1', '--json'])).stdout) as Item[];
+    expect(kept?.conflicts).toEqual([fp('b'), fp('c')]);
+  });
+
   it('--json: the kept record, then its conflicts; bodies only with --body', async () => {
     const plain = JSON.parse((await cli(['events', 'show', 'evt_1', '--json'])).stdout) as Item[];
     expect(plain.map((e) => [e.outcome, e.fingerprint])).toEqual([

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventPk } from '#adapters/dynamo-store';
 import { type EventStore, PermanentStoreError } from '#core/consume';
 import type { JsonObject } from '#core/json';
 import { eventKey } from '#providers/zenbooker';
@@ -358,6 +360,57 @@ describe('the same key with a different body', () => {
     expect(records.map((r) => r.outcome).sort()).toEqual(['conflict', 'unprocessable']);
     expect(records.find((r) => r.outcome === 'unprocessable')?.rawBody).toBe(JSON.stringify(first));
     expect(records.find((r) => r.outcome === 'conflict')?.rawBody).toBe(JSON.stringify(second));
+  });
+
+  it('keeps the list of conflicts on an unprocessable record when its own body is redelivered', async () => {
+    const eventId = randomUUID();
+    const first = cooledgeEvent('job.completed', { event_id: eventId, job_id: randomUUID() });
+    refused.add(eventId);
+    for (const body of [first, { ...first, description: 'another body' }, first]) {
+      await world.postCooledge(body);
+      await world.drain();
+    }
+    const kept = await world.event('cooledge', eventId);
+    expect(kept?.outcome).toBe('unprocessable');
+    expect(kept?.conflicts?.size).toBe(1);
+  });
+
+  it('records a different body under the key of an applied event whose record expired as a conflict', async () => {
+    const eventId = randomUUID();
+    const jobId = randomUUID();
+    const first = cooledgeEvent('job.completed', { event_id: eventId, job_id: jobId, description: 'first' });
+    await world.postCooledge(first);
+    await world.drain();
+    await world.doc.send(
+      new DeleteCommand({ TableName: world.names.eventsTable, Key: { pk: eventPk('cooledge', eventId) } }),
+    );
+    // Another body, even a later one, under the key the job already holds.
+    const later = { ...first, description: 'second', occurred_at: new Date().toISOString() };
+    await world.postCooledge(later);
+    await world.drain();
+    expect(await world.job('cooledge', jobId)).toMatchObject({ description: 'first', eventCount: 1 });
+    expect(await world.event('cooledge', eventId)).toBeUndefined();
+    const conflicts = (await world.allEvents()).filter((e) => e.eventKey === eventId);
+    expect(conflicts).toEqual([
+      expect.objectContaining({ outcome: 'conflict', rawBody: JSON.stringify(later) }),
+    ]);
+  });
+
+  it('does not apply a Zenbooker redelivery twice when its record expired', async () => {
+    const id = bubbleId();
+    const body = zenbookerEvent('job.completed', { data: { id } });
+    await world.postZenbooker(body);
+    await world.drain();
+    await world.doc.send(
+      new DeleteCommand({
+        TableName: world.names.eventsTable,
+        Key: { pk: eventPk('zenbooker', eventKey(body)) },
+      }),
+    );
+    await world.postZenbooker({ ...body, retry_count: 1 });
+    await world.drain();
+    expect((await world.job('zenbooker', id))?.eventCount).toBe(1);
+    expect((await world.event('zenbooker', eventKey(body)))?.outcome).toBe('applied');
   });
 
   it('keeps the list of conflicts on the kept record when that record is replayed', async () => {

@@ -99,6 +99,8 @@ describe('consumer: job events', () => {
       payload: raw,
       eventKey: body.event_id,
       eventType: 'job.completed',
+      // The job keeps the fingerprint of the body that set it.
+      fingerprint: call.event.fingerprint,
       // Ordered by its own time.
       order: '2026-06-17T14:38:55.904Z',
       stage: undefined,

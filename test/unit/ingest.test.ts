@@ -318,7 +318,13 @@ describe('ingest: an event it accepts can be stored', () => {
   it.each<[string, { envelope?: JsonObject; data?: JsonObject }, string]>([
     ['job id', { data: { id: '1781604223917x\ud800' } }, `data.id ${lone}`],
     ['job id, status not a string', { data: { id: 'j\ud800', status: 5 } }, `data.id ${lone}`],
-    ['account', { envelope: { account: '1571029418512x\udc00' } }, `account id ${lone}`],
+    ['account', { envelope: { account: '1571029418512x\udc00' } }, `account ${lone}`],
+    // The schema would quarantine this one (start_date): the account is still a 400.
+    [
+      'account, bad start_date',
+      { envelope: { account: 'a\ud800' }, data: { start_date: 'soon' } },
+      `account ${lone}`,
+    ],
     ['customer id', { data: { customer: { id: 'c-\ud800' } } }, `data.customer.id ${lone}`],
   ])(
     'answers 400 for a Zenbooker %s holding a lone surrogate, naming the field',

@@ -164,10 +164,21 @@ describe('canonicalJson', () => {
 });
 
 describe('canonicalJson of numbers a double does not hold exactly', () => {
-  it('writes a JsonNumber as the text it was received as', () => {
+  it('writes a JsonNumber by its exact value', () => {
     expect(canonicalJson(parsed('{"b":1e309,"a":[18446744073709551617]}'))).toBe(
-      '{"a":[18446744073709551617],"b":1e309}',
+      '{"a":[18446744073709551617e0],"b":1e309}',
     );
+  });
+
+  it.each([
+    ['1e400', '1E400'],
+    ['1e400', '10e399'],
+    ['1e400', '0.1e401'],
+    ['90071992547409937', '90071992547409937.0'],
+    ['90071992547409937', '9007199254740993.7e1'],
+    ['-1e309', '-1.000e309'],
+  ])('gives %s and %s, one value written two ways, one canonical form', (a, b) => {
+    expect(canonicalJson(parsed(`{"n":${a}}`))).toBe(canonicalJson(parsed(`{"n":${b}}`)));
   });
 
   it('tells 2^64 from 2^64 + 1', () => {
