@@ -130,7 +130,7 @@ function fromCdk(): BundleSource | { error: string } {
 }
 
 /**
- * esbuild with the NodejsFunction defaults for Node 22: ESM, minified, `@aws-sdk/*` external (the
+ * esbuild with the NodejsFunction defaults for Node 24: ESM, minified, `@aws-sdk/*` external (the
  * runtime provides it). `bundleSdk` builds the what-if where the SDK is bundled too.
  */
 export async function esbuildBundles(bundleSdk: boolean): Promise<FunctionBundle[]> {
@@ -149,7 +149,7 @@ export async function esbuildBundles(bundleSdk: boolean): Promise<FunctionBundle
       bundle: true,
       format: 'esm',
       platform: 'node',
-      target: 'node22',
+      target: 'node24',
       minify: true,
       external: bundleSdk ? [] : ['@aws-sdk/*'],
       // The SDK's ES module builds tree-shake better than its CommonJS ones.
@@ -166,7 +166,7 @@ export async function esbuildBundles(bundleSdk: boolean): Promise<FunctionBundle
 async function fromEsbuild(reason: string): Promise<BundleSource> {
   return {
     source: 'esbuild fallback',
-    note: `${reason}; bundled functions/*/handler.ts with esbuild (ESM, minify, platform node, target node22, @aws-sdk/* external as NodejsFunction does for Node 22)`,
+    note: `${reason}; bundled functions/*/handler.ts with esbuild (ESM, minify, platform node, target node24, @aws-sdk/* external as NodejsFunction does by default)`,
     bundles: await esbuildBundles(false),
   };
 }

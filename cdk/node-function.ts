@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -72,7 +72,7 @@ export interface NodeFunctionProps
 /**
  * The house Lambda function for Node.js code in this repository:
  *
- * - Node.js 22 (the version the project builds and tests on: the `node` devDependency) on arm64,
+ * - Node.js 24 (the version the project builds and tests on: the `node` devDependency) on arm64,
  *   which costs less per GB-second than x86 for the same work.
  * - Bundled locally by esbuild (a devDependency; never Docker) as one minified ES module with a
  *   source map, and `--enable-source-maps` so stack traces point at the TypeScript.
@@ -111,7 +111,7 @@ export class NodeFunction extends NodejsFunction {
       handler: 'handler',
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize,
       timeout,
@@ -123,7 +123,7 @@ export class NodeFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         // Prefer packages' ES module builds: they tree-shake, CommonJS does not.
         mainFields: ['module', 'main'],
         minify: true,
@@ -138,10 +138,5 @@ export class NodeFunction extends NodejsFunction {
     });
 
     logGroup.grantWrite(role);
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Pinned to Node.js 22 on purpose: it is the version the code is built, type-checked and tested with (the `node` devDependency). Move the runtime and the toolchain together.',
-    });
   }
 }

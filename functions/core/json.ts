@@ -80,7 +80,7 @@ function mayHoldInexactNumber(text: string): boolean {
 
 /**
  * Without source text access (Node before 21), the reviver could not tell `90071992547409937` from
- * its rounded value: fail at load rather than round silently. Lambda's Node 22 and 24 have it.
+ * its rounded value: fail at load rather than round silently. Node 22 and later have it.
  */
 if (JSON.parse('1.0', (_key, value, context?: { source?: string }) => context?.source ?? value) !== '1.0') {
   throw new Error('JSON.parse source text access is missing: run on Node 22 or later');
@@ -90,7 +90,7 @@ if (JSON.parse('1.0', (_key, value, context?: { source?: string }) => context?.s
  * `JSON.parse` reviver: a number whose text a double does not reproduce becomes a
  * {@link JsonNumber}. Exactness is `lossless-json`'s `isSafeNumber` (significant digits compared,
  * integers within ±(2^53 − 1)); `context.source` is the ES2025 JSON.parse source text access
- * (V8 11.4+, so Node 22 and Lambda's runtimes).
+ * (V8 11.4+: Node 22 and later, so the Node 24 the functions run on).
  */
 function keepInexactNumbers(this: unknown, _key: string, value: unknown, context?: { source?: string }) {
   if (typeof value !== 'number' || context?.source === undefined) return value;

@@ -16,7 +16,7 @@ describe('NodeFunction', () => {
   it('applies the house defaults', () => {
     const t = template();
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 256,

@@ -27,12 +27,12 @@ const arnOf = (template: unknown) => resolveOffline(template);
 const queueArn = 'arn:aws:sqs:us-east-1:123456789012:field-webhooks-prod-webhook-events';
 
 describe('functions', () => {
-  it('run on Node.js 22, arm64, from the bundled ES module, with source maps on', () => {
+  it('run on Node.js 24, arm64, from the bundled ES module, with source maps on', () => {
     const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(2);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },

@@ -7,7 +7,7 @@ export const root = resolve(import.meta.dirname, '..', '..');
 const bin = join(root, 'node_modules', '.bin');
 const tsx = join(bin, 'tsx');
 
-/** The environment for children: the repository's Node 22 and tools first on PATH, as npm scripts have. */
+/** The environment for children: the repository's Node 24 and tools first on PATH, as npm scripts have. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, NO_COLOR: '1', ...extra };
 }
