@@ -35,6 +35,11 @@ export interface ColdStartFigure {
   bundleGzipBytes: number;
   /** Median wall time of `node <import the bundle>` minus the median of `node -e 0`. */
   initAddsMs: number;
+  /**
+   * The same with `--enable-source-maps`, which the functions ran with before it became the
+   * `sourceMaps` context switch (off by default): what turning it on costs every cold start.
+   */
+  initAddsWithSourceMapsMs: number;
   /** Median time of the `import()` itself, measured inside the fresh process. */
   importMs: number;
   floorMs: number;
@@ -190,8 +195,8 @@ export async function benchColdStart(
 ): Promise<ColdStartFigure[]> {
   const figures: ColdStartFigure[] = [];
   const floor: number[] = [];
-  const samples = new Map<string, { wall: number[]; importMs: number[] }>();
-  for (const b of bundles) samples.set(b.name, { wall: [], importMs: [] });
+  const samples = new Map<string, { wall: number[]; importMs: number[]; withSourceMaps: number[] }>();
+  for (const b of bundles) samples.set(b.name, { wall: [], importMs: [], withSourceMaps: [] });
   const script = (file: string) =>
     `const t=performance.now();const m=await import(${JSON.stringify(pathToFileURL(file).href)});` +
     `if(typeof m.handler!=='function')throw new Error('no handler');process.stdout.write(String(performance.now()-t));`;
@@ -205,6 +210,9 @@ export async function benchColdStart(
       const s = samples.get(b.name);
       s?.wall.push(run.wallMs);
       s?.importMs.push(Number(run.stdout));
+      s?.withSourceMaps.push(
+        timeProcess(['--enable-source-maps', '--input-type=module', '-e', script(b.file)]).wallMs,
+      );
     }
   }
   const floorMs = median(floor);
@@ -217,6 +225,7 @@ export async function benchColdStart(
       bundleBytes: statSync(b.file).size,
       bundleGzipBytes: gzipSync(bytes).length,
       initAddsMs: round(median(s.wall) - floorMs),
+      initAddsWithSourceMapsMs: round(median(s.withSourceMaps) - floorMs),
       importMs: round(median(s.importMs)),
       floorMs: round(floorMs),
     });

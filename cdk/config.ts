@@ -31,6 +31,18 @@ const wholeNumber = (min: number, max: number) =>
     v.maxValue(max, `must be at most ${max}`),
   );
 
+/** A switch: `true`/`false` from `cdk.json`, or the text `true`/`false` from `-c key=value`. */
+const flag = v.union(
+  [
+    v.boolean(),
+    v.pipe(
+      v.picklist(['true', 'false']),
+      v.transform((s) => s === 'true'),
+    ),
+  ],
+  'must be true or false',
+);
+
 /** An empty `-c key=` means "not set". */
 const optionalText = <T extends v.GenericSchema<string, string>>(schema: T) =>
   v.optional(
@@ -80,6 +92,12 @@ const ContextSchema = v.object({
     ),
     30,
   ),
+  /**
+   * Run the functions with `--enable-source-maps`, so stack traces name the TypeScript lines. Off
+   * by default: it adds about 30 ms to every cold start (see `npm run bench`); the source maps are
+   * shipped beside each bundle either way, to map a minified trace when it is needed.
+   */
+  sourceMaps: v.optional(flag, false),
   /** Rejected-as-unauthorized deliveries in 5 minutes that raise the alarm. */
   authFailureAlarmThreshold: v.optional(wholeNumber(1, 1_000_000), 20),
   /** Subscribed to the alarm topic when set (AWS mails a confirmation link). */

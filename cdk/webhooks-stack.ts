@@ -111,6 +111,7 @@ export class WebhooksStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(ingestTimeoutSeconds),
       logRetention,
+      sourceMapsAtRuntime: config.sourceMaps,
       environment: {
         ...metricsNamespace,
         QUEUE_URL: queue.queueUrl,
@@ -139,6 +140,7 @@ export class WebhooksStack extends Stack {
       // The queue's visibility timeout is six times this (infra/definitions.ts).
       timeout: Duration.seconds(consumerTimeoutSeconds),
       logRetention,
+      sourceMapsAtRuntime: config.sourceMaps,
       environment: {
         ...metricsNamespace,
         EVENTS_TABLE_NAME: names.eventsTable,

@@ -22,6 +22,16 @@ describe('deployment context', () => {
     });
     expect(config.alarmEmail).toBeUndefined();
     expect(config.existingSecretName).toBeUndefined();
+    expect(config.sourceMaps).toBe(false);
+  });
+
+  it.each([
+    [true, true],
+    ['true', true],
+    [false, false],
+    ['false', false],
+  ])('reads sourceMaps %j as %j', (value, expected) => {
+    expect(readDeploymentConfig({ sourceMaps: value }).sourceMaps).toBe(expected);
   });
 
   it('takes numbers as `-c key=value` strings as well as JSON numbers', () => {
@@ -52,6 +62,7 @@ describe('deployment context', () => {
 
   it.each([
     ['stage', 'Prod', 'stage: must be 1-20 characters'],
+    ['sourceMaps', 'yes', 'sourceMaps: must be true or false'],
     ['throttleRateLimit', 'fast', 'throttleRateLimit: must be a whole number (got "fast")'],
     ['throttleRateLimit', 0, 'throttleRateLimit: must be at least 1'],
     ['throttleBurstLimit', 2.5, 'throttleBurstLimit: must be a whole number'],

@@ -21,22 +21,35 @@ describe('NodeFunction', () => {
       Handler: 'index.handler',
       MemorySize: 256,
       Timeout: 10,
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^FnLogGroup') } },
     });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     t.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+    // Source maps at run time cost every cold start: off unless asked for.
+    const [fn] = Object.values(t.findResources('AWS::Lambda::Function'));
+    expect(fn?.Properties.Environment).toBeUndefined();
   });
 
-  it('merges the caller environment over the house one, keeping source maps on', () => {
+  it('passes the caller environment, NODE_OPTIONS included', () => {
     template({
       environment: { TABLE: 'jobs', NODE_OPTIONS: '--max-old-space-size=200' },
     }).hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: Match.objectEquals({
-          NODE_OPTIONS: '--enable-source-maps --max-old-space-size=200',
-          TABLE: 'jobs',
-        }),
+        Variables: Match.objectEquals({ NODE_OPTIONS: '--max-old-space-size=200', TABLE: 'jobs' }),
+      },
+    });
+  });
+
+  it('turns source maps on at run time when asked, before the caller’s NODE_OPTIONS', () => {
+    template({ sourceMapsAtRuntime: true }).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectEquals({ NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+    template({
+      sourceMapsAtRuntime: true,
+      environment: { NODE_OPTIONS: '--max-old-space-size=200' },
+    }).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectEquals({ NODE_OPTIONS: '--enable-source-maps --max-old-space-size=200' }),
       },
     });
   });

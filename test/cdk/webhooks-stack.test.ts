@@ -27,7 +27,7 @@ const arnOf = (template: unknown) => resolveOffline(template);
 const queueArn = 'arn:aws:sqs:us-east-1:123456789012:field-webhooks-prod-webhook-events';
 
 describe('functions', () => {
-  it('run on Node.js 24, arm64, from the bundled ES module, with source maps on', () => {
+  it('run on Node.js 24, arm64, from the bundled ES module, without source maps at run time', () => {
     const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(2);
     for (const [, fn] of functions) {
@@ -35,8 +35,14 @@ describe('functions', () => {
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
-        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
       });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    }
+  });
+
+  it('turn source maps on at run time with -c sourceMaps=true', () => {
+    for (const [, fn] of resourcesOf(synthesize({ sourceMaps: 'true' }).template, 'AWS::Lambda::Function')) {
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     }
   });
 
@@ -82,7 +88,6 @@ describe('functions', () => {
     custom.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
-          NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_METRICS_NAMESPACE: 'FieldWebhooks/prod',
           QUEUE_URL: Match.anyValue(),
           MAX_BODY_BYTES: '100000',
@@ -101,7 +106,6 @@ describe('functions', () => {
     custom.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
-          NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_METRICS_NAMESPACE: 'FieldWebhooks/prod',
           EVENTS_TABLE_NAME: 'field-webhooks-prod-events',
           JOBS_TABLE_NAME: 'field-webhooks-prod-jobs',
