@@ -54,6 +54,15 @@ const optionalText = <T extends v.GenericSchema<string, string>>(schema: T) =>
     ),
   );
 
+/** What DynamoDB accepts as a table name; an ARN has `:` and `/`, so it is refused. */
+const tableName = v.pipe(
+  v.string(),
+  v.regex(
+    /^[A-Za-z0-9_.-]{3,255}$/,
+    'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), not an ARN',
+  ),
+);
+
 const ContextSchema = v.object({
   /** Names this deployment: stack names, resource names, metrics namespace. */
   stage: v.optional(
@@ -63,10 +72,20 @@ const ContextSchema = v.object({
     ),
     'prod',
   ),
-  /** Requests per second the API accepts in steady state (all routes together). */
+  /**
+   * Requests per second each route accepts in steady state, unless the route has a limit of its
+   * own (below); also the stage's default for any other route. Each route has its own bucket, so
+   * traffic on one URL never uses up the other's.
+   */
   throttleRateLimit: v.optional(wholeNumber(1, 10_000), 50),
-  /** Requests the API accepts in a burst above the steady rate. */
+  /** Requests each route accepts in a burst above the steady rate, unless it has its own (below). */
   throttleBurstLimit: v.optional(wholeNumber(1, 5_000), 100),
+  /** `/webhooks/cooledge`'s own rate and burst; `throttleRateLimit`/`throttleBurstLimit` when unset. */
+  cooledgeRateLimit: v.optional(wholeNumber(1, 10_000)),
+  cooledgeBurstLimit: v.optional(wholeNumber(1, 5_000)),
+  /** `/webhooks/zenbooker/{token}`'s own rate and burst; the stage defaults when unset. */
+  zenbookerRateLimit: v.optional(wholeNumber(1, 10_000)),
+  zenbookerBurstLimit: v.optional(wholeNumber(1, 5_000)),
   /** Days an event log record (the dedupe marker) is kept; 0 keeps it forever. */
   dedupeHorizonDays: v.optional(wholeNumber(0, 3_650), defaults.dedupeHorizonDays),
   /** Largest webhook body accepted, in bytes. */
@@ -98,8 +117,17 @@ const ContextSchema = v.object({
    * shipped beside each bundle either way, to map a minified trace when it is needed.
    */
   sourceMaps: v.optional(flag, false),
+  /**
+   * X-Ray active tracing of both functions. Off by default: X-Ray charges per trace recorded and
+   * scanned, and the functions' logs and metrics already cover the pipeline.
+   */
+  tracing: v.optional(flag, false),
   /** Rejected-as-unauthorized deliveries in 5 minutes that raise the alarm. */
   authFailureAlarmThreshold: v.optional(wholeNumber(1, 1_000_000), 20),
+  /** 429s (throttled requests) in each of three 5-minute periods in a row that raise the alarm. */
+  throttledAlarmThreshold: v.optional(wholeNumber(1, 1_000_000), 10),
+  /** 4xx answers in each of three 5-minute periods in a row that raise the alarm. */
+  clientErrorAlarmThreshold: v.optional(wholeNumber(1, 1_000_000), 50),
   /** Subscribed to the alarm topic when set (AWS mails a confirmation link). */
   alarmEmail: optionalText(v.pipe(v.string(), v.email('must be an email address'))),
   /**
@@ -112,6 +140,12 @@ const ContextSchema = v.object({
       v.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name, not an ARN'),
     ),
   ),
+  /**
+   * Use these existing tables (by name) instead of creating them: the ones kept from a destroyed
+   * deployment of this or another stage. Both or neither (see `adoptionProblems`).
+   */
+  existingEventsTable: optionalText(tableName),
+  existingJobsTable: optionalText(tableName),
 });
 
 export type DeploymentConfig = v.InferOutput<typeof ContextSchema>;
@@ -136,6 +170,7 @@ export function readDeploymentConfig(context: Record<string, unknown>): Deployme
   }
 
   const result = v.safeParse(ContextSchema, raw, { abortPipeEarly: true });
+  if (result.success) problems.push(...adoptionProblems(result.output));
   if (!result.success) {
     for (const issue of result.issues) {
       const key = issue.path?.map((p) => String(p.key)).join('.') ?? '(context)';
@@ -146,4 +181,30 @@ export function readDeploymentConfig(context: Record<string, unknown>): Deployme
     throw new ContextError(`invalid CDK context:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   return result.output;
+}
+
+/**
+ * The two tables are adopted together or not at all. The events table is the jobs table's dedupe
+ * record: an old event log beside a new, empty jobs table would refuse every redelivered event as a
+ * duplicate and never apply it, and an old jobs table beside a new event log would take them all
+ * again. And they must be two tables.
+ */
+function adoptionProblems(config: DeploymentConfig): string[] {
+  const { existingEventsTable: events, existingJobsTable: jobs } = config;
+  if (events === undefined && jobs !== undefined) {
+    return [
+      `existingEventsTable: must be set with existingJobsTable (got only existingJobsTable=${JSON.stringify(jobs)}): the event log and the jobs table are adopted together`,
+    ];
+  }
+  if (events !== undefined && jobs === undefined) {
+    return [
+      `existingJobsTable: must be set with existingEventsTable (got only existingEventsTable=${JSON.stringify(events)}): the event log and the jobs table are adopted together`,
+    ];
+  }
+  if (events !== undefined && events === jobs) {
+    return [
+      `existingJobsTable: must name another table than existingEventsTable (got ${JSON.stringify(jobs)} for both)`,
+    ];
+  }
+  return [];
 }

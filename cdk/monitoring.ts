@@ -14,11 +14,12 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MetricName } from '#core/ports';
-import { maxReceiveCount, queueVisibilityTimeoutSeconds } from '#infra/definitions';
+import { maxReceiveCount, queueRetentionSeconds, queueVisibilityTimeoutSeconds } from '#infra/definitions';
 
 /** Properties of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -37,9 +38,35 @@ export interface MonitoringProps {
   readonly alarmTopic: ITopic;
   /** `RejectedUnauthorized` deliveries in five minutes that count as a spike. */
   readonly authFailureThreshold: number;
+  /** The HTTP API's access log group (JSON lines with `status` and `routeKey`). */
+  readonly accessLogs: ILogGroup;
+  /** 429s in each of {@link sustainedPeriods} five-minute periods in a row that raise `ApiThrottled`. */
+  readonly throttledThreshold: number;
+  /** 4xx answers in each of {@link sustainedPeriods} five-minute periods in a row that raise `Api4xx`. */
+  readonly clientErrorThreshold: number;
 }
 
 const period = Duration.minutes(5);
+
+/** Periods in a row that make a rate "sustained": 15 minutes, longer than a provider's retry burst. */
+export const sustainedPeriods = 3;
+
+/**
+ * The metric the access log metric filter writes, one per 429 answer. HTTP APIs publish no metric
+ * of their own for throttled requests: a 429 is only one of the `4xx`.
+ */
+export const throttledMetricName = 'ApiThrottled';
+
+/**
+ * Four days before SQS deletes a dead-lettered event (10 of the 14 days' retention): time to fix
+ * the cause and `redrive`, over a weekend. The DLQ's `ApproximateAgeOfOldestMessage` counts from
+ * the message's move to the DLQ, while its expiry counts from its first enqueue, so an event that
+ * also waited in the queue (the `OldestMessageAge` alarm) has less left than the margin says.
+ * The alarm sees that age only while SQS reports the DLQ (for six hours after anything touches
+ * it; see below), so it is a second reminder: `DeadLetterQueueNotEmpty`, which keeps its ALARM
+ * state through the silence, is the call to act.
+ */
+export const deadLetterAgeThresholdSeconds = queueRetentionSeconds - 4 * 24 * 60 * 60;
 
 /**
  * A message that keeps failing lives through `maxReceiveCount` visibility timeouts before it moves
@@ -71,17 +98,24 @@ export class Monitoring extends Construct {
     const ingestCounter = (name: MetricName) => counter('ingest', name);
     const consumeCounter = (name: MetricName) => counter('consume', name);
 
-    const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string) => {
+    const alarm = (
+      alarmId: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      options: { evaluationPeriods?: number; treatMissingData?: TreatMissingData } = {},
+    ) => {
+      const { evaluationPeriods = 1 } = options;
       const created = new Alarm(this, alarmId, {
         alarmName: `${props.alarmPrefix}${alarmId}`,
         alarmDescription: description,
         metric,
         threshold,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
+        evaluationPeriods,
+        datapointsToAlarm: evaluationPeriods,
         // Counters are only written when something happens; silence is healthy.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       });
       created.addAlarmAction(new SnsAction(props.alarmTopic));
       created.addOkAction(new SnsAction(props.alarmTopic));
@@ -92,13 +126,48 @@ export class Monitoring extends Construct {
       period,
       statistic: Stats.MAXIMUM,
     });
+    const dlqAge = deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, statistic: Stats.MAXIMUM });
     const oldestAge = queue.metricApproximateAgeOfOldestMessage({ period, statistic: Stats.MAXIMUM });
+    const retentionDays = queueRetentionSeconds / 86_400;
+    const redrive = `\`npm run cli -- redrive --stage ${props.stage}\``;
+    const sustained = `${sustainedPeriods * period.toMinutes()} minutes`;
+    // SQS publishes a queue's metrics only while it is active: for six hours after the last API call
+    // that touches it. Nothing touches the DLQ between a message's arrival and a redrive, so hours
+    // after events land there its metrics stop, with the events still in it.
+    // - NOT_BREACHING would then clear the alarm and mail OK while the events near their expiry.
+    // - BREACHING would raise it for every healthy stage too: an empty DLQ that nothing touches
+    //   stops reporting just the same.
+    // - IGNORE keeps the last state: a DLQ seen holding messages stays in ALARM until a datapoint
+    //   says otherwise, which happens when the queue is touched again (`redrive`, the console, the
+    //   CLI), and an empty one stays OK. Right after the first deploy the alarms start in
+    //   INSUFFICIENT_DATA; CloudFormation has just created (touched) the DLQ, so its depth (0) is
+    //   reported within minutes and they settle in OK, mailing OK once as every alarm does. An
+    //   alarm created (or renamed) while the DLQ sits untouched stays INSUFFICIENT_DATA, not OK,
+    //   until the queue is next touched; updating an existing alarm keeps its state.
+    const deadLetterMissingData = { treatMissingData: TreatMissingData.IGNORE };
+    // Throttled requests never reach the function; API Gateway logs them with status 429 in the
+    // access log (`$context.status`, a JSON string there), and this filter counts them.
+    const throttled = new MetricFilter(this, 'ThrottledRequests', {
+      logGroup: props.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: props.metricsNamespace,
+      metricName: throttledMetricName,
+      metricValue: '1',
+    }).metric({ period, statistic: Stats.SUM });
     this.alarms = [
       alarm(
         'DeadLetterQueueNotEmpty',
         dlqDepth,
         1,
-        'Events failed every retry and wait in the DLQ. Read the consumer logs for the cause, fix it, then `redrive` them (they expire 14 days after they were first received).',
+        `Events failed every retry and wait in the DLQ. Read the consumer logs for the cause, fix it, then ${redrive} them (they expire ${retentionDays} days after they were first received). This alarm stays in ALARM until the DLQ is seen empty, even when SQS stops reporting an untouched queue.`,
+        deadLetterMissingData,
+      ),
+      alarm(
+        'DeadLetterQueueNearRetention',
+        dlqAge,
+        deadLetterAgeThresholdSeconds,
+        `An event has waited in the DLQ for ${deadLetterAgeThresholdSeconds / 86_400} days; SQS deletes it ${retentionDays} days after it first entered the queue (sooner if it also waited there). Fix the cause and ${redrive} now: the DLQ may hold the only copy of these events.`,
+        deadLetterMissingData,
       ),
       alarm(
         'OldestMessageAge',
@@ -123,6 +192,20 @@ export class Monitoring extends Construct {
         api.metricServerError({ period, statistic: Stats.SUM }),
         5,
         'The webhook API answered 5xx at least 5 times in 5 minutes: providers retry, but those deliveries are not being accepted. Usual causes: the credentials secret not filled in or invalid (README: Deploy), SQS unavailable (see IngestEnqueueFailed), or an ingest bug. The ingest log group says "ingest failed" or "enqueue failed".',
+      ),
+      alarm(
+        'ApiThrottled',
+        throttled,
+        props.throttledThreshold,
+        `API Gateway answered 429 (throttled) at least ${props.throttledThreshold} times in every 5 minutes for ${sustained}: a route is at its limit. Providers retry, but their deliveries are delayed. In Logs Insights on the API access log group: filter status = "429" | stats count() by routeKey, sourceIp. The provider's own traffic: raise that route's limit (-c cooledgeRateLimit / zenbookerRateLimit, and the burst) and redeploy. Other callers on a URL: the other route is unaffected (each has its own limit); rotate the Zenbooker token if its URL leaked (README: Rotating).`,
+        { evaluationPeriods: sustainedPeriods },
+      ),
+      alarm(
+        'Api4xx',
+        api.metricClientError({ period, statistic: Stats.SUM }),
+        props.clientErrorThreshold,
+        `The webhook API answered 4xx at least ${props.clientErrorThreshold} times in every 5 minutes for ${sustained}. In Logs Insights on the API access log group: stats count() by status, routeKey. 401: a secret or token the stack does not have, or probing (AuthenticationFailures); 400, 413, 415: a provider changed what it sends (the ingest log names the reason); 404: paths that are no webhook route, usually scanners; 429: see ApiThrottled.`,
+        { evaluationPeriods: sustainedPeriods },
       ),
       alarm(
         'IngestEnqueueFailed',
@@ -188,6 +271,7 @@ export class Monitoring extends Construct {
       graph('API: requests and errors', [
         api.metricCount({ period, statistic: Stats.SUM }),
         api.metricClientError({ period, statistic: Stats.SUM }),
+        throttled.with({ label: '429 (throttled)' }),
         api.metricServerError({ period, statistic: Stats.SUM }),
       ]),
     );
@@ -206,7 +290,15 @@ export class Monitoring extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period, statistic: Stats.MAXIMUM }),
         oldestAge,
       ]),
-      graph('Dead-letter queue: depth', [dlqDepth]),
+      new GraphWidget({
+        title: 'Dead-letter queue: depth and oldest (s)',
+        left: [dlqDepth],
+        right: [dlqAge.with({ label: 'oldest DLQ message (s)' })],
+        rightAnnotations: [{ value: deadLetterAgeThresholdSeconds, label: 'DeadLetterQueueNearRetention' }],
+        width: 8,
+        height: 6,
+        period,
+      }),
     );
     this.dashboard.addWidgets(
       graph('Functions: errors and throttles', [

@@ -1,4 +1,5 @@
 import { eventsTable, jobsTable, queueNames } from '#infra/definitions';
+import type { DeploymentConfig } from './config.ts';
 
 /**
  * Every physical name a deployment uses, derived from its stage. Both halves of the stack compute
@@ -18,7 +19,10 @@ export interface DeploymentNames {
   /** Secrets Manager secret holding `{"cooledgeSecrets": [...], "zenbookerTokens": [...]}`. */
   readonly credentialsSecret: string;
   readonly alarmTopic: string;
-  /** Every alarm's name starts with it; the alarm topic lets exactly these publish. */
+  /**
+   * Every alarm's name starts with it (`field-webhooks-<stage>/`); the alarm topic lets exactly
+   * these publish, and no other stage's alarm name can start with it.
+   */
   readonly alarmPrefix: string;
   readonly dashboard: string;
   /** CloudWatch namespace of the functions' embedded metrics; per stage so stages never mix. */
@@ -36,8 +40,28 @@ export function deploymentNames(stage: string): DeploymentNames {
     deadLetterQueue: `${prefix}-${queueNames.deadLetterQueue}`,
     credentialsSecret: `field-webhooks/${stage}/credentials`,
     alarmTopic: `${prefix}-alarms`,
-    alarmPrefix: `${prefix}-`,
+    // `/`, not `-`: a stage name cannot contain `/` (config.ts), so `field-webhooks-prod/*` in the
+    // alarm topic's policy matches this stage's alarms and never stage `prod-eu`'s, which
+    // `field-webhooks-prod-*` did. (CloudWatch alarm names may contain `/`.)
+    alarmPrefix: `${prefix}/`,
     dashboard: prefix,
     metricsNamespace: `FieldWebhooks/${stage}`,
+  };
+}
+
+/**
+ * {@link deploymentNames} with the tables and the secret this deployment adopts instead of creating
+ * (`existingEventsTable`, `existingJobsTable`, `existingSecretName`): everything that finds them by
+ * name, the functions' environment, their permissions and the outputs, then finds the kept ones.
+ */
+export function withAdopted(
+  names: DeploymentNames,
+  adopted: Pick<DeploymentConfig, 'existingEventsTable' | 'existingJobsTable' | 'existingSecretName'>,
+): DeploymentNames {
+  return {
+    ...names,
+    eventsTable: adopted.existingEventsTable ?? names.eventsTable,
+    jobsTable: adopted.existingJobsTable ?? names.jobsTable,
+    credentialsSecret: adopted.existingSecretName ?? names.credentialsSecret,
   };
 }

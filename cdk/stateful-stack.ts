@@ -29,14 +29,18 @@ export interface StatefulStackProps {
 
 /**
  * What must outlive any code change: the two tables, the queue and its DLQ, the credentials secret
- * and the alarm topic (with its confirmed email subscription). A nested stack of the one top-level
- * stack (`webhooks-stack.ts`), so a bare `npx cdk deploy` deploys everything; CloudFormation leaves
- * it untouched unless its own template changes, so a redeploy of the functions, which find these
- * resources by name, never touches it. Termination protection and stack tags come from the parent.
- * Its outputs would not be printed by `cdk deploy`, so the parent declares them.
+ * and the alarm topic (with its confirmed email subscription). The tables and the secret are kept
+ * when the stack is deleted, and not created when context adopts ones kept from before
+ * (`existingEventsTable`, `existingJobsTable`, `existingSecretName`). A nested stack of the one
+ * top-level stack (`webhooks-stack.ts`), so a bare `npx cdk deploy` deploys everything;
+ * CloudFormation leaves it untouched unless its own template changes, so a redeploy of the
+ * functions, which find these resources by name, never touches it. Termination protection and
+ * stack tags come from the parent. Its outputs would not be printed by `cdk deploy`, so the parent
+ * declares them.
  */
 export class StatefulStack extends NestedStack {
-  readonly tables: Readonly<Record<TableId, Table>>;
+  /** The tables this stack creates: none of those adopted by context. */
+  readonly tables: Readonly<Partial<Record<TableId, Table>>>;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly alarmTopic: Topic;
@@ -47,10 +51,16 @@ export class StatefulStack extends NestedStack {
     });
     const { config, names } = props;
     const tableNames: Record<TableId, string> = { Events: names.eventsTable, Jobs: names.jobsTable };
+    const adopted: Record<TableId, string | undefined> = {
+      Events: config.existingEventsTable,
+      Jobs: config.existingJobsTable,
+    };
 
     this.tables = Object.fromEntries(
-      tables.map((definition) => [definition.id, this.table(definition, tableNames[definition.id])]),
-    ) as Record<TableId, Table>;
+      tables
+        .filter((definition) => adopted[definition.id] === undefined)
+        .map((definition) => [definition.id, this.table(definition, tableNames[definition.id])]),
+    );
 
     const queueDefaults = {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -100,15 +110,24 @@ export class StatefulStack extends NestedStack {
     if (!config.existingSecretName) this.credentialsSecret(names.credentialsSecret);
   }
 
-  /** On-demand, point-in-time recovery, TTL, deletion protection, retained when the stack goes. */
+  /**
+   * On-demand, point-in-time recovery, TTL. Kept when the stack is deleted or a change would replace
+   * it, but deleted when the deployment that created it rolls back (`RetainExceptOnCreate`), so a
+   * failed first deploy leaves no table behind to make its retry fail with "already exists".
+   * DynamoDB's own deletion protection stays off for the same reason: CloudFormation could not
+   * delete a protected table on that rollback (DeleteTable is refused), and the rollback would fail
+   * instead. What guards the data: the deletion policy, fixed names (CloudFormation refuses
+   * a change that would replace the table), the stack's termination protection, and point-in-time
+   * recovery, which keeps a backup of a table deleted by hand for 35 days.
+   */
   private table(definition: TableDefinition, tableName: string): Table {
     const table = new Table(this, `${definition.id}Table`, {
       tableName,
       partitionKey: attribute(definition.partitionKey),
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: false,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
     });
     for (const index of definition.globalSecondaryIndexes) {
@@ -144,8 +163,10 @@ export class StatefulStack extends NestedStack {
         excludePunctuation: true,
         passwordLength: 32,
       },
-      // Deleting it would break every URL and signature configured at the providers.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Deleting it would break every URL and signature configured at the providers, so it is kept
+      // (and adopted again with `existingSecretName`), except when the deployment that created it
+      // rolls back: then it holds nothing yet, and a kept one would fail the retry.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',

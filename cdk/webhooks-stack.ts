@@ -10,20 +10,28 @@ import {
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
+  HttpRouteKey,
   HttpStage,
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
+import { EventSourceMapping, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { consumerBatchingWindowSeconds, consumerBatchSize, consumerTimeoutSeconds } from '#infra/definitions';
+import {
+  consumerBatchingWindowSeconds,
+  consumerBatchSize,
+  consumerTimeoutSeconds,
+  tables,
+} from '#infra/definitions';
 import type { DeploymentConfig } from './config.ts';
 import { Monitoring } from './monitoring.ts';
 import type { DeploymentNames } from './names.ts';
@@ -51,6 +59,22 @@ const ingestTimeoutSeconds = 20;
  */
 export const webhookRoutes = ['/webhooks/cooledge', '/webhooks/zenbooker/{token}'] as const;
 
+type WebhookRoute = (typeof webhookRoutes)[number];
+
+/** Each route's own throttle: its provider's context keys, else the stage-wide ones. */
+function routeThrottles(config: DeploymentConfig): Record<WebhookRoute, { rate: number; burst: number }> {
+  return {
+    '/webhooks/cooledge': {
+      rate: config.cooledgeRateLimit ?? config.throttleRateLimit,
+      burst: config.cooledgeBurstLimit ?? config.throttleBurstLimit,
+    },
+    '/webhooks/zenbooker/{token}': {
+      rate: config.zenbookerRateLimit ?? config.throttleRateLimit,
+      burst: config.zenbookerBurstLimit ?? config.throttleBurstLimit,
+    },
+  };
+}
+
 /**
  * One stage, as the one top-level stack `npx cdk deploy` deploys without arguments. The data lives
  * in a nested stack ({@link StatefulStack}, `Data`); this stack holds what a redeploy may replace
@@ -70,7 +94,8 @@ export class WebhooksStack extends Stack {
         'Field webhooks: HTTP API, ingest and consumer functions, alarms, dashboard; data in a nested stack',
       // Deleting the stage would drop the queued messages and the code that drains them; make
       // `cdk destroy` a deliberate two-step act (README: Teardown). The nested stack is only ever
-      // deleted with its parent, so this protects it too.
+      // deleted with its parent, so this protects it too. The CLI turns it on before the change
+      // set runs, so a failed first create is protected as well: README, "When a deploy fails".
       terminationProtection: true,
       ...props,
     });
@@ -86,8 +111,16 @@ export class WebhooksStack extends Stack {
       queueArn: this.formatArn({ service: 'sqs', resource: names.deadLetterQueue }),
       queueName: names.deadLetterQueue,
     });
-    const tableArn = (name: string) =>
-      this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: name });
+    // By name like everything else, whether the nested stack created them or context adopted kept
+    // ones (`names` then holds the adopted names). Their indexes are declared, so any grant that
+    // reads would cover `index/*`; the consumer only writes, and writes go to the table ARN alone.
+    const tableNames = { Events: names.eventsTable, Jobs: names.jobsTable };
+    const [eventsTable, jobsTable] = tables.map((definition) =>
+      Table.fromTableAttributes(this, `${definition.id}Table`, {
+        tableName: tableNames[definition.id],
+        globalIndexes: definition.globalSecondaryIndexes.map((index) => index.indexName),
+      }),
+    ) as [ITable, ITable];
     const secretName = config.existingSecretName ?? names.credentialsSecret;
     // Secrets Manager appends `-` and six random characters to a secret's ARN.
     const secretArn = this.formatArn({
@@ -102,6 +135,11 @@ export class WebhooksStack extends Stack {
       this.formatArn({ service: 'sns', resource: names.alarmTopic }),
     );
     const metricsNamespace = { POWERTOOLS_METRICS_NAMESPACE: names.metricsNamespace };
+    // `-c tracing=true`: X-Ray active tracing of both functions (invocation, init and overhead
+    // segments; the SDK clients are not instrumented, so calls to SQS, Secrets Manager and DynamoDB
+    // show as time inside the function, not as subsegments). Off by default, since X-Ray bills per
+    // trace. The API stage cannot join: HTTP APIs do not support X-Ray tracing (only REST APIs do).
+    const tracing = config.tracing ? Tracing.ACTIVE : undefined;
 
     // Latency-sensitive (the provider waits) and its cold start is module initialisation, which is
     // CPU-bound: 512 MiB buys about a third of a vCPU, at a cost that is noise at webhook volumes.
@@ -112,6 +150,7 @@ export class WebhooksStack extends Stack {
       timeout: Duration.seconds(ingestTimeoutSeconds),
       logRetention,
       sourceMapsAtRuntime: config.sourceMaps,
+      tracing,
       environment: {
         ...metricsNamespace,
         QUEUE_URL: queue.queueUrl,
@@ -141,10 +180,11 @@ export class WebhooksStack extends Stack {
       timeout: Duration.seconds(consumerTimeoutSeconds),
       logRetention,
       sourceMapsAtRuntime: config.sourceMaps,
+      tracing,
       environment: {
         ...metricsNamespace,
-        EVENTS_TABLE_NAME: names.eventsTable,
-        JOBS_TABLE_NAME: names.jobsTable,
+        EVENTS_TABLE_NAME: eventsTable.tableName,
+        JOBS_TABLE_NAME: jobsTable.tableName,
         DEDUPE_HORIZON_DAYS: String(config.dedupeHorizonDays),
         // Replays are checked again for an event time too far ahead: the same skew as ingest.
         EVENT_TIME_SKEW_SECONDS: String(config.eventTimeSkewSeconds),
@@ -155,7 +195,7 @@ export class WebhooksStack extends Stack {
     this.consumer.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [tableArn(names.eventsTable), tableArn(names.jobsTable)],
+        resources: [eventsTable.tableArn, jobsTable.tableArn],
       }),
     );
     // What Lambda's poller calls on the function's behalf. A failed record is simply not deleted.
@@ -165,6 +205,16 @@ export class WebhooksStack extends Stack {
         resources: [queue.queueArn],
       }),
     );
+    if (tracing) {
+      for (const fn of [this.ingest, this.consumer]) {
+        if (!fn.role) continue;
+        Validations.of(fn.role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'Active tracing (-c tracing=true) lets the function send segments to X-Ray: xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions, so their resource is "*" (what Lambda adds for Tracing.ACTIVE).',
+        });
+      }
+    }
     // Batches of up to 10 gathered for up to 1 s: webhook traffic is sparse and bursty, so this
     // amortises cold starts and invocations in a burst while adding at most a second of latency.
     // Failed records are reported one by one, so one bad event never replays its neighbours.
@@ -188,10 +238,11 @@ export class WebhooksStack extends Stack {
       retention: logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'ApiStage', {
+    const stage = new HttpStage(this, 'ApiStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
+      // The default for a route without settings of its own; both webhook routes have their own.
       throttle: { rateLimit: config.throttleRateLimit, burstLimit: config.throttleBurstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
@@ -201,8 +252,19 @@ export class WebhooksStack extends Stack {
     const integration = new HttpLambdaIntegration('IngestIntegration', this.ingest, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
+    // One throttle per route (`RouteSettings`, keyed by route key), so whoever floods one URL gets
+    // that route's 429s and never the other provider's deliveries. A route's settings replace the
+    // stage defaults for it as a whole; only throttling is set in either. The stage must be created
+    // after the routes it names ("Unable to find Route by key"), hence the dependency.
+    const throttles = routeThrottles(config);
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const path of webhookRoutes) {
+      routeSettings[HttpRouteKey.with(path, HttpMethod.ANY).key] = {
+        ThrottlingRateLimit: throttles[path].rate,
+        ThrottlingBurstLimit: throttles[path].burst,
+      };
       for (const route of this.api.addRoutes({ path, methods: [HttpMethod.ANY], integration })) {
+        stage.node.addDependency(route);
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
@@ -210,6 +272,7 @@ export class WebhooksStack extends Stack {
         });
       }
     }
+    (stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
 
     new Monitoring(this, 'Monitoring', {
       dashboardName: names.dashboard,
@@ -223,6 +286,9 @@ export class WebhooksStack extends Stack {
       deadLetterQueue,
       alarmTopic,
       authFailureThreshold: config.authFailureAlarmThreshold,
+      accessLogs,
+      throttledThreshold: config.throttledAlarmThreshold,
+      clientErrorThreshold: config.clientErrorAlarmThreshold,
     });
 
     const output = (id: string, value: string, description: string) =>

@@ -1,7 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type DeploymentConfig, readDeploymentConfig } from './config.ts';
-import { type DeploymentNames, deploymentNames } from './names.ts';
+import { type DeploymentNames, deploymentNames, withAdopted } from './names.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 import { WebhooksStack } from './webhooks-stack.ts';
 
@@ -22,7 +22,8 @@ export interface WebhookStacks {
  */
 export function addWebhookStacks(app: App): WebhookStacks {
   const config = readDeploymentConfig(app.node.getAllContext());
-  const names = deploymentNames(config.stage);
+  // The stage's names, but the kept tables' and secret's when context adopts them.
+  const names = withAdopted(deploymentNames(config.stage), config);
 
   // Stack tags: CloudFormation copies them onto every resource that supports tags, the nested
   // stack and its resources included.

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
-import { errorName } from '#core/errors';
+import { errorLogLine, errorName } from '#core/errors';
 import { queueVisibilityTimeoutSeconds } from '#infra/definitions';
 import { defaultDeps as consumerDeps, createHandler as createConsumer } from '../functions/consume/app.ts';
 import { createHandler as createIngest, defaultDeps as ingestDeps } from '../functions/ingest/app.ts';
@@ -282,7 +282,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
           queueUrl: queues.queueUrl,
           ...(Attributes?.QueueArn ? { queueArn: Attributes.QueueArn } : {}),
           handler: consumer,
-          onInvokeError: (error) => consumerLogger.error('poll failed', { error: errorName(error) }),
+          onInvokeError: (error) => consumerLogger.error('poll failed', { error: errorLogLine(error) }),
         }),
     );
     for (const poller of pollers) poller.start();
@@ -295,7 +295,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
         host: settings.host,
         onRequest: (entry) =>
           httpLog.info(`${entry.method} ${entry.route}`, { status: entry.status, ms: Math.round(entry.ms) }),
-        onError: (error) => httpLog.error('request failed', { error: errorName(error) }),
+        onError: (error) => httpLog.error('request failed', { error: errorLogLine(error) }),
       });
     } catch (error) {
       await Promise.all(pollers.map((p) => p.stop()));

@@ -2,7 +2,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as v from 'valibot';
 import type { CredentialSource } from '#core/config';
 import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
-import { LoggableError } from '#core/errors';
+import { errorLogLine, LoggableError } from '#core/errors';
+import { type Logger, silentLogger } from '#core/ports';
 import { toIssues } from '#core/validation';
 import { ingestClientOptions } from './client-options.ts';
 
@@ -20,7 +21,9 @@ export class StaticCredentials implements CredentialsSource {
  * Credentials from one Secrets Manager secret holding
  * `{"cooledgeSecrets": ["…"], "zenbookerTokens": ["…"]}`. Read at cold start, cached, and re-read
  * every `refreshSeconds` so a rotation takes effect without a redeploy. When a refresh fails the
- * last good value is kept (a Secrets Manager blip must not turn into 401s for real deliveries).
+ * last good value is kept (a Secrets Manager blip must not turn into 401s for real deliveries) and
+ * the failure is logged here, since no request fails for it; a failed first read fails the request,
+ * whose handler logs it.
  */
 export class SecretsManagerCredentials implements CredentialsSource {
   private cached: { value: WebhookCredentials; at: number } | undefined;
@@ -31,14 +34,28 @@ export class SecretsManagerCredentials implements CredentialsSource {
     private readonly refreshSeconds: number,
     private readonly client: SecretsManagerClient = new SecretsManagerClient(ingestClientOptions),
     private readonly now: () => number = Date.now,
+    private readonly logger: Logger = silentLogger,
   ) {}
 
   async get(): Promise<WebhookCredentials> {
     const cached = this.cached;
     if (cached && this.now() - cached.at < this.refreshSeconds * 1000) return cached.value;
-    this.inflight ??= this.fetch().finally(() => {
-      this.inflight = undefined;
-    });
+    this.inflight ??= this.fetch()
+      .catch((error: unknown) => {
+        // Once per failed read, however many requests wait on it. The secret's name and the error
+        // (Secrets Manager's code, HTTP status and message, or what is wrong with the value's
+        // shape), never the value.
+        if (this.cached) {
+          this.logger.warn('secret refresh failed, keeping the last good value', {
+            secretId: this.secretId,
+            error: errorLogLine(error),
+          });
+        }
+        throw error;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
     try {
       return await this.inflight;
     } catch (error) {
@@ -68,11 +85,11 @@ export class SecretsManagerCredentials implements CredentialsSource {
   }
 }
 
-export function credentialsFrom(source: CredentialSource): CredentialsSource {
+export function credentialsFrom(source: CredentialSource, logger: Logger = silentLogger): CredentialsSource {
   return source.kind === 'env'
     ? new StaticCredentials({
         cooledgeSecrets: source.cooledgeSecrets,
         zenbookerTokens: source.zenbookerTokens,
       })
-    : new SecretsManagerCredentials(source.secretId, source.refreshSeconds);
+    : new SecretsManagerCredentials(source.secretId, source.refreshSeconds, undefined, undefined, logger);
 }

@@ -3,7 +3,7 @@ import { DynamoEventStore } from '#adapters/dynamo-store';
 import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { consumerConfig } from '#core/config';
 import { type ConsumeDeps, consume } from '#core/consume';
-import { errorDescription } from '#core/errors';
+import { errorLogLine } from '#core/errors';
 import type { Logger, MetricName, Metrics } from '#core/ports';
 import { providers } from '#providers/index';
 
@@ -50,7 +50,7 @@ export function createHandler(deps: ConsumerHandlerDeps) {
       deps.logger.error('event failed', {
         messageId: record.messageId,
         receiveCount: record.attributes?.ApproximateReceiveCount,
-        error: errorDescription(result.reason),
+        error: errorLogLine(result.reason),
       });
       batchItemFailures.push({ itemIdentifier: record.messageId });
     });

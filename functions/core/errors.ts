@@ -1,21 +1,19 @@
-/** How errors are described in logs: by class name, and by message only when written to be logged. */
+/**
+ * How errors are described in logs and stored reasons: name, code and message on one line, quoted
+ * text left out (see {@link errorDescription}); {@link errorLogLine} adds an AWS error's HTTP status.
+ */
 
-/** Error class names only: an SDK message can carry request details. */
+/** An error's class name, or what was thrown when it is not an error. */
 export function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
 /**
- * An error whose message was written to be logged: it names what is wrong and quotes no input,
- * header or secret. Other errors are logged by name only.
+ * An error whose message was written for the log: it names what is wrong and quotes no input,
+ * header or secret, where the message it replaces might (a JSON parser's echoes the text).
  */
 export class LoggableError extends Error {
   override name = 'LoggableError';
-}
-
-/** The message of a {@link LoggableError}, so an operator can tell "secret not set" from a bug. */
-export function errorDetail(error: unknown): string | undefined {
-  return error instanceof LoggableError ? error.message : undefined;
 }
 
 /**
@@ -26,9 +24,32 @@ export function errorDetail(error: unknown): string | undefined {
  * neither). AWS and marshalling messages name the constraint, not the item; they may quote a number.
  */
 export function errorDescription(error: unknown): string {
+  return describe(error, false);
+}
+
+/**
+ * {@link errorDescription} for a log line, with the HTTP status an AWS SDK error carries
+ * (`$metadata.httpStatusCode`) next to its code: `AccessDeniedException (HTTP 400): User: … is not
+ * authorized to perform: secretsmanager:GetSecretValue …`, `ServiceUnavailable (HTTP 503): …`. So
+ * an operator tells our fault (4xx: a permission, a missing queue or secret) from AWS's (5xx,
+ * throttling: the provider's retry will do) from the log alone. Messages from AWS name the request's
+ * resource, never a request body or a secret value; quoted text is left out all the same.
+ */
+export function errorLogLine(error: unknown): string {
+  return describe(error, true);
+}
+
+function describe(error: unknown, withHttpStatus: boolean): string {
   if (!(error instanceof Error)) return typeof error;
-  const code = (error as { code?: unknown }).code;
-  const name = typeof code === 'string' && code !== error.name ? `${error.name} (${code})` : error.name;
+  const fields = error as { code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  // `code`: Node's (`ECONNRESET`); `Code`: the query-protocol code SQS adds (`AWS.SimpleQueueService.…`).
+  const code = [fields.code, fields.Code].find((c) => typeof c === 'string' && c !== '' && c !== error.name);
+  const status = withHttpStatus ? fields.$metadata?.httpStatusCode : undefined;
+  const notes = [
+    ...(typeof code === 'string' ? [code] : []),
+    ...(typeof status === 'number' ? [`HTTP ${status}`] : []),
+  ];
+  const name = notes.length > 0 ? `${error.name} (${notes.join(', ')})` : error.name;
   // Double-quoted text is where messages echo input (V8's `"abc" is not valid JSON`, a provider
   // name from a message): it is left out. V8 single-quotes names from the code (`reading 'id'`).
   const message = error.message.replace(/"[^"]*"/g, '"…"');

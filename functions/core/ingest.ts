@@ -1,7 +1,7 @@
 import { parse as parseContentType } from 'content-type';
 import type { SignatureScheme } from './config.ts';
 import type { CredentialsSource } from './credentials.ts';
-import { errorDescription, errorName } from './errors.ts';
+import { errorDescription, errorLogLine } from './errors.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import { type JsonObject, parseJsonObject } from './json.ts';
 import { admissionIssues, illFormedIdDetail, illFormedIdPath } from './limits.ts';
@@ -150,7 +150,9 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     await deps.queue.send(message);
   } catch (error) {
     metrics.count('EnqueueFailed');
-    logger.error('enqueue failed', { ...logged, error: errorName(error) });
+    // Name, code, HTTP status and SQS's message: enough to tell a missing permission or queue (ours
+    // to fix) from throttling or an outage (the provider's retry will do). Never the message body.
+    logger.error('enqueue failed', { ...logged, error: errorLogLine(error) });
     return problem(503, 'The event could not be queued; retry later.', {
       'retry-after': String(retryAfterSeconds),
     });

@@ -3,7 +3,7 @@ import { credentialsFrom } from '#adapters/credentials';
 import { SqsQueue } from '#adapters/sqs-queue';
 import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { ingestConfig } from '#core/config';
-import { errorDetail, errorName } from '#core/errors';
+import { errorLogLine } from '#core/errors';
 import { type IngestDeps, ingest, internalError } from '#core/ingest';
 import { providers } from '#providers/index';
 
@@ -25,7 +25,9 @@ export function createHandler(deps: IngestDeps) {
         deps,
       );
     } catch (error) {
-      deps.logger.error('ingest failed', { error: errorName(error), detail: errorDetail(error) });
+      // The credentials could not be read (Secrets Manager's error with its HTTP status, or what is
+      // wrong with the secret's shape, never its value), or a bug: one line that says which.
+      deps.logger.error('ingest failed', { error: errorLogLine(error) });
       return internalError();
     } finally {
       deps.metrics.flush();
@@ -36,12 +38,13 @@ export function createHandler(deps: IngestDeps) {
 /** Built once per cold start; a bad environment fails here with the variable's name. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): IngestDeps {
   const config = ingestConfig(env);
+  const logger = powertoolsLogger('ingest');
   return {
     providers,
     queue: new SqsQueue(config.queueUrl),
-    credentials: credentialsFrom(config.credentials),
+    credentials: credentialsFrom(config.credentials, logger),
     clock: () => new Date(),
-    logger: powertoolsLogger('ingest'),
+    logger,
     metrics: powertoolsMetrics('ingest'),
     maxBodyBytes: config.maxBodyBytes,
     signatureScheme: config.signatureScheme,

@@ -22,6 +22,8 @@ describe('deployment context', () => {
     });
     expect(config.alarmEmail).toBeUndefined();
     expect(config.existingSecretName).toBeUndefined();
+    expect(config.existingEventsTable).toBeUndefined();
+    expect(config.existingJobsTable).toBeUndefined();
     expect(config.sourceMaps).toBe(false);
   });
 
@@ -32,6 +34,44 @@ describe('deployment context', () => {
     ['false', false],
   ])('reads sourceMaps %j as %j', (value, expected) => {
     expect(readDeploymentConfig({ sourceMaps: value }).sourceMaps).toBe(expected);
+  });
+
+  it('leaves the per-route throttles unset (the stage defaults apply), tracing off, and the API alarm defaults', () => {
+    const config = readDeploymentConfig({});
+    expect(config.cooledgeRateLimit).toBeUndefined();
+    expect(config.cooledgeBurstLimit).toBeUndefined();
+    expect(config.zenbookerRateLimit).toBeUndefined();
+    expect(config.zenbookerBurstLimit).toBeUndefined();
+    expect(config).toMatchObject({
+      throttleRateLimit: 50,
+      throttleBurstLimit: 100,
+      tracing: false,
+      throttledAlarmThreshold: 10,
+      clientErrorAlarmThreshold: 50,
+    });
+  });
+
+  it('reads per-route throttles, the tracing switch and the API alarm thresholds', () => {
+    expect(
+      readDeploymentConfig({
+        cooledgeRateLimit: '5',
+        cooledgeBurstLimit: 10,
+        zenbookerRateLimit: 200,
+        zenbookerBurstLimit: '400',
+        tracing: 'true',
+        throttledAlarmThreshold: '1',
+        clientErrorAlarmThreshold: 1_000,
+      }),
+    ).toMatchObject({
+      cooledgeRateLimit: 5,
+      cooledgeBurstLimit: 10,
+      zenbookerRateLimit: 200,
+      zenbookerBurstLimit: 400,
+      tracing: true,
+      throttledAlarmThreshold: 1,
+      clientErrorAlarmThreshold: 1_000,
+    });
+    expect(readDeploymentConfig({ tracing: false }).tracing).toBe(false);
   });
 
   it('takes numbers as `-c key=value` strings as well as JSON numbers', () => {
@@ -66,6 +106,16 @@ describe('deployment context', () => {
     ['throttleRateLimit', 'fast', 'throttleRateLimit: must be a whole number (got "fast")'],
     ['throttleRateLimit', 0, 'throttleRateLimit: must be at least 1'],
     ['throttleBurstLimit', 2.5, 'throttleBurstLimit: must be a whole number'],
+    ['cooledgeRateLimit', 'fast', 'cooledgeRateLimit: must be a whole number (got "fast")'],
+    ['cooledgeRateLimit', 0, 'cooledgeRateLimit: must be at least 1'],
+    ['cooledgeBurstLimit', 5_001, 'cooledgeBurstLimit: must be at most 5000'],
+    ['zenbookerRateLimit', 10_001, 'zenbookerRateLimit: must be at most 10000'],
+    ['zenbookerBurstLimit', '1.5', 'zenbookerBurstLimit: must be a whole number'],
+    ['tracing', 'on', 'tracing: must be true or false'],
+    ['throttledAlarmThreshold', 0, 'throttledAlarmThreshold: must be at least 1'],
+    ['throttledAlarmThreshold', 'ten', 'throttledAlarmThreshold: must be a whole number (got "ten")'],
+    ['clientErrorAlarmThreshold', -5, 'clientErrorAlarmThreshold: must be at least 1'],
+    ['clientErrorAlarmThreshold', 2.5, 'clientErrorAlarmThreshold: must be a whole number'],
     ['dedupeHorizonDays', '-1', 'dedupeHorizonDays: must be a whole number'],
     ['dedupeHorizonDays', 3651, 'dedupeHorizonDays: must be at most 3650'],
     ['maxBodyBytes', maxBodyBytesCeiling + 1, `maxBodyBytes: must be at most ${maxBodyBytesCeiling}`],
@@ -77,10 +127,43 @@ describe('deployment context', () => {
     ['logRetentionDays', 31, 'logRetentionDays: must be one of 1, 3, 5'],
     ['alarmEmail', 'ops-at-example', 'alarmEmail: must be an email address'],
     ['existingSecretName', 'arn:aws:secretsmanager:eu-west-1:1:secret:x', 'existingSecretName: must be a'],
+    [
+      'existingEventsTable',
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/field-webhooks-prod-events',
+      'existingEventsTable: must be a DynamoDB table name',
+    ],
+    ['existingJobsTable', 'jo', 'existingJobsTable: must be a DynamoDB table name'],
+    ['existingJobsTable', 'jobs table', 'existingJobsTable: must be a DynamoDB table name'],
+    ['existingJobsTable', 7, 'existingJobsTable: must be text'],
     ['throttleRate', 10, 'throttleRate: unknown context key'],
   ])('rejects %s = %j, naming the key', (key, value, message) => {
     expect(() => readDeploymentConfig({ [key]: value })).toThrow(ContextError);
     expect(() => readDeploymentConfig({ [key]: value })).toThrow(message);
+  });
+
+  it('adopts kept tables by name, both together', () => {
+    const config = readDeploymentConfig({
+      existingEventsTable: ' field-webhooks-prod-events ',
+      existingJobsTable: 'field-webhooks-prod-jobs',
+    });
+    expect(config.existingEventsTable).toBe('field-webhooks-prod-events');
+    expect(config.existingJobsTable).toBe('field-webhooks-prod-jobs');
+    const none = readDeploymentConfig({ existingEventsTable: '', existingJobsTable: '' });
+    expect(none.existingEventsTable).toBeUndefined();
+    expect(none.existingJobsTable).toBeUndefined();
+  });
+
+  it.each([
+    [{ existingEventsTable: 'kept-events' }, 'existingJobsTable: must be set with existingEventsTable'],
+    [{ existingJobsTable: 'kept-jobs' }, 'existingEventsTable: must be set with existingJobsTable'],
+    [{ existingJobsTable: 'kept-jobs', existingEventsTable: '' }, 'existingEventsTable: must be set with'],
+    [
+      { existingEventsTable: 'kept', existingJobsTable: 'kept' },
+      'existingJobsTable: must name another table than existingEventsTable',
+    ],
+  ])('refuses to adopt %j, naming the key', (context, message) => {
+    expect(() => readDeploymentConfig(context)).toThrow(ContextError);
+    expect(() => readDeploymentConfig(context)).toThrow(message);
   });
 
   it('reports every bad key at once', () => {

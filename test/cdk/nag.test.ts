@@ -24,6 +24,24 @@ describe('cdk-nag AWS Solutions checks', () => {
     ['the default deployment', {}],
     ['a deployment with an alarm email', { alarmEmail: 'oncall@example.com' }],
     ['a deployment reusing an existing secret', { existingSecretName: 'kept/creds' }],
+    [
+      'a redeploy adopting the kept tables and secret',
+      {
+        existingEventsTable: 'field-webhooks-prod-events',
+        existingJobsTable: 'field-webhooks-prod-jobs',
+        existingSecretName: 'field-webhooks/prod/credentials',
+      },
+    ],
+    ['a traced deployment', { tracing: 'true' }],
+    [
+      'a deployment with per-route throttles',
+      {
+        cooledgeRateLimit: 5,
+        zenbookerRateLimit: 20,
+        throttledAlarmThreshold: 1,
+        clientErrorAlarmThreshold: 1,
+      },
+    ],
   ])('leave no unacknowledged finding in %s', (_name, context) => {
     const { app } = synthesize(context);
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
@@ -35,6 +53,19 @@ describe('cdk-nag AWS Solutions checks', () => {
       'AwsSolutions-APIG4 field-webhooks-prod/Api/ANY--webhooks--cooledge',
       'AwsSolutions-APIG4 field-webhooks-prod/Api/ANY--webhooks--zenbooker--{token}',
       'AwsSolutions-SMG4 field-webhooks-prod/Data/CredentialsSecret',
+    ]);
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it('acknowledge X-Ray’s wildcard resource on each function role only when tracing is on', () => {
+    const found = acknowledgments(synthesize({ tracing: 'true' }).app);
+    expect(
+      found
+        .filter(({ rule }) => rule.startsWith('AwsSolutions-IAM5'))
+        .map(({ path, rule }) => `${rule} ${path}`),
+    ).toEqual([
+      'AwsSolutions-IAM5[Resource::*] field-webhooks-prod/IngestRole',
+      'AwsSolutions-IAM5[Resource::*] field-webhooks-prod/ConsumerRole',
     ]);
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
   });

@@ -9,7 +9,7 @@ import {
   queueVisibilityTimeoutSeconds,
   tables,
 } from '#infra/definitions';
-import { resourcesOf, type Synthesized, synthesize } from './support.ts';
+import { resolveOffline, resourcesOf, type Synthesized, synthesize } from './support.ts';
 
 let deployed: Synthesized;
 beforeAll(() => {
@@ -31,24 +31,59 @@ describe('tables', () => {
     });
   });
 
-  it('makes every table on-demand, recoverable to a point in time and protected from deletion', () => {
+  it('makes every table on-demand and recoverable to a point in time', () => {
     const found = resourcesOf(deployed.statefulTemplate, 'AWS::DynamoDB::Table');
     expect(found).toHaveLength(tables.length);
     for (const [, table] of found) {
       expect(table.Properties).toMatchObject({
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        DeletionProtectionEnabled: true,
       });
       expect(table.Properties.ProvisionedThroughput).toBeUndefined();
     }
   });
 
-  it('keeps the tables when the stack is deleted or a change would replace them', () => {
-    for (const [, table] of resourcesOf(deployed.statefulTemplate, 'AWS::DynamoDB::Table')) {
-      expect(table.DeletionPolicy).toBe('Retain');
+  it('keeps the tables when the stack is deleted or a change would replace them, not when their own create rolls back', () => {
+    const found = resourcesOf(deployed.statefulTemplate, 'AWS::DynamoDB::Table');
+    expect(found).toHaveLength(tables.length);
+    for (const [, table] of found) {
+      expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(table.UpdateReplacePolicy).toBe('Retain');
     }
+  });
+
+  it('leaves DynamoDB deletion protection off, so a rolled-back create can delete the table it made', () => {
+    for (const [, table] of resourcesOf(deployed.statefulTemplate, 'AWS::DynamoDB::Table')) {
+      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+  });
+});
+
+describe('tables kept from an earlier deployment (existingEventsTable, existingJobsTable)', () => {
+  const kept = {
+    existingEventsTable: 'field-webhooks-old-events',
+    existingJobsTable: 'field-webhooks-old-jobs',
+  };
+  let adopted: Synthesized;
+  beforeAll(() => {
+    adopted = synthesize(kept);
+  });
+
+  it('are not created: the data stack has no table at all', () => {
+    adopted.statefulTemplate.resourceCountIs('AWS::DynamoDB::Table', 0);
+    adopted.template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(adopted.stateful.tables).toEqual({});
+  });
+
+  it('leave the rest of the data stack as it was', () => {
+    adopted.statefulTemplate.resourceCountIs('AWS::SQS::Queue', 2);
+    adopted.statefulTemplate.resourceCountIs('AWS::SNS::Topic', 1);
+    adopted.statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  it('are what the names point at', () => {
+    expect(adopted.names.eventsTable).toBe(kept.existingEventsTable);
+    expect(adopted.names.jobsTable).toBe(kept.existingJobsTable);
   });
 });
 
@@ -107,11 +142,12 @@ describe('queues', () => {
 });
 
 describe('credentials secret', () => {
-  it('is generated, never written into the template, and retained', () => {
+  it('is generated, never written into the template, and retained except when its own create rolls back', () => {
     const secrets = resourcesOf(deployed.statefulTemplate, 'AWS::SecretsManager::Secret').map(([, s]) => s);
     expect(secrets).toHaveLength(1);
     expect(secrets[0]).toMatchObject({
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         Name: 'field-webhooks/prod/credentials',
         GenerateSecretString: { ExcludePunctuation: true },
@@ -132,6 +168,8 @@ describe('credentials secret', () => {
   it('is not created when an existing secret is named in context', () => {
     const imported = synthesize({ existingSecretName: 'kept/from/before' });
     imported.statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    imported.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    imported.statefulTemplate.resourceCountIs('AWS::DynamoDB::Table', tables.length);
     imported.template.hasOutput('CredentialsSecretName', { Value: 'kept/from/before' });
   });
 });
@@ -149,7 +187,7 @@ describe('alarm topic', () => {
             Condition: Match.objectLike({
               ArnLike: {
                 'aws:SourceArn': {
-                  'Fn::Join': ['', Match.arrayWith([':alarm:field-webhooks-prod-*'])],
+                  'Fn::Join': ['', Match.arrayWith([':alarm:field-webhooks-prod/*'])],
                 },
               },
             }),
@@ -157,6 +195,40 @@ describe('alarm topic', () => {
         ]),
       },
     });
+  });
+
+  it('admits every alarm of its own stage and none of another stage whose name extends it', () => {
+    type Statement = { Effect: string; Condition?: { ArnLike?: Record<string, unknown> } };
+    /** The topic policy's `aws:SourceArn` pattern of a stage, and its alarms' ARNs, resolved offline. */
+    const stageOf = (stage: string) => {
+      const built = stage === 'prod' ? deployed : synthesize({ stage });
+      const policies = resourcesOf(built.statefulTemplate, 'AWS::SNS::TopicPolicy');
+      const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+      const allow = statements.filter((s) => s.Effect === 'Allow' && s.Condition?.ArnLike);
+      expect(allow).toHaveLength(1);
+      const pattern = resolveOffline(allow[0]?.Condition?.ArnLike?.['aws:SourceArn']);
+      const alarmArns = resourcesOf(built.template, 'AWS::CloudWatch::Alarm').map(
+        ([, alarm]) => `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarm.Properties.AlarmName}`,
+      );
+      return { pattern, alarmArns };
+    };
+    /** IAM `ArnLike`: `*` is any run of characters, `?` any one. */
+    const arnLike = (pattern: string, arn: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      ).test(arn);
+    const prod = stageOf('prod');
+    const prodEu = stageOf('prod-eu');
+    expect(prod.pattern).toBe('arn:aws:cloudwatch:us-east-1:123456789012:alarm:field-webhooks-prod/*');
+    expect(prod.alarmArns.length).toBeGreaterThan(0);
+    for (const arn of prod.alarmArns) expect(arnLike(prod.pattern, arn), arn).toBe(true);
+    for (const arn of prodEu.alarmArns) {
+      expect(arnLike(prodEu.pattern, arn), arn).toBe(true);
+      expect(arnLike(prod.pattern, arn), arn).toBe(false);
+    }
   });
 
   it('has no subscription unless an alarm email is given', () => {

@@ -8,7 +8,13 @@ import {
   consumerBatchSize,
   consumerTimeoutSeconds,
   defaults,
+  queueRetentionSeconds,
 } from '#infra/definitions';
+import {
+  deadLetterAgeThresholdSeconds,
+  sustainedPeriods,
+  throttledMetricName,
+} from '../../cdk/monitoring.ts';
 import {
   logicalId,
   resolveOffline,
@@ -37,6 +43,34 @@ describe('functions', () => {
         Handler: 'index.handler',
       });
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    }
+  });
+
+  it('are not traced by default (X-Ray bills per trace)', () => {
+    const { stack, template } = deployed;
+    for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
+      expect(fn.Properties.TracingConfig).toBeUndefined();
+    }
+    for (const fn of [stack.ingest, stack.consumer]) {
+      const actions = roleStatements(template, stack, fn).flatMap((s) => s.actions);
+      expect(actions.filter((action) => action.startsWith('xray:'))).toEqual([]);
+    }
+  });
+
+  it('are both traced actively with -c tracing=true, allowed to send segments to X-Ray', () => {
+    const traced = synthesize({ tracing: 'true' });
+    const functions = resourcesOf(traced.template, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(2);
+    for (const [, fn] of functions) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    for (const fn of [traced.stack.ingest, traced.stack.consumer]) {
+      expect(roleStatements(traced.template, traced.stack, fn)).toContainEqual({
+        actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+        resource: '*',
+      });
+    }
+    // The API stage has nothing to switch: HTTP APIs do not support X-Ray.
+    for (const [, stage] of resourcesOf(traced.template, 'AWS::ApiGatewayV2::Stage')) {
+      expect(JSON.stringify(stage.Properties)).not.toMatch(/[Tt]rac/);
     }
   });
 
@@ -249,16 +283,52 @@ describe('HTTP API', () => {
     ]);
   });
 
-  it('throttles the stage at the rate and burst given in context', () => {
+  it('throttles each route on its own, by default at the stage rate and burst', () => {
     deployed.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      RouteSettings: {
+        'ANY /webhooks/cooledge': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+        'ANY /webhooks/zenbooker/{token}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      },
     });
     synthesize({ throttleRateLimit: 7, throttleBurstLimit: '15' }).template.hasResourceProperties(
       'AWS::ApiGatewayV2::Stage',
-      { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 } },
+      {
+        DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 },
+        RouteSettings: {
+          'ANY /webhooks/cooledge': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 },
+          'ANY /webhooks/zenbooker/{token}': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 },
+        },
+      },
     );
+  });
+
+  it('gives a route the rate and burst given in context for its provider, leaving the other alone', () => {
+    const custom = synthesize({ cooledgeRateLimit: '5', cooledgeBurstLimit: 10, zenbookerRateLimit: 200 });
+    const [[, stage]] = resourcesOf(custom.template, 'AWS::ApiGatewayV2::Stage') as [
+      [string, { Properties: { DefaultRouteSettings: unknown; RouteSettings: unknown } }],
+    ];
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 100,
+    });
+    expect(stage.Properties.RouteSettings).toEqual({
+      'ANY /webhooks/cooledge': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'ANY /webhooks/zenbooker/{token}': { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('names in RouteSettings exactly the routes it declares, and creates the stage after them', () => {
+    const routes = resourcesOf(deployed.template, 'AWS::ApiGatewayV2::Route');
+    const [[, stage]] = resourcesOf(deployed.template, 'AWS::ApiGatewayV2::Stage') as [
+      [string, { Properties: { RouteSettings: Record<string, unknown> }; DependsOn: string[] }],
+    ];
+    expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual(
+      routes.map(([, route]) => route.Properties.RouteKey).sort(),
+    );
+    for (const [routeId] of routes) expect(stage.DependsOn).toContain(routeId);
   });
 
   it('writes JSON access logs that never contain the request path (the Zenbooker token)', () => {
@@ -294,52 +364,148 @@ describe('alarms', () => {
     const found = alarms();
     expect(Object.keys(found).sort()).toEqual(
       [
+        'Api4xx',
+        'ApiThrottled',
         'AuthenticationFailures',
         'Conflicts',
         'ConsumerErrors',
         'ConsumerThrottles',
+        'DeadLetterQueueNearRetention',
         'DeadLetterQueueNotEmpty',
         'Ingest5xx',
         'IngestEnqueueFailed',
         'OldestMessageAge',
         'QuarantinedEvents',
         'Unprocessable',
-      ].map((name) => `field-webhooks-prod-${name}`),
+      ].map((name) => `field-webhooks-prod/${name}`),
     );
     for (const alarm of Object.values(found)) {
       expect(alarm.AlarmActions.map(arnOf)).toEqual([topicArn]);
       expect(alarm.OKActions.map(arnOf)).toEqual([topicArn]);
-      expect(alarm.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('keeps the DLQ alarms in their last state when SQS stops reporting an untouched DLQ', () => {
+    const found = alarms();
+    for (const [name, alarm] of Object.entries(found)) {
+      const deadLetter = name.startsWith('field-webhooks-prod/DeadLetterQueue');
+      // A DLQ that holds messages must not clear just because nothing touches it.
+      expect(alarm.TreatMissingData, name).toBe(deadLetter ? 'ignore' : 'notBreaching');
     }
   });
 
   it('watches the DLQ, the queue age, the consumer and the API with AWS metrics', () => {
     const found = alarms();
-    expect(found['field-webhooks-prod-DeadLetterQueueNotEmpty']).toMatchObject({
+    expect(found['field-webhooks-prod/DeadLetterQueueNotEmpty']).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [{ Name: 'QueueName', Value: 'field-webhooks-prod-webhook-events-dlq' }],
+      Statistic: 'Maximum',
+      Period: 300,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'ignore',
     });
-    expect(found['field-webhooks-prod-OldestMessageAge']).toMatchObject({
+    expect(found['field-webhooks-prod/OldestMessageAge']).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateAgeOfOldestMessage',
       Dimensions: [{ Name: 'QueueName', Value: 'field-webhooks-prod-webhook-events' }],
     });
     const consumerRef = { Ref: logicalId(deployed.stack, deployed.stack.consumer) };
     for (const metric of ['Errors', 'Throttles']) {
-      expect(found[`field-webhooks-prod-Consumer${metric}`]).toMatchObject({
+      expect(found[`field-webhooks-prod/Consumer${metric}`]).toMatchObject({
         Namespace: 'AWS/Lambda',
         MetricName: metric,
         Dimensions: [{ Name: 'FunctionName', Value: consumerRef }],
         Threshold: 1,
       });
     }
-    expect(found['field-webhooks-prod-Ingest5xx']).toMatchObject({
+    expect(found['field-webhooks-prod/Ingest5xx']).toMatchObject({
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
       Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(deployed.stack, deployed.stack.api) } }],
+    });
+  });
+
+  it('raises an alarm while the oldest DLQ message is four days from its retention limit', () => {
+    expect(queueRetentionSeconds).toBe(14 * 86_400);
+    expect(deadLetterAgeThresholdSeconds).toBe(10 * 86_400);
+    const nearRetention = alarms()['field-webhooks-prod/DeadLetterQueueNearRetention'];
+    expect(nearRetention).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: 'field-webhooks-prod-webhook-events-dlq' }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 864_000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'ignore',
+    });
+    expect(nearRetention.AlarmDescription).toContain('npm run cli -- redrive --stage prod');
+    expect(nearRetention.AlarmDescription).toContain('14 days');
+  });
+
+  it('counts 429s from the access log and raises an alarm when they are sustained', () => {
+    const { template } = deployed;
+    template.resourceCountIs('AWS::Logs::MetricFilter', 1);
+    const accessLogs = resourcesOf(template, 'AWS::Logs::LogGroup').find(([id]) =>
+      id.startsWith('ApiAccessLogs'),
+    );
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: accessLogs?.[0] },
+      // `$context.status` is a JSON string in the access log format, so the value is quoted.
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        { MetricNamespace: 'FieldWebhooks/prod', MetricName: 'ApiThrottled', MetricValue: '1' },
+      ],
+    });
+    expect(throttledMetricName).toBe('ApiThrottled');
+    expect(alarms()['field-webhooks-prod/ApiThrottled']).toMatchObject({
+      Namespace: 'FieldWebhooks/prod',
+      MetricName: 'ApiThrottled',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: sustainedPeriods,
+      DatapointsToAlarm: sustainedPeriods,
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: expect.stringContaining('stats count() by routeKey, sourceIp'),
+    });
+    expect(sustainedPeriods).toBe(3);
+  });
+
+  it('raises an alarm on a sustained rate of 4xx answers', () => {
+    expect(alarms()['field-webhooks-prod/Api4xx']).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '4xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(deployed.stack, deployed.stack.api) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 50,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: expect.stringContaining('stats count() by status, routeKey'),
+    });
+  });
+
+  it('takes the 429 and 4xx alarm thresholds from context', () => {
+    const custom = synthesize({ throttledAlarmThreshold: '2', clientErrorAlarmThreshold: 500 });
+    custom.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'field-webhooks-prod/ApiThrottled',
+      Threshold: 2,
+      AlarmDescription: Match.stringLikeRegexp('at least 2 times in every 5 minutes for 15 minutes'),
+    });
+    custom.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'field-webhooks-prod/Api4xx',
+      Threshold: 500,
+      AlarmDescription: Match.stringLikeRegexp('at least 500 times'),
     });
   });
 
@@ -351,12 +517,12 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'service', Value: 'ingest' }],
       Statistic: 'Sum',
     });
-    expect(found['field-webhooks-prod-IngestEnqueueFailed']).toMatchObject(ingestMetric('EnqueueFailed'));
-    expect(found['field-webhooks-prod-QuarantinedEvents']).toMatchObject({
+    expect(found['field-webhooks-prod/IngestEnqueueFailed']).toMatchObject(ingestMetric('EnqueueFailed'));
+    expect(found['field-webhooks-prod/QuarantinedEvents']).toMatchObject({
       ...ingestMetric('Quarantined'),
       Threshold: 1,
     });
-    expect(found['field-webhooks-prod-AuthenticationFailures']).toMatchObject({
+    expect(found['field-webhooks-prod/AuthenticationFailures']).toMatchObject({
       ...ingestMetric('RejectedUnauthorized'),
       Threshold: 20,
     });
@@ -380,10 +546,10 @@ describe('alarms', () => {
       DatapointsToAlarm: 1,
       TreatMissingData: 'notBreaching',
     });
-    const conflicts = found['field-webhooks-prod-Conflicts'];
+    const conflicts = found['field-webhooks-prod/Conflicts'];
     expect(conflicts).toMatchObject(consumerMetric('Conflict'));
     expect(conflicts.AlarmDescription).toContain('npm run cli -- events --outcome conflict --stage prod');
-    const unprocessable = found['field-webhooks-prod-Unprocessable'];
+    const unprocessable = found['field-webhooks-prod/Unprocessable'];
     expect(unprocessable).toMatchObject(consumerMetric('Unprocessable'));
     expect(unprocessable.AlarmDescription).toContain(
       'npm run cli -- events --outcome unprocessable --stage prod',
@@ -393,7 +559,7 @@ describe('alarms', () => {
     );
     // Another stage: its own namespace, and commands that name it.
     synthesize({ stage: 'dev' }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'field-webhooks-dev-Unprocessable',
+      AlarmName: 'field-webhooks-dev/Unprocessable',
       Namespace: 'FieldWebhooks/dev',
       AlarmDescription: Match.stringLikeRegexp('--outcome unprocessable --stage dev`'),
     });
@@ -430,6 +596,44 @@ describe('dashboard', () => {
     expect(body).not.toContain('RejectedNotFound');
     expect(body).toContain('field-webhooks-prod-webhook-events-dlq');
   });
+
+  it('charts the DLQ’s depth and the age of its oldest message, and the 429s', () => {
+    const [[, dashboard]] = resourcesOf(deployed.template, 'AWS::CloudWatch::Dashboard') as [
+      [string, { Properties: { DashboardBody: unknown } }],
+    ];
+    // The body joins Refs (the API, the functions) into JSON; only the literal parts matter here.
+    const join = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    const text = join[1].map((part) => (typeof part === 'string' ? part : '<ref>')).join(join[0]);
+    const body = JSON.parse(text);
+    type Widget = { properties: { title?: string; metrics?: unknown[][]; annotations?: unknown } };
+    const widgets = body.widgets as Widget[];
+    const dlq = widgets.find((w) => w.properties.title === 'Dead-letter queue: depth and oldest (s)');
+    expect(dlq?.properties.metrics).toEqual([
+      [
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'QueueName',
+        'field-webhooks-prod-webhook-events-dlq',
+        { stat: 'Maximum' },
+      ],
+      [
+        'AWS/SQS',
+        'ApproximateAgeOfOldestMessage',
+        'QueueName',
+        'field-webhooks-prod-webhook-events-dlq',
+        { label: 'oldest DLQ message (s)', stat: 'Maximum', yAxis: 'right' },
+      ],
+    ]);
+    expect(dlq?.properties.annotations).toEqual({
+      horizontal: [{ value: 864_000, label: 'DeadLetterQueueNearRetention', yAxis: 'right' }],
+    });
+    const api = widgets.find((w) => w.properties.title === 'API: requests and errors');
+    expect(api?.properties.metrics).toContainEqual([
+      'FieldWebhooks/prod',
+      'ApiThrottled',
+      { label: '429 (throttled)', stat: 'Sum' },
+    ]);
+  });
 });
 
 describe('the stack', () => {
@@ -460,7 +664,7 @@ describe('the stack', () => {
     for (const [type, count] of [
       ['AWS::Lambda::EventSourceMapping', 1],
       ['AWS::Lambda::Function', 2],
-      ['AWS::CloudWatch::Alarm', 10],
+      ['AWS::CloudWatch::Alarm', 13],
     ] as const) {
       const found = resourcesOf(deployed.template, type);
       expect(found, type).toHaveLength(count);
@@ -516,6 +720,79 @@ describe('the stack', () => {
     for (const output of Object.values(deployed.template.findOutputs('*'))) {
       expect(output.Export).toBeUndefined();
     }
+  });
+});
+
+describe('a redeploy that adopts the kept tables and secret', () => {
+  const kept = {
+    existingEventsTable: 'field-webhooks-prod-events-kept',
+    existingJobsTable: 'field-webhooks-prod-jobs-kept',
+    existingSecretName: 'field-webhooks/prod/credentials-kept',
+  };
+  let adopted: Synthesized;
+  beforeAll(() => {
+    adopted = synthesize(kept);
+  });
+
+  it('creates no table and no secret anywhere', () => {
+    for (const template of [adopted.template, adopted.statefulTemplate]) {
+      template.resourceCountIs('AWS::DynamoDB::Table', 0);
+      template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    }
+  });
+
+  it('gives the consumer the adopted tables’ names', () => {
+    adopted.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          EVENTS_TABLE_NAME: kept.existingEventsTable,
+          JOBS_TABLE_NAME: kept.existingJobsTable,
+        }),
+      },
+    });
+    adopted.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ WEBHOOK_SECRET_ID: kept.existingSecretName }) },
+    });
+  });
+
+  it('lets the consumer write the adopted tables and nothing else, the ingest function read the adopted secret', () => {
+    const { stack, template } = adopted;
+    const statements = (fn: typeof stack.ingest) =>
+      roleStatements(template, stack, fn).map((s) => ({ ...s, resource: arnOrLogGroup(s.resource) }));
+    const dynamo = statements(stack.consumer).filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+    // The same one statement as for tables of its own: writes, on the tables alone (no index is
+    // written to, and the consumer reads nothing).
+    expect(dynamo).toEqual([
+      {
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resource: [
+          `arn:aws:dynamodb:us-east-1:123456789012:table/${kept.existingEventsTable}`,
+          `arn:aws:dynamodb:us-east-1:123456789012:table/${kept.existingJobsTable}`,
+        ],
+      },
+    ]);
+    expect(statements(stack.ingest)).toContainEqual({
+      actions: ['secretsmanager:GetSecretValue'],
+      resource: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${kept.existingSecretName}-??????`,
+    });
+  });
+
+  it('no longer names the stage’s own tables or secret anywhere', () => {
+    const text = JSON.stringify([adopted.template.toJSON(), adopted.statefulTemplate.toJSON()]);
+    expect(text).not.toMatch(/field-webhooks-prod-(events|jobs)(?!-kept)/);
+    expect(text).not.toMatch(/field-webhooks\/prod\/credentials(?!-kept)/);
+  });
+
+  it('outputs the adopted names, for the CLI and the credentials command', () => {
+    const outputs = adopted.template.findOutputs('*');
+    expect(outputs.EventsTableName?.Value).toBe(kept.existingEventsTable);
+    expect(outputs.JobsTableName?.Value).toBe(kept.existingJobsTable);
+    expect(outputs.CredentialsSecretName?.Value).toBe(kept.existingSecretName);
+    expect(outputs.CredentialsCommand?.Value).toContain(`--secret-id ${kept.existingSecretName} `);
+  });
+
+  it('stays termination-protected', () => {
+    expect(adopted.stack.terminationProtection).toBe(true);
   });
 });
 

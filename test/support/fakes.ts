@@ -107,6 +107,19 @@ export class FixedCredentials implements CredentialsSource {
   }
 }
 
+/**
+ * An error shaped as the AWS SDK v3 throws it: its name, a fault, `$metadata` with the HTTP status
+ * (400 unless `fields` says otherwise) and, for SQS, the query-protocol `Code`.
+ */
+export function awsError(name: string, message: string, fields: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), {
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400, requestId: 'c0ffee00-0000-4000-8000-000000000000', attempts: 1 },
+    ...fields,
+  });
+}
+
 /** A credentials source whose backing store is down. */
 export class FailingCredentials implements CredentialsSource {
   constructor(private readonly error: Error) {}

@@ -2,6 +2,7 @@ import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/clien
 import { describe, expect, it } from 'vitest';
 import { credentialsFrom, SecretsManagerCredentials, StaticCredentials } from '#adapters/credentials';
 import type { WebhookCredentials } from '#core/credentials';
+import { awsError, RecordingLogger } from '../support/fakes.ts';
 
 const first: WebhookCredentials = {
   cooledgeSecrets: ['whsec_first_secret_0123456789'],
@@ -43,13 +44,15 @@ function manualClock(start = 1_750_000_000_000) {
 function setup(answers: Answer[], refreshSeconds = 300) {
   const client = new FakeSecretsManager(answers);
   const clock = manualClock();
+  const logger = new RecordingLogger();
   const credentials = new SecretsManagerCredentials(
     'webhooks/credentials',
     refreshSeconds,
     client.asClient(),
     clock.now,
+    logger,
   );
-  return { client, clock, credentials };
+  return { client, clock, credentials, logger };
 }
 
 describe('SecretsManagerCredentials', () => {
@@ -178,6 +181,54 @@ describe('SecretsManagerCredentials', () => {
       expect(error).toBeInstanceOf(Error);
       for (const value of values) expect(error?.message).not.toContain(value);
     }
+  });
+});
+
+describe('SecretsManagerCredentials: what it logs', () => {
+  it('logs a failed refresh once, with the secret’s name and Secrets Manager’s code, HTTP status and message', async () => {
+    const { clock, credentials, logger } = setup([
+      secretString(first),
+      awsError('ThrottlingException', 'Rate exceeded', { $metadata: { httpStatusCode: 400 } }),
+    ]);
+    await credentials.get();
+    clock.advance(301_000);
+    const values = await Promise.all([credentials.get(), credentials.get(), credentials.get()]);
+    expect(values).toEqual([first, first, first]);
+    expect(logger.entries).toEqual([
+      {
+        level: 'warn',
+        message: 'secret refresh failed, keeping the last good value',
+        data: { secretId: 'webhooks/credentials', error: 'ThrottlingException (HTTP 400): Rate exceeded' },
+      },
+    ]);
+  });
+
+  it('logs what is wrong with a refreshed secret, never its values', async () => {
+    const leaked = ['whsec_short', 'zbk_rotated/token/with/slashes_0123'];
+    const { clock, credentials, logger } = setup([
+      secretString(first),
+      secretString({ cooledgeSecrets: [leaked[0]], zenbookerTokens: [leaked[1]] }),
+      { SecretString: `{"cooledgeSecrets": ["${leaked[0]}"` },
+    ]);
+    await credentials.get();
+    clock.advance(301_000);
+    expect(await credentials.get()).toEqual(first);
+    clock.advance(31_000);
+    expect(await credentials.get()).toEqual(first);
+
+    expect(logger.entries.map((entry) => entry.data?.error)).toEqual([
+      'LoggableError: webhook secret is invalid at cooledgeSecrets.0: expected each Cooledge secret must be at least 16 characters',
+      'LoggableError: webhook secret is not JSON',
+    ]);
+    for (const value of leaked) expect(logger.text()).not.toContain(value);
+  });
+
+  it('leaves a failed first read to the request that fails with it, logging nothing itself', async () => {
+    const { credentials, logger } = setup([
+      awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret."),
+    ]);
+    await expect(credentials.get()).rejects.toThrow("Secrets Manager can't find the specified secret.");
+    expect(logger.entries).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorDescription } from '#core/errors';
+import { errorDescription, errorLogLine } from '#core/errors';
+import { awsError } from '../support/fakes.ts';
 
 describe('errorDescription', () => {
   it('gives the name and the message', () => {
@@ -59,5 +60,60 @@ describe('errorDescription', () => {
       expect(description.isWellFormed(), `padding ${pad}`).toBe(true);
       expect(description.length).toBeLessThanOrEqual(500);
     }
+  });
+});
+
+describe('errorLogLine', () => {
+  it('adds the HTTP status of an AWS SDK error to its name and message', () => {
+    const denied = awsError(
+      'AccessDeniedException',
+      'User: arn:aws:sts::123456789012:assumed-role/ingest/fn is not authorized to perform: secretsmanager:GetSecretValue on resource: field-webhooks/prod/credentials',
+    );
+    expect(errorLogLine(denied)).toBe(
+      'AccessDeniedException (HTTP 400): User: arn:aws:sts::123456789012:assumed-role/ingest/fn is not authorized to perform: secretsmanager:GetSecretValue on resource: field-webhooks/prod/credentials',
+    );
+    const outage = awsError('ServiceUnavailable', 'Service unavailable', {
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503 },
+    });
+    expect(errorLogLine(outage)).toBe('ServiceUnavailable (HTTP 503): Service unavailable');
+  });
+
+  it('names the query-protocol code SQS adds when it is not the name', () => {
+    const missing = awsError('QueueDoesNotExist', 'The specified queue does not exist.', {
+      Code: 'AWS.SimpleQueueService.NonExistentQueue',
+    });
+    expect(errorLogLine(missing)).toBe(
+      'QueueDoesNotExist (AWS.SimpleQueueService.NonExistentQueue, HTTP 400): The specified queue does not exist.',
+    );
+    const same = awsError('ThrottlingException', 'Rate exceeded', { Code: 'ThrottlingException' });
+    expect(errorLogLine(same)).toBe('ThrottlingException (HTTP 400): Rate exceeded');
+  });
+
+  it('is errorDescription for an error without HTTP metadata', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(errorLogLine(reset)).toBe('Error (ECONNRESET): socket hang up');
+    expect(errorLogLine(awsError('TimeoutError', 'timed out', { $metadata: {} }))).toBe(
+      'TimeoutError: timed out',
+    );
+    expect(errorLogLine('a secret string')).toBe('string');
+  });
+
+  it('keeps the HTTP status out of errorDescription, which is stored as a record’s reason', () => {
+    expect(
+      errorDescription(awsError('ValidationException', 'Item size has exceeded the maximum allowed size')),
+    ).toBe('ValidationException: Item size has exceeded the maximum allowed size');
+  });
+
+  it('stays one line of at most 500 characters, quoted text left out', () => {
+    const echo = awsError(
+      'InvalidParameterValue',
+      `Value "whsec_must_not_leak" is invalid.\n${'x'.repeat(600)}`,
+    );
+    const line = errorLogLine(echo);
+    expect(line.startsWith('InvalidParameterValue (HTTP 400): Value "…" is invalid.\\u000a')).toBe(true);
+    expect(line).not.toContain('whsec_must_not_leak');
+    expect(line).not.toContain('\n');
+    expect(line).toHaveLength(500);
   });
 });

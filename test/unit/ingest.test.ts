@@ -1,6 +1,8 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SecretsManagerCredentials } from '#adapters/credentials';
 import { LoggableError } from '#core/errors';
 import type { IngestDeps } from '#core/ingest';
 import type { JsonObject } from '#core/json';
@@ -10,7 +12,7 @@ import { cooledge, sign } from '#providers/cooledge';
 import { eventKey } from '#providers/zenbooker';
 import { apiEvent } from '../support/api-event.ts';
 import { cooledgeEvent, jsonWithNumbers, numberToken, zenbookerEvent } from '../support/factories.ts';
-import { FailingCredentials, FixedCredentials, RecordingQueue } from '../support/fakes.ts';
+import { awsError, FailingCredentials, FixedCredentials, RecordingQueue } from '../support/fakes.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 import { fakeIngest } from '../support/ingest-harness.ts';
 
@@ -804,27 +806,58 @@ describe('ingest: 404 and 405', () => {
 });
 
 describe('ingest: 503 when the event cannot be made durable', () => {
-  it('answers 503 with Retry-After when the queue rejects, without leaking the error', async () => {
+  it('answers 503 with Retry-After when the queue rejects, logging the error but never returning it', async () => {
     const queue = new RecordingQueue();
-    const failure = new Error('AccessDenied for arn:aws:sqs:ap-southeast-2:123456789012:events-queue');
-    failure.name = 'QueueDoesNotExist';
-    queue.failure = failure;
+    queue.failure = awsError(
+      'AccessDeniedException',
+      'User: arn:aws:sts::123456789012:assumed-role/ingest/fn is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:ap-southeast-2:123456789012:events-queue',
+      { Code: 'AccessDenied' },
+    );
     const world = setup({ queue });
-    const response = await world.cooledge(cooledgeEvent());
+    const response = await world.cooledge(cooledgeEvent('job.completed', { event_id: 'evt-enqueue-503' }));
 
     expectProblem(response, 503);
     expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
     expect(response.body).not.toContain('arn:aws');
-    expect(response.body).not.toContain('QueueDoesNotExist');
-    expect(world.logger.text()).not.toContain('arn:aws');
-    expect(world.logger.entries).toContainEqual(
-      expect.objectContaining({
+    expect(response.body).not.toContain('AccessDenied');
+    // Name, code, HTTP status and message: a permission to fix, not an outage to wait out.
+    expect(world.logger.entries).toEqual([
+      {
         level: 'error',
-        data: expect.objectContaining({ error: 'QueueDoesNotExist' }),
-      }),
-    );
+        message: 'enqueue failed',
+        data: {
+          provider: 'cooledge',
+          eventKey: 'evt-enqueue-503',
+          eventType: 'job.completed',
+          error:
+            'AccessDeniedException (AccessDenied, HTTP 400): User: arn:aws:sts::123456789012:assumed-role/ingest/fn is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:ap-southeast-2:123456789012:events-queue',
+        },
+      },
+    ]);
     expect(world.metrics.get('EnqueueFailed')).toBe(1);
     expect(world.metrics.get('Accepted')).toBe(0);
+  });
+
+  it('logs an SQS outage with its HTTP status, and never the body, the signature or the secret', async () => {
+    const marker = 'PRIVATE-BODY-MARKER-77a2';
+    const queue = new RecordingQueue();
+    queue.failure = awsError('ServiceUnavailable', 'Service is unavailable. Try again later.', {
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503, attempts: 2 },
+    });
+    const world = setup({ queue });
+    const raw = JSON.stringify(cooledgeEvent('job.completed', { description: marker }));
+    const signature = sign(raw, secret, 'timestamped', now);
+    expectProblem(await world.cooledge(raw, { signature }), 503);
+
+    const [entry] = world.logger.entries;
+    expect(entry?.data?.error).toBe(
+      'ServiceUnavailable (HTTP 503): Service is unavailable. Try again later.',
+    );
+    const logged = world.logger.text();
+    for (const value of [marker, secret, signature, signature.split('v1=')[1] ?? signature]) {
+      expect(logged).not.toContain(value);
+    }
   });
 
   it('answers 503, not 202 quarantined, when a quarantined event cannot be queued', async () => {
@@ -835,15 +868,23 @@ describe('ingest: 503 when the event cannot be made durable', () => {
     expectProblem(response, 503);
   });
 
-  it('answers 503 with Retry-After when the credentials cannot be read', async () => {
-    const failure = new Error('Secrets Manager: secret whsec_must_not_leak_12345 unavailable');
+  it('answers 503 with Retry-After when the credentials cannot be read, logging Secrets Manager’s error', async () => {
+    const failure = awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     const world = setup({ credentials: new FailingCredentials(failure) });
     const response = await world.cooledge(cooledgeEvent());
 
     expectProblem(response, 503);
     expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
-    expect(response.body).not.toContain('whsec_must_not_leak');
-    expect(world.logger.text()).not.toContain('whsec_must_not_leak');
+    expect(response.body).not.toContain('ResourceNotFound');
+    expect(world.logger.entries).toEqual([
+      {
+        level: 'error',
+        message: 'ingest failed',
+        data: {
+          error: "ResourceNotFoundException (HTTP 400): Secrets Manager can't find the specified secret.",
+        },
+      },
+    ]);
     expect(world.queue.messages).toEqual([]);
   });
 
@@ -851,7 +892,41 @@ describe('ingest: 503 when the event cannot be made durable', () => {
     const failure = new LoggableError('webhook secret is invalid at zenbookerTokens: expected Array');
     const world = setup({ credentials: new FailingCredentials(failure) });
     expectProblem(await world.cooledge(cooledgeEvent()), 503);
-    expect(world.logger.text()).toContain('webhook secret is invalid at zenbookerTokens');
+    expect(world.logger.entries).toEqual([
+      {
+        level: 'error',
+        message: 'ingest failed',
+        data: { error: 'LoggableError: webhook secret is invalid at zenbookerTokens: expected Array' },
+      },
+    ]);
+  });
+
+  it('never logs a value of a secret it cannot use, nor the body', async () => {
+    const marker = 'PRIVATE-BODY-MARKER-3c9d';
+    const values = ['whsec_short', 'zbk_value_with/a/slash_0123456789'];
+    const client = {
+      send: async () => ({
+        SecretString: JSON.stringify({ cooledgeSecrets: [values[0]], zenbookerTokens: [values[1]] }),
+      }),
+    } as unknown as SecretsManagerClient;
+    const world = setup({
+      credentials: new SecretsManagerCredentials('field-webhooks/test/credentials', 300, client),
+    });
+    expectProblem(await world.cooledge(cooledgeEvent('job.completed', { description: marker })), 503);
+    expectProblem(await world.post('/webhooks/zenbooker/zbk_value_with', `{"note":"${marker}"}`, json), 503);
+
+    expect(world.logger.entries).toHaveLength(2);
+    for (const entry of world.logger.entries) {
+      expect(entry).toEqual({
+        level: 'error',
+        message: 'ingest failed',
+        data: {
+          error: expect.stringMatching(/^LoggableError: webhook secret is invalid at cooledgeSecrets\.0: /),
+        },
+      });
+    }
+    const logged = world.logger.text();
+    for (const value of [marker, ...values]) expect(logged).not.toContain(value);
   });
 
   it('flushes metrics once per request, even when it fails', async () => {
