@@ -113,7 +113,7 @@ const ContextSchema = v.object({
   ),
   /**
    * Run the functions with `--enable-source-maps`, so stack traces name the TypeScript lines. Off
-   * by default: it adds about 30 ms to every cold start (see `npm run bench`); the source maps are
+   * by default: it adds to every cold start (7.5 ms and 6.6 ms in `npm run bench`); the maps are
    * shipped beside each bundle either way, to map a minified trace when it is needed.
    */
   sourceMaps: v.optional(flag, false),
