@@ -62,9 +62,9 @@ export const throttledMetricName = 'ApiThrottled';
  * the cause and `redrive`, over a weekend. The DLQ's `ApproximateAgeOfOldestMessage` counts from
  * the message's move to the DLQ, while its expiry counts from its first enqueue, so an event that
  * also waited in the queue (the `OldestMessageAge` alarm) has less left than the margin says.
- * The alarm sees that age only while SQS reports the DLQ (for six hours after anything touches
- * it; see below), so it is a second reminder: `DeadLetterQueueNotEmpty`, which keeps its ALARM
- * state through the silence, is the call to act.
+ * SQS documents this age as reported while the queue holds a message; should its metrics still
+ * stop (see below), this alarm keeps its state like the depth alarm. It is a second reminder:
+ * `DeadLetterQueueNotEmpty` is the call to act.
  */
 export const deadLetterAgeThresholdSeconds = queueRetentionSeconds - 4 * 24 * 60 * 60;
 
@@ -131,9 +131,9 @@ export class Monitoring extends Construct {
     const retentionDays = queueRetentionSeconds / 86_400;
     const redrive = `\`npm run cli -- redrive --stage ${props.stage}\``;
     const sustained = `${sustainedPeriods * period.toMinutes()} minutes`;
-    // SQS publishes a queue's metrics only while it is active: for six hours after the last API call
-    // that touches it. Nothing touches the DLQ between a message's arrival and a redrive, so hours
-    // after events land there its metrics stop, with the events still in it.
+    // SQS publishes a queue's metrics only while the queue is active (it holds messages, or an API
+    // call touched it in the last six hours), and the issue that prompted this saw the DLQ's stop
+    // while events waited in it. Whatever the cause, the alarm must not read a gap as "empty".
     // - NOT_BREACHING would then clear the alarm and mail OK while the events near their expiry.
     // - BREACHING would raise it for every healthy stage too: an empty DLQ that nothing touches
     //   stops reporting just the same.

@@ -112,11 +112,13 @@ export class StatefulStack extends NestedStack {
 
   /**
    * On-demand, point-in-time recovery, TTL. Kept when the stack is deleted or a change would replace
-   * it, but deleted when the deployment that created it rolls back (`RetainExceptOnCreate`), so a
-   * failed first deploy leaves no table behind to make its retry fail with "already exists".
-   * DynamoDB's own deletion protection stays off for the same reason: CloudFormation could not
-   * delete a protected table on that rollback (DeleteTable is refused), and the rollback would fail
-   * instead. What guards the data: the deletion policy, fixed names (CloudFormation refuses
+   * it, but deleted when the nested stack's own create rolls back (`RetainExceptOnCreate`), so a
+   * failure inside this stack leaves no table behind to make its retry fail with "already exists".
+   * A failure in the parent stack comes after this stack completed (everything there depends on
+   * it); CloudFormation then deletes this stack, which may keep the tables like any deletion: the
+   * README's "When a deploy fails" checks for them. DynamoDB's own deletion protection stays off:
+   * CloudFormation could not delete a protected table on that rollback (DeleteTable is refused),
+   * and the rollback would fail instead. What guards the data: the deletion policy, fixed names (CloudFormation refuses
    * a change that would replace the table), the stack's termination protection, and point-in-time
    * recovery, which keeps a backup of a table deleted by hand for 35 days.
    */
