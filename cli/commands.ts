@@ -67,6 +67,24 @@ const eventFilters = {
   account: { type: 'string' },
 } as const satisfies OptionSpec;
 
+/**
+ * The flags that chose the stack, as arguments to repeat in a suggested command (a hint that
+ * dropped `--stage prod` would point at the local stack). Quoted for a POSIX shell where needed.
+ */
+export function targetArgs(values: Parsed['values']): string {
+  const args: string[] = [];
+  for (const name of Object.keys(target)) {
+    const value = values[name];
+    if (value === true) args.push(`--${name}`);
+    else if (typeof value === 'string') args.push(`--${name}`, shellQuote(value));
+  }
+  return args.map((a) => ` ${a}`).join('');
+}
+
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 const eventFiltersHelp = `Filters:
   --provider <name>     cooledge or zenbooker (default: both)
   --type <event type>   e.g. job.completed
@@ -177,20 +195,33 @@ ${targetHelp}
       ...help,
       ...target,
       ...eventFilters,
+      'replayed-since': { type: 'string' },
       limit: { type: 'string' },
       body: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     help: `Usage: npm run cli -- events [list] [filters] [options]
        npm run cli -- events show <event key> [--provider <name>] [--body] [--json]
+       npm run cli -- events show <first 8+ characters of an event key> [...]
 
 Lists the event log, newest first: one record per (provider, event key) with its outcome, and
 a conflict record for each different body that arrived under an already recorded key. \`events show\`
 prints the key's kept record, then its conflicts (found through the byProvider index: on a large
-table this reads the provider's whole index, without bodies); the reason of an unprocessable
-record and a conflict's fingerprints are printed with control characters escaped as \\u{…}.
+table this reads the provider's whole index, without bodies).
+
+\`events show\` takes a whole event key or, when no key is exactly that, the start of one (at least
+8 characters; a trailing … as \`events\` prints a cut key is ignored): found through the byProvider
+index (newest first, without bodies). A start that matches more than one key lists them all (at
+most 20) on stderr and exits 1, as an unknown key does: give more of it, or --provider.
+
+Text output escapes control characters, bidirectional marks and line separators in any stored value
+as \\u{…} (in tables, details and messages alike); --json prints the exact values.
 
 ${eventFiltersHelp}
+  --replayed-since <time>
+                        replayed at or after (same forms): a replay keeps the event's original
+                        receive time, so --since does not find it; the OUTCOME column marks it
+                        (replayed)
   --limit <n>           at most this many (default 50)
 
 Options:
@@ -221,7 +252,9 @@ receive time) and sends them to the queue marked as replays: every matching even
 (there is no --limit; narrow with --since and --until). The consumer validates each body
 again with the current schema and overwrites the event's own record (a replay bypasses dedupe),
 while job ordering still holds: an event older than the job's state is recorded as stale.
-Run with --dry-run first.
+Run with --dry-run first. A replayed record keeps its original receive time, so \`events --since\`
+does not find it: the replay prints the command that does (\`events show <key>\`, or
+\`events --replayed-since <time>\`).
 
 Unprocessable records replay like any other (e.g. after fixing what the store refused); one whose
 body could not be stored is skipped and named. Conflict records are never replayed: a replay
@@ -229,7 +262,8 @@ overwrites its key's record, so the conflicting body would replace the kept one 
 is refused; other filters skip them and say how many).
 
 ${eventFiltersHelp}
-  --key <event key>     this event (repeatable)
+  --key <event key>     this event (repeatable; a whole key). A key that is not stored is an
+                        error (exit 1, also with --dry-run) and nothing is sent
   --all                 every event (no filter)
 
 Options:
@@ -263,7 +297,9 @@ the queue has accepted it.
 
 Options:
   --max <n>             move at most this many (default: all)
-  --dry-run             count and list the DLQ's messages without moving them
+  --dry-run             count and list the DLQ's messages without moving them; SQS has no peek,
+                        so listing receives each message once and adds 1 to its receive count
+                        (the RECEIVES column and ApproximateReceiveCount include dry runs)
   --json                print JSON
   -h, --help            show this help
 

@@ -1,11 +1,13 @@
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { details, json, shortTime, table, visible } from './format.ts';
+import { details, json, say, shortTime, table, visible } from './format.ts';
 import {
   type EventRecords,
+  eventKeysStartingWith,
   eventQuery,
   getEventRecords,
   type Item,
+  type KeyMatch,
   listEvents,
   providerFilter,
 } from './store.ts';
@@ -15,16 +17,6 @@ function withoutBody(event: Item, keep: boolean): Item {
   if (keep) return event;
   const { rawBody: _rawBody, ...rest } = event;
   return rest;
-}
-
-/** Fields a record may carry that are text from outside (a store error's message, a digest). */
-const untrustedFields = ['reason', 'fingerprint', 'conflictsWith'] as const;
-
-/** A record for `details`, its `reason`, `fingerprint` and `conflictsWith` escaped with `visible`. */
-export function printable(event: Item): Item {
-  const out = { ...event };
-  for (const field of untrustedFields) if (out[field] !== undefined) out[field] = visible(out[field]);
-  return out;
 }
 
 /** The records of `events show`, in order: per provider the kept record, then its conflicts. */
@@ -37,13 +29,13 @@ export function showText(found: readonly EventRecords[], body = false): string {
   const parts: string[] = [];
   for (const { provider, eventKey, kept, conflicts } of found) {
     const key = `${provider} ${visible(eventKey)}`;
-    if (kept) parts.push(details(printable(withoutBody(kept, body))));
+    if (kept) parts.push(details(withoutBody(kept, body)));
     else parts.push(`no kept record of ${key} (expired or removed), only what conflicted with it:\n`);
     if (conflicts.length > 0) {
       parts.push(
         `${conflicts.length} conflicting record(s) of ${key}: the same event key with a different body, ` +
           'stored beside the kept record and not applied\n',
-        ...conflicts.map((c) => details(printable(withoutBody(c, body)))),
+        ...conflicts.map((c) => details(withoutBody(c, body))),
       );
     }
   }
@@ -62,6 +54,27 @@ export function eventRows(found: readonly Item[]): string {
   ]);
 }
 
+/** The shortest start of an event key `events show` looks up: shorter ones match too many keys. */
+export const minPrefix = 8;
+/** Candidates listed for an ambiguous prefix; the lookup stops once it has found more. */
+const maxCandidates = 20;
+
+/** Why a prefix is not enough, and the keys it starts (whole, so one can be copied). */
+export function ambiguous(prefix: string, matches: readonly KeyMatch[]): string {
+  const more = matches.length > maxCandidates;
+  return (
+    say`error: ${more ? `more than ${maxCandidates}` : matches.length} event keys start with ${JSON.stringify(prefix)}: ` +
+    'give more of the key, or --provider\n' +
+    table(matches.slice(0, maxCandidates), [
+      { title: 'PROVIDER', value: (m) => m.provider },
+      { title: 'EVENT KEY', value: (m) => m.eventKey, max: 300 },
+      { title: 'RECEIVED', value: (m) => shortTime(m.receivedAt) },
+      { title: 'OUTCOME', value: (m) => m.outcome as string },
+    ]) +
+    (more ? `(the first ${maxCandidates}, newest first)\n` : '')
+  );
+}
+
 /** `events [list]` and `events show <event key>`. */
 export async function events(context: CommandContext): Promise<number> {
   const { values, positionals, io } = context;
@@ -72,15 +85,44 @@ export async function events(context: CommandContext): Promise<number> {
   if (sub === 'show') {
     const [key, extra] = rest;
     if (key === undefined)
-      throw new UsageError('events show needs an event key (see the EVENT KEY column of `events`)');
+      throw new UsageError(
+        `events show needs an event key (see the EVENT KEY column of \`events\`; its first ${minPrefix} or more characters will do)`,
+      );
     if (extra !== undefined)
       throw new UsageError(`events show takes one event key (got also ${JSON.stringify(extra)})`);
     const providers = providerFilter(values);
     const target = resolveTarget(values, io.env);
     try {
-      const found = await getEventRecords(target, key, providers);
-      if (found.length === 0)
-        throw new CommandError(`no event ${JSON.stringify(key)} in ${target.description}`);
+      // Not a whole key: perhaps the start of one (`events` cuts long keys, e.g. Zenbooker's).
+      const prefix = key.endsWith('…') ? key.slice(0, -1) : key;
+      const searchable = [...prefix].length >= minPrefix;
+      // A whole key is one GetItem per provider. When it misses, the index search for keys starting
+      // with it also finds the conflicts of this very key (kept record expired): not read twice.
+      let found = await getEventRecords(target, key, providers, !searchable);
+      if (found.length === 0) {
+        if (!searchable) {
+          throw new CommandError(
+            `no event ${JSON.stringify(key)} in ${target.description} (to find an event by the start ` +
+              `of its key, give at least ${minPrefix} characters)`,
+          );
+        }
+        const matches = await eventKeysStartingWith(target, prefix, providers, maxCandidates);
+        // The key itself, if only its conflicts are left, before the longer keys it starts.
+        const exact = matches.filter((m) => m.eventKey === key);
+        if (exact.length === 0 && matches.length > 1) {
+          io.err(ambiguous(prefix, matches));
+          return 1;
+        }
+        const chosen = exact.length > 0 ? exact : matches;
+        found = (
+          await Promise.all(chosen.map((m) => getEventRecords(target, m.eventKey, [m.provider])))
+        ).flat();
+        if (found.length === 0) {
+          throw new CommandError(
+            `no event ${JSON.stringify(key)} in ${target.description}, and no event key starts with it`,
+          );
+        }
+      }
       if (asJson) {
         const records = showRecords(found).map((e) => withoutBody(e, body));
         io.out(json(records.length === 1 ? records[0] : records));
@@ -104,7 +146,7 @@ export async function events(context: CommandContext): Promise<number> {
       return 0;
     }
     if (found.length === 0) {
-      io.out(`no events match in ${target.description}\n`);
+      io.out(say`no events match in ${target.description}\n`);
       return 0;
     }
     io.out(eventRows(found));

@@ -1,6 +1,6 @@
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { details, json, shortTime, table } from './format.ts';
+import { details, json, say, shortTime, table } from './format.ts';
 import { getJobs, type Item, jobQuery, listJobs, providerFilter } from './store.ts';
 import { resolveTarget } from './target.ts';
 
@@ -47,7 +47,7 @@ export async function jobs(context: CommandContext): Promise<number> {
       return 0;
     }
     if (found.length === 0) {
-      io.out(`no jobs${query.account ? ` for account ${query.account}` : ''} in ${target.description}\n`);
+      io.out(say`no jobs${query.account ? ` for account ${query.account}` : ''} in ${target.description}\n`);
       return 0;
     }
     io.out(

@@ -1,11 +1,20 @@
 import { CommandError, flag, parse, UsageError } from './args.ts';
 import { type CommandSpec, commands, type Io, mainHelp } from './commands.ts';
+import { guard, visible } from './format.ts';
 
 /**
  * The CLI without the process: takes the arguments and an `Io`, returns the exit code
  * (0 done, 1 the work failed, 2 the CLI was called wrongly). Tests call it directly.
  */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], terminal: Io): Promise<number> {
+  // The formatters escape every value they print (`table`, `details`, `say`); this is the backstop
+  // for anything that reaches the terminal without them: no output can carry a control character
+  // but the line breaks the CLI writes (and the progress bar's carriage return).
+  const io: Io = {
+    ...terminal,
+    out: (text) => terminal.out(guard(text)),
+    err: (text) => terminal.err(guard(text, 'newline-and-return')),
+  };
   const [name, ...args] = argv;
   if (name === undefined) {
     io.err(`error: missing command\n\n${mainHelp}`);
@@ -48,22 +57,26 @@ function find(name: string): CommandSpec | undefined {
 function unknownCommand(name: string, io: Io): number {
   const guess = commands.find((c) => distance(c.name, name) <= 2 || c.name.startsWith(name));
   io.err(
-    `error: unknown command ${JSON.stringify(name)}${guess ? ` (did you mean ${guess.name}?)` : ''}\n` +
+    `error: unknown command ${visible(JSON.stringify(name))}${guess ? ` (did you mean ${guess.name}?)` : ''}\n` +
       `Commands: ${commands.map((c) => c.name).join(', ')}. Run \`npm run cli -- --help\` for more.\n`,
   );
   return 2;
 }
 
+/**
+ * One line per error, escaped with `visible`: a message may carry a value from the command line, a
+ * stored record or an AWS error, and a newline in it must not start a line of its own.
+ */
 function report(error: unknown, command: CommandSpec, io: Io): number {
   if (error instanceof UsageError) {
-    io.err(`error: ${error.message}\nRun \`npm run cli -- ${command.name} --help\` for usage.\n`);
+    io.err(`error: ${visible(error.message)}\nRun \`npm run cli -- ${command.name} --help\` for usage.\n`);
     return 2;
   }
   if (error instanceof CommandError) {
-    io.err(`error: ${error.message}\n`);
+    io.err(`error: ${visible(error.message)}\n`);
     return 1;
   }
-  io.err(`error: ${describe(error)}\n`);
+  io.err(`error: ${visible(describe(error))}\n`);
   return 1;
 }
 

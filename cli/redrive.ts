@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { flag, integer, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { json, table } from './format.ts';
+import { json, say, table } from './format.ts';
 import { resolveTarget } from './target.ts';
 
 /** Long enough to copy a batch to the queue before SQS would hand the same messages out again. */
@@ -103,6 +103,16 @@ async function drain(
   }
 }
 
+/**
+ * SQS has no peek: a dry run lists the DLQ by receiving its messages, and every receive counts.
+ * It cannot be avoided, only said: the count is SQS's own and nothing here acts on it (a moved
+ * message is sent anew, its count starting again on the queue), but a person reading RECEIVES, or
+ * ApproximateReceiveCount elsewhere, should know the dry runs are in it.
+ */
+export const peekNote =
+  'note: SQS has no peek: listing received each message, which added 1 to its receive count ' +
+  '(RECEIVES counts this dry run and any earlier one); the messages are back in the DLQ within a second';
+
 interface Row {
   messageId: string;
   provider: string | undefined;
@@ -168,8 +178,9 @@ export async function redrive(context: CommandContext): Promise<number> {
       else {
         if (rows.length > 0) io.out(table(rows, columns));
         io.out(
-          `dry run: ${count} message(s) in ${dlqUrl}; ${Math.min(count, max)} would move to ${queueUrl}\n`,
+          say`dry run: ${count} message(s) in ${dlqUrl}; ${Math.min(count, max)} would move to ${queueUrl}\n`,
         );
+        if (rows.length > 0) io.out(`${peekNote}\n`);
       }
       return 0;
     }
@@ -210,7 +221,7 @@ export async function redrive(context: CommandContext): Promise<number> {
     else {
       if (rows.length > 0) io.out(table(rows, columns));
       io.out(
-        `moved ${moved} of ${Math.max(before, moved)} message(s) from the DLQ back to ${queueUrl}` +
+        say`moved ${moved} of ${Math.max(before, moved)} message(s) from the DLQ back to ${queueUrl}` +
           `${failed ? `; ${failed} could not be sent and stay in the DLQ` : ''}\n`,
       );
     }

@@ -1,9 +1,9 @@
 import { SqsQueue } from '#adapters/sqs-queue';
 import type { QueueMessage } from '#core/message';
-import { flag, list, UsageError } from './args.ts';
-import type { CommandContext } from './commands.ts';
+import { CommandError, flag, list, UsageError, type Values } from './args.ts';
+import { type CommandContext, shellQuote, targetArgs } from './commands.ts';
 import { eventRows } from './events.ts';
-import { json, visible } from './format.ts';
+import { json, say, visible } from './format.ts';
 import {
   allEvents,
   eventFilter,
@@ -130,16 +130,29 @@ export async function replay(context: CommandContext): Promise<number> {
     // By key, whole records (each key's own record: never a conflict); by filter, every match from
     // the index, each body read just before its send, so only the bodies in flight are held
     // however many events match.
-    const matched =
+    const byKey =
       keys.length > 0
-        ? (await Promise.all(keys.map((key) => getEvents(target, key, providerFilter(values))))).flat()
-        : await allEvents(target, filter);
+        ? await Promise.all(keys.map((key) => getEvents(target, key, providerFilter(values))))
+        : undefined;
+    // A key asked for by name that is not there is a mistake (a typo, a cut key, another stack),
+    // not "0 events": said, and nothing is sent for the other keys either.
+    const missing = keys.filter((_, i) => byKey?.[i]?.length === 0);
+    if (missing.length > 0) {
+      throw new CommandError(
+        `no event ${missing.map((k) => JSON.stringify(k)).join(', ')} in ${target.description}` +
+          `${values.provider !== undefined ? ` for ${providerFilter(values).join(', ')}` : ''}; ` +
+          'nothing was replayed (--key takes a whole event key: `events show <its first 8 characters>` finds it)',
+      );
+    }
+    const matched = byKey ? byKey.flat() : await allEvents(target, filter);
     // Conflicts match broad filters (--all, --since): left out before any body is read.
     const conflicts = matched.filter(isConflictRecord);
     const found = matched.filter((event) => !isConflictRecord(event));
     // Oldest first, as they were first received.
     found.sort((a, b) => String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? '')));
     const queueUrl = await target.queueUrl();
+    // Before anything is sent: the consumer's `replayedAt` of each of these comes after it.
+    const started = new Date();
     const queue = new SqsQueue(queueUrl, target.sqs);
     const listed: Array<Item | undefined> = [];
     const unusable: Array<Skipped | undefined> = [];
@@ -192,7 +205,9 @@ export async function replay(context: CommandContext): Promise<number> {
       } else {
         if (events.length > 0) io.out(eventRows(events));
         io.out(
-          `${notes}dry run: ${events.length} event(s) would be replayed to ${queueUrl}${skippedNote}; nothing was sent\n`,
+          notes +
+            say`dry run: ${events.length} event(s) would be replayed to ${queueUrl}` +
+            `${skippedNote}; nothing was sent\n`,
         );
       }
       return 0;
@@ -201,16 +216,38 @@ export async function replay(context: CommandContext): Promise<number> {
     if (asJson) io.out(json({ replayed: sent, skipped: skippedEvents.length, queueUrl, skippedEvents }));
     else {
       io.out(
-        `${notes}replayed ${sent} event(s) to ${queueUrl}${skippedNote}\n` +
-          (sent > 0
-            ? 'the consumer picks them up in a moment: `npm run cli -- events --since 5m` shows the outcomes\n'
-            : ''),
+        `${notes}${say`replayed ${sent} event(s) to ${queueUrl}`}${skippedNote}\n` +
+          (sent > 0 ? outcomesHint(values, keys, started) : ''),
       );
     }
     return 0;
   } finally {
     target.close();
   }
+}
+
+/** Keys replayed by name up to this many get one `events show` each; more, one listing. */
+const showKeys = 3;
+
+/**
+ * Where to see what the consumer made of the replays. Not `events --since`: a replay keeps the
+ * event's original receive time, which is what `--since` and the list's order go by. By key,
+ * `events show <key>` (the key's record, overwritten by the replay); otherwise the events replayed
+ * since just before this run (`replayedAt`, set by the consumer), on the same stack.
+ */
+export function outcomesHint(values: Values, keys: readonly string[], started: Date): string {
+  const where = `${values.provider !== undefined ? ` --provider ${shellQuote(String(values.provider))}` : ''}${targetArgs(values)}`;
+  const unique = [...new Set(keys)];
+  const since = started.toISOString().replace(/\.\d+Z$/, 'Z');
+  const commands =
+    unique.length > 0 && unique.length <= showKeys
+      ? unique.map((key) => `events show ${shellQuote(key)}${where}`)
+      : [`events --replayed-since ${since}${where}`];
+  return (
+    'the consumer picks them up in a moment; a replay keeps its original receive time (so ' +
+    '`events --since` misses it), see the outcomes with:\n' +
+    commands.map((command) => `  npm run cli -- ${visible(command)}\n`).join('')
+  );
 }
 
 function conflictLine(count: number): string {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * Realistic webhook bodies for `send`, built in code (the shapes follow PROVIDERS.md and the
+ * Realistic webhook bodies for `send`, built in code (the shapes follow docs/providers.md and the
  * fixtures): a few businesses, made-up customers on example.com, jobs that move forward through
  * their events. Nothing here is real personal data.
  */

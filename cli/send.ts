@@ -11,8 +11,8 @@ import {
   readStackFile,
 } from '../local/config.ts';
 import { CommandError, flag, integer, list, oneOf, rate, str, UsageError } from './args.ts';
-import type { CommandContext } from './commands.ts';
-import { json, ms, percentile } from './format.ts';
+import { type CommandContext, shellQuote } from './commands.ts';
+import { json, ms, percentile, say, visible } from './format.ts';
 import { type Delivery, detectProvider, type Provider, plan, sampleTypes } from './samples.ts';
 
 const requestTimeoutMs = 15_000;
@@ -24,6 +24,8 @@ export interface SendSettings {
   scheme: SignatureScheme;
   concurrency: number;
   deliveries: Delivery[];
+  /** Where `secret` and `token` came from, for the hint after a 401. */
+  from: { secret: string; token: string };
 }
 
 interface Outcome {
@@ -90,7 +92,57 @@ export function sendSettings(context: CommandContext): SendSettings {
     scheme,
     concurrency,
     deliveries,
+    from: {
+      secret: source(
+        str(values, 'secret'),
+        '--secret',
+        env.COOLEDGE_WEBHOOK_SECRETS,
+        'COOLEDGE_WEBHOOK_SECRETS',
+      ),
+      token: source(
+        str(values, 'token'),
+        '--token',
+        env.ZENBOOKER_WEBHOOK_TOKENS,
+        'ZENBOOKER_WEBHOOK_TOKENS',
+      ),
+    },
   };
+}
+
+function source(
+  flagValue: string | undefined,
+  flagName: string,
+  envValue: string | undefined,
+  envName: string,
+) {
+  if (flagValue !== undefined) return flagName;
+  return firstOf(envValue, '') === '' ? 'the local dev default' : `${envName} in this terminal`;
+}
+
+/**
+ * After a 401: the receiver did not take this terminal's credentials. Never a secret in full: its
+ * first four characters, as `npm start` shows one set in the environment, to compare.
+ */
+export function unauthorizedHint(settings: SendSettings, providers: ReadonlySet<Provider>): string {
+  const lines: string[] = [];
+  const start = (value: string) => `${value.slice(0, 4)}…`;
+  const stacks =
+    'the one the stack printed (`npm start`, under "Dev credentials"; a deployed stack: its ' +
+    'CredentialsSecretName secret)';
+  if (providers.has('cooledge')) {
+    lines.push(
+      say`401 from the Cooledge webhook: the signing secret in this terminal (${start(settings.secret)}, from ${settings.from.secret}) ` +
+        `differs from ${stacks}. Pass --secret, or set COOLEDGE_WEBHOOK_SECRETS here as it is set there ` +
+        say`(this terminal signed with --scheme ${settings.scheme}: it must match the stack's COOLEDGE_SIGNATURE_SCHEME too).\n`,
+    );
+  }
+  if (providers.has('zenbooker')) {
+    lines.push(
+      say`401 from the Zenbooker webhook: the path token in this terminal (${start(settings.token)}, from ${settings.from.token}) ` +
+        `differs from ${stacks}. Pass --token, or set ZENBOOKER_WEBHOOK_TOKENS here as it is set there.\n`,
+    );
+  }
+  return lines.join('');
 }
 
 function fileDelivery(path: string, provider: 'cooledge' | 'zenbooker' | undefined): Delivery {
@@ -284,16 +336,20 @@ export async function send(context: CommandContext): Promise<number> {
     io.out(json({ url: settings.base, ...summary }));
   } else if (total === 1) {
     const o = outcomes[0] as Outcome;
+    // The label and event key come from the response: whatever server --url named.
     io.out(
-      `${o.status} ${o.label}  ${o.delivery.provider} ${o.delivery.eventType}` +
-        `${o.delivery.jobId ? `  job ${o.delivery.jobId}` : ''}${o.eventKey ? `  event_key ${o.eventKey}` : ''}` +
+      say`${o.status} ${o.label}  ${o.delivery.provider} ${o.delivery.eventType}` +
+        `${o.delivery.jobId ? say`  job ${o.delivery.jobId}` : ''}${o.eventKey ? say`  event_key ${o.eventKey}` : ''}` +
         `  (${ms(o.ms)})\n`,
     );
   } else {
-    const lines = Object.entries(summary.statuses).map(([status, n]) => `  ${status.padEnd(28)} ${n}`);
+    const lines = Object.entries(summary.statuses).map(
+      ([status, n]) => `  ${visible(status).padEnd(28)} ${n}`,
+    );
     io.out(
       `sent ${summary.deliveries} deliveries (${summary.deliveries - summary.duplicates} events, ${summary.duplicates} duplicates) ` +
-        `to ${settings.base} in ${seconds.toFixed(2)} s (${summary.perSecond}/s)\n${lines.join('\n')}\n` +
+        say`to ${settings.base} in ${seconds.toFixed(2)} s (${summary.perSecond}/s)\n` +
+        `${lines.join('\n')}\n` +
         `latency  p50 ${ms(summary.latencyMs.p50)}  p90 ${ms(summary.latencyMs.p90)}  p99 ${ms(summary.latencyMs.p99)}  max ${ms(summary.latencyMs.max)}\n`,
     );
   }
@@ -304,10 +360,21 @@ export async function send(context: CommandContext): Promise<number> {
       `nothing is listening at ${settings.base}: start the local stack with \`npm start\`, or pass --url`,
     );
   }
+  const unauthorized = new Set(outcomes.filter((o) => o.status === 401).map((o) => o.delivery.provider));
+  if (unauthorized.size > 0) io.err(unauthorizedHint(settings, unauthorized));
   if (summary.ok < outcomes.length) return 1;
   if (!asJson && total === 1 && settings.base.startsWith('http://127.0.0.1')) {
     const dataDir = str(values, 'data-dir');
-    io.out(`see it stored: npm run cli -- jobs${dataDir ? ` --data-dir ${dataDir}` : ''}\n`);
+    const where = dataDir ? ` --data-dir ${shellQuote(dataDir)}` : '';
+    const o = outcomes[0] as Outcome;
+    // A quarantined event is stored in the event log but never reaches a job: `jobs` would not show it.
+    io.out(
+      o.label === 'quarantined'
+        ? 'quarantined: stored in the event log, not applied to a job; see why (its issues) with:\n' +
+            `  npm run cli -- events --outcome quarantined${visible(where)}\n` +
+            (o.eventKey ? `  npm run cli -- events show ${visible(shellQuote(o.eventKey) + where)}\n` : '')
+        : `see it stored: npm run cli -- jobs${visible(where)}\n`,
+    );
   }
   return 0;
 }

@@ -159,6 +159,11 @@ export interface EventFilter {
   until: string | undefined;
   job: string | undefined;
   account: string | undefined;
+  /**
+   * Replayed at or after (`events --replayed-since`). A replay keeps the event's receive time, so
+   * `since` does not find one; the consumer sets `replayedAt` when it processes the replay.
+   */
+  replayedSince?: string | undefined;
 }
 
 export interface EventQuery extends EventFilter {
@@ -174,6 +179,7 @@ export function eventFilter(values: Values): EventFilter {
     until: time(values, 'until'),
     job: str(values, 'job'),
     account: str(values, 'account'),
+    replayedSince: time(values, 'replayed-since'),
   };
   if (filter.since && filter.until && filter.since > filter.until) {
     throw new UsageError(`--since (${filter.since}) is after --until (${filter.until})`);
@@ -213,6 +219,10 @@ function eventIndexQueries(target: Target, query: EventFilter): QueryCommandInpu
   add('job', 'entityIds.job_id', query.job);
   add('account', 'accountId', query.account);
   if (query.outcome !== undefined) names['#outcome'] = 'outcome';
+  if (query.replayedSince !== undefined) {
+    filters.push('replayedAt >= :replayedSince');
+    values[':replayedSince'] = query.replayedSince;
+  }
 
   let range = '';
   if (query.since && query.until) range = ' AND #receivedAt BETWEEN :since AND :until';
@@ -280,6 +290,75 @@ export async function getEvents(target: Target, eventKey: string, providerList: 
   return found.filter((item): item is Item => item !== undefined);
 }
 
+/** An event key found from its start (`events show <prefix>`). */
+export interface KeyMatch {
+  provider: string;
+  eventKey: string;
+  receivedAt: string | undefined;
+  outcome: unknown;
+}
+
+/**
+ * The distinct event keys starting with `prefix`, per provider, newest first; the search stops
+ * once it has more than `max` (the prefix is then ambiguous whatever else matches).
+ *
+ * Called only when the text is not a whole key (that is one GetItem). A prefix cannot be a key
+ * lookup: the table's hash key is `<provider>#<event key>`, and DynamoDB matches a hash key only
+ * by equality (`begins_with` in a key condition applies to sort keys only). What can find it:
+ *  - a Scan with `begins_with(pk, :p)` reads every item of the table in full, raw bodies included
+ *    (up to 300 KiB an item);
+ *  - a Query of the `byProvider` index (partition = provider, sorted by receive time) with the
+ *    filter `begins_with(eventKey, :p)` reads only that provider's index items: keys and a few
+ *    short attributes, no bodies (`infra/definitions.ts`).
+ * So the index. A filter does not lower the read units (it applies after the read) and a prefix
+ * gives no receive-time bound, so it reads the provider's whole partition unless it stops early:
+ * newest first, since the event one is looking up is most likely recent. The index is eventually
+ * consistent: an event recorded a moment ago may be found by its whole key before its prefix.
+ */
+export async function eventKeysStartingWith(
+  target: Target,
+  prefix: string,
+  providerList: string[],
+  max: number,
+): Promise<KeyMatch[]> {
+  const found = new Map<string, KeyMatch>();
+  for (const provider of providerList) {
+    const pages = paginateQuery(
+      { client: target.doc, pageSize: 1000 },
+      {
+        TableName: target.eventsTable(),
+        IndexName: 'byProvider',
+        KeyConditionExpression: '#provider = :provider',
+        FilterExpression: 'begins_with(eventKey, :prefix)',
+        ExpressionAttributeNames: { '#provider': 'provider' },
+        ExpressionAttributeValues: { ':provider': provider, ':prefix': prefix },
+        ScanIndexForward: false,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (typeof item.eventKey !== 'string') continue;
+        // A key's conflict records carry its event key too: one candidate per key.
+        const id = eventPk(provider, item.eventKey);
+        const known = found.get(id);
+        // The key's own record rather than a conflict, when both are listed.
+        if (known && isConflictRecord(item)) continue;
+        found.set(id, {
+          provider,
+          eventKey: item.eventKey,
+          receivedAt: typeof item.receivedAt === 'string' ? item.receivedAt : undefined,
+          outcome: item.outcome,
+        });
+      }
+      if (found.size > max) break;
+    }
+    if (found.size > max) break;
+  }
+  return [...found.values()].sort((a, b) =>
+    String(b.receivedAt ?? '').localeCompare(String(a.receivedAt ?? '')),
+  );
+}
+
 /** The record stored under this item key (`pk`), e.g. one listed from the `byProvider` index. */
 export async function getEventItem(target: Target, pk: string): Promise<Item | undefined> {
   const out = await target.doc.send(
@@ -332,6 +411,12 @@ export async function getEventRecords(
   target: Target,
   eventKey: string,
   providerList: string[],
+  /**
+   * Whether to look in the index for the conflicts of a key whose kept record is gone. `false` when
+   * the caller reads the index anyway (`events show` searching for keys that start with this one
+   * finds them too): one index read rather than two.
+   */
+  orphans = true,
 ): Promise<EventRecords[]> {
   const found = await Promise.all(
     providerList.map(async (provider): Promise<EventRecords> => {
@@ -341,7 +426,9 @@ export async function getEventRecords(
       // each. Only when it is gone (expired) are they looked for in the provider's index.
       const conflictKeys =
         kept === undefined
-          ? await conflictKeysOf(target, provider, eventKey, pk)
+          ? orphans
+            ? await conflictKeysOf(target, provider, eventKey, pk)
+            : []
           : [...((kept.conflicts as Set<string> | undefined) ?? [])].map((fingerprint) => ({
               pk: conflictPk(provider, eventKey, fingerprint),
             }));

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { printable, showText } from '../../cli/events.ts';
-import { visible } from '../../cli/format.ts';
+import { showText } from '../../cli/events.ts';
+import { details, visible } from '../../cli/format.ts';
 import { getEventRecords, type Item, isConflictRecord, outcomes } from '../../cli/store.ts';
 import type { Target } from '../../cli/target.ts';
 import { cli, FakeEventsTable, fakeTarget } from './fake-stack.ts';
@@ -243,15 +243,22 @@ describe('cli format: visible', () => {
     );
   });
 
-  it('printable escapes reason, fingerprint and conflictsWith only', () => {
-    const record = { eventKey: 'k\n', reason: 'r\n', fingerprint: 'f\u202e', conflictsWith: 'c\u001b' };
-    expect(printable(record)).toEqual({
+  it('details escapes every name and value, nested ones included, one line per attribute', () => {
+    const record = {
       eventKey: 'k\n',
-      reason: 'r\\u{a}',
-      fingerprint: 'f\\u{202e}',
-      conflictsWith: 'c\\u{1b}',
-    });
-    expect(printable({ outcome: 'applied' })).toEqual({ outcome: 'applied' });
+      reason: 'r\n',
+      fingerprint: 'f\u202e',
+      entityIds: { job_id: 'j\u009b2J' },
+      'a\u001b': 1,
+    };
+    expect(details(record).split('\n')).toEqual([
+      'eventKey     k\\u{a}',
+      'reason       r\\u{a}',
+      'fingerprint  f\\u{202e}',
+      'entityIds    {"job_id":"j\\u{9b}2J"}',
+      'a\\u{1b}      1',
+      '',
+    ]);
   });
 
   it('showText escapes the event key in its own lines', () => {
@@ -287,5 +294,114 @@ describe('cli store: isConflictRecord', () => {
       }),
     ).toBe(false);
     expect(isConflictRecord({ provider: 'cooledge', eventKey: 'k', outcome: 'unprocessable' })).toBe(false);
+  });
+});
+
+describe('cli events show: the start of an event key', () => {
+  const zenbooker = (eventKey: string, receivedAt: string, extra: Item = {}): Item => ({
+    pk: `zenbooker#${eventKey}`,
+    provider: 'zenbooker',
+    eventKey,
+    eventType: 'job.started',
+    outcome: 'applied',
+    receivedAt,
+    rawBody: `{"id":"${eventKey}"}`,
+    ...extra,
+  });
+  const long = '1781604223917x530184412857261400:job.started:2026-06-17T12:00:00Z';
+
+  beforeEach(() => {
+    table.items.set(`zenbooker#${long}`, zenbooker(long, '2026-06-17T12:10:00.000Z'));
+    table.items.set(
+      'zenbooker#1781604299999x1:job.completed',
+      zenbooker('1781604299999x1:job.completed', '2026-06-17T12:11:00.000Z'),
+    );
+    table.items.set(
+      'zenbooker#1781604299999x2:job.completed',
+      zenbooker('1781604299999x2:job.completed', '2026-06-17T12:12:00.000Z'),
+    );
+  });
+
+  it('shows the one event whose key starts with it, as `events` cuts it', async () => {
+    const listed = await cli(['events', '--provider', 'zenbooker']);
+    // The list cuts the key; what it printed, ellipsis and all, finds the event.
+    const shown = /\b(1781604223917x\S+…)/.exec(listed.stdout)?.[1] as string;
+    expect(shown.length).toBeLessThan(long.length);
+    for (const start of [shown, '1781604223917x530', long.slice(0, 14)]) {
+      const result = await cli(['events', 'show', start]);
+      expect(result.stderr, start).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^eventKey +${long.replace(/[.]/g, '\\.')}$`, 'm'));
+    }
+    const asJson = JSON.parse((await cli(['events', 'show', '1781604223917x530', '--json'])).stdout) as Item;
+    expect(asJson.eventKey).toBe(long);
+  });
+
+  it('reads a whole key by GetItem only, and a start through the byProvider index, not a scan', async () => {
+    await cli(['events', 'show', long, '--provider', 'zenbooker']);
+    expect(table.calls).toEqual(['GetCommand']);
+    table.calls.length = 0;
+    await cli(['events', 'show', '1781604223917x530', '--provider', 'zenbooker']);
+    // The miss, one index read (which would also find conflicts of the very key), the match.
+    expect(table.calls).toEqual(['GetCommand', 'QueryCommand', 'GetCommand']);
+  });
+
+  it('an exact key wins over the longer keys it starts', async () => {
+    table.items.set('zenbooker#1781604299999x', zenbooker('1781604299999x', '2026-06-17T12:13:00.000Z'));
+    const result = await cli(['events', 'show', '1781604299999x']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^eventKey +1781604299999x$/m);
+  });
+
+  it('lists the keys an ambiguous start matches, newest first, and exits 1', async () => {
+    const result = await cli(['events', 'show', '1781604299999x']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      'error: 2 event keys start with "1781604299999x": give more of the key, or --provider',
+    );
+    expect(lines[1]).toMatch(/^PROVIDER +EVENT KEY +RECEIVED +OUTCOME$/);
+    // Whole keys, to copy.
+    expect(lines[2]).toMatch(/^zenbooker +1781604299999x2:job\.completed +2026-06-17 12:12:00 +applied$/);
+    expect(lines[3]).toMatch(/^zenbooker +1781604299999x1:job\.completed +2026-06-17 12:11:00 +applied$/);
+    expect(lines).toHaveLength(4);
+    expect((await cli(['events', '--help'])).stdout).toContain('exits 1');
+  });
+
+  it('counts a key with conflicts once, and shows its kept record and conflicts', async () => {
+    const key = 'evt_conflicted';
+    table.items.set(`cooledge#${key}`, {
+      ...(records[0] as Item),
+      pk: `cooledge#${key}`,
+      eventKey: key,
+      conflicts: new Set([fp('b')]),
+    });
+    table.items.set(`cooledge#${key}#conflict#${fp('b')}`, {
+      ...(records[2] as Item),
+      pk: `cooledge#${key}#conflict#${fp('b')}`,
+      eventKey: key,
+    });
+    const result = await cli(['events', 'show', 'evt_conf']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^pk +cooledge#${key}$`, 'm'));
+    expect(result.stdout).toContain(`1 conflicting record(s) of cooledge ${key}`);
+  });
+
+  it('says when nothing starts with it, and when it is too short to look for', async () => {
+    const none = await cli(['events', 'show', '99999999']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(
+      'error: no event "99999999" in the fake stack, and no event key starts with it\n',
+    );
+    table.calls.length = 0;
+    const short = await cli(['events', 'show', '1781604']);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain(
+      'no event "1781604" in the fake stack (to find an event by the start of its key, give at least 8 characters)',
+    );
+    // Too short to search by: per provider the key's record, and its conflicts should it be gone.
+    expect(table.calls.sort()).toEqual(['GetCommand', 'GetCommand', 'QueryCommand', 'QueryCommand']);
   });
 });

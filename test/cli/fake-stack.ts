@@ -1,4 +1,10 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -11,7 +17,7 @@ import type { Item } from '../../cli/store.ts';
 import type { Target } from '../../cli/target.ts';
 
 /**
- * An events table in memory behind a real `DynamoDBDocumentClient` (the SDK's paginators insist on
+ * An events table (and a jobs table) in memory behind a real `DynamoDBDocumentClient` (the SDK's paginators insist on
  * one), answering GetItem, BatchGetItem and Query of `byProvider` as DynamoDB would: the index
  * holds only items with a receive time, projected to the keys and `infra/definitions.ts`'s
  * attributes. Expressions are evaluated for the forms the CLI writes (`a = :v`, `<>`, `>=`, `<=`,
@@ -19,11 +25,14 @@ import type { Target } from '../../cli/target.ts';
  */
 export class FakeEventsTable {
   readonly items = new Map<string, Item>();
+  /** The jobs table (GetItem and Scan, for `jobs`), by `pk`. */
+  readonly jobs = new Map<string, Item>();
   /** Every command sent, by name, in order. */
   readonly calls: string[] = [];
 
-  constructor(items: readonly Item[] = []) {
+  constructor(items: readonly Item[] = [], jobs: readonly Item[] = []) {
     for (const item of items) this.items.set(item.pk as string, structuredClone(item));
+    for (const job of jobs) this.jobs.set(job.pk as string, structuredClone(job));
   }
 
   client(): DynamoDBDocumentClient {
@@ -37,6 +46,8 @@ export class FakeEventsTable {
 
   private answer(command: unknown): unknown {
     this.calls.push((command as object).constructor.name);
+    if ((command as { input?: { TableName?: string } }).input?.TableName === 'jobs')
+      return this.answerJobs(command);
     if (command instanceof GetCommand) {
       const item = this.items.get(command.input.Key?.pk as string);
       return { Item: item && structuredClone(item) };
@@ -76,6 +87,27 @@ export class FakeEventsTable {
     if (command instanceof ScanCommand) throw new Error('fake: the CLI should not scan the events table');
     throw new Error(`fake: unexpected ${(command as object).constructor.name}`);
   }
+
+  private answerJobs(command: unknown): unknown {
+    if (command instanceof GetCommand) {
+      const item = this.jobs.get(command.input.Key?.pk as string);
+      return { Item: item && structuredClone(item) };
+    }
+    if (command instanceof ScanCommand) {
+      const {
+        FilterExpression,
+        ExpressionAttributeNames = {},
+        ExpressionAttributeValues = {},
+      } = command.input;
+      const found = [...this.jobs.values()].filter(
+        (item) =>
+          FilterExpression === undefined ||
+          matches(FilterExpression, item, ExpressionAttributeNames, ExpressionAttributeValues),
+      );
+      return { Items: structuredClone(found), Count: found.length };
+    }
+    throw new Error(`fake: unexpected ${(command as object).constructor.name} on the jobs table`);
+  }
 }
 
 function matches(
@@ -90,11 +122,18 @@ function matches(
       .map((part) => names[part] ?? part)
       .reduce<unknown>((value, part) => (value as Item | undefined)?.[part], item);
   const terms: boolean[] = [];
-  const rest = expression.replace(/(\S+) BETWEEN (:\w+) AND (:\w+)/g, (_, path, low, high) => {
-    const value = read(path) as string;
-    terms.push(value >= (values[low] as string) && value <= (values[high] as string));
-    return 'true';
-  });
+  const rest = expression
+    .replace(/(\S+) BETWEEN (:\w+) AND (:\w+)/g, (_, path, low, high) => {
+      const value = read(path) as string;
+      terms.push(value >= (values[low] as string) && value <= (values[high] as string));
+      return 'true';
+    })
+    .replace(/begins_with\(([\w#.]+), (:\w+)\)/g, (_, path: string, placeholder: string) => {
+      if (!(placeholder in values)) throw new Error(`fake: no value for ${placeholder}`);
+      const value = read(path);
+      terms.push(typeof value === 'string' && value.startsWith(values[placeholder] as string));
+      return 'true';
+    });
   for (const term of rest.split(' AND ')) {
     if (term === 'true') continue;
     const parsed = /^([\w#.]+) (=|<>|>=|<=) (:\w+)$/.exec(term);
@@ -128,9 +167,64 @@ export function fakeQueue(): FakeQueue {
   return { sent, client };
 }
 
+/**
+ * A dead-letter queue for `redrive --dry-run`: ReceiveMessage hands out visible messages, counting
+ * each receive in `ApproximateReceiveCount` as SQS does, and holds them invisible until
+ * ChangeMessageVisibilityBatch hands them back; GetQueueAttributes counts them. Nothing else.
+ */
+export interface FakeDeadLetterQueue {
+  messages: Array<Message & { visible: boolean; receives: number }>;
+  client: SQSClient;
+}
+
+export function fakeDeadLetterQueue(messages: readonly Message[]): FakeDeadLetterQueue {
+  const held = messages.map((m, i) => ({
+    ...structuredClone(m),
+    MessageId: m.MessageId ?? `m${i}`,
+    visible: true,
+    receives: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+  }));
+  const client = {
+    send: async (command: unknown) => {
+      if (command instanceof GetQueueAttributesCommand) {
+        return {
+          Attributes: {
+            ApproximateNumberOfMessages: String(held.filter((m) => m.visible).length),
+            ApproximateNumberOfMessagesNotVisible: String(held.filter((m) => !m.visible).length),
+          },
+        };
+      }
+      if (command instanceof ReceiveMessageCommand) {
+        const out = held.filter((m) => m.visible).slice(0, command.input.MaxNumberOfMessages ?? 1);
+        for (const m of out) {
+          m.visible = false;
+          m.receives += 1;
+        }
+        return {
+          Messages: out.map(({ visible: _v, receives, ...m }) => ({
+            ...structuredClone(m),
+            ReceiptHandle: m.MessageId,
+            Attributes: { ...m.Attributes, ApproximateReceiveCount: String(receives) },
+          })),
+        };
+      }
+      if (command instanceof ChangeMessageVisibilityBatchCommand) {
+        for (const entry of command.input.Entries ?? []) {
+          const m = held.find((h) => h.MessageId === entry.ReceiptHandle);
+          if (m) m.visible = true;
+        }
+        return { Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) ?? [], Failed: [] };
+      }
+      throw new Error(`fake: unexpected ${(command as object).constructor.name} on the DLQ`);
+    },
+    destroy: () => {},
+  } as unknown as SQSClient;
+  return { messages: held, client };
+}
+
 export const fakeQueueUrl = 'http://127.0.0.1:1/000000000000/fake-events';
 
-export function fakeTarget(table: FakeEventsTable, queue: FakeQueue = fakeQueue()): Target {
+export function fakeTarget(table: FakeEventsTable, queue: Pick<FakeQueue, 'client'> = fakeQueue()): Target {
   return {
     kind: 'local',
     description: 'the fake stack',

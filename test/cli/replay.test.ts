@@ -224,3 +224,70 @@ describe('cli replay: which records can be replayed', () => {
     expect(skippedLines([])).toBe('');
   });
 });
+
+describe('cli replay: keys that are not there', () => {
+  it('--key <unknown> --dry-run says so and exits 1', async () => {
+    const result = await cli(['replay', '--key', 'evt_nope', '--dry-run']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: no event "evt_nope" in the fake stack; nothing was replayed/);
+    expect((await cli(['replay', '--key', 'evt_nope', '--dry-run', '--json'])).code).toBe(1);
+  });
+
+  it('sends nothing when any of the keys is unknown, and names each unknown one', async () => {
+    const result = await cli(['replay', '--key', 'evt_u1', '--key', 'evt_x', '--key', 'evt_y']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no event "evt_x", "evt_y" in the fake stack');
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('a key of another provider is not there for --provider', async () => {
+    const result = await cli(['replay', '--key', 'evt_u3', '--provider', 'cooledge', '--dry-run']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no event "evt_u3" in the fake stack for cooledge');
+  });
+});
+
+describe('cli replay: where to see the outcomes', () => {
+  it('after --key, `events show` for the key (a replay keeps its receive time: --since misses it)', async () => {
+    const result = await cli(['replay', '--key', 'evt_u1', '--data-dir', '/tmp/my stack']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('--since 5m');
+    expect(result.stdout).toContain('a replay keeps its original receive time');
+    expect(result.stdout).toContain("  npm run cli -- events show evt_u1 --data-dir '/tmp/my stack'\n");
+  });
+
+  it('after a filter, the events replayed since just before it, on the same stack', async () => {
+    const before = Date.now();
+    const result = await cli([
+      'replay',
+      '--outcome',
+      'unprocessable',
+      '--provider',
+      'cooledge',
+      '--stage',
+      'prod',
+    ]);
+    expect(result.code).toBe(0);
+    const since = /events --replayed-since (\S+) --provider cooledge --stage prod\n/.exec(result.stdout)?.[1];
+    expect(since, result.stdout).toBeDefined();
+    // Before the sends, to the second: every replay of this run is at or after it.
+    expect(Date.parse(since as string)).toBeGreaterThan(before - 1000);
+    expect(Date.parse(since as string)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('events --replayed-since lists the replayed events, whatever their receive time', async () => {
+    table.items.set('cooledge#evt_u1', {
+      ...(records[2] as Item),
+      outcome: 'applied',
+      replayedAt: '2026-06-18T09:00:00.000Z',
+    });
+    const result = await cli(['events', '--replayed-since', '2026-06-18T08:59:00Z']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^2026-06-17 12:02:00 +cooledge +job\.completed +applied \(replayed\) +evt_u1/);
+    const none = await cli(['events', '--replayed-since', '2026-06-18T09:01:00Z']);
+    expect(none.stdout).toMatch(/^no events match/);
+  });
+});
