@@ -20,11 +20,36 @@ function clock(date: Date): string {
   return date.toISOString().slice(11, 23);
 }
 
-function formatValue(value: unknown): string {
+/**
+ * Characters that would act on a terminal instead of showing (the set `cli/format.ts` escapes): C0
+ * controls (newline and ESC included), DEL, C1 controls, the line and paragraph separators, and the
+ * bidirectional marks, embeddings, overrides and isolates.
+ */
+const invisibleChar = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const invisible = new RegExp(invisibleChar.source, 'gu');
+
+/** `\uXXXX` for each character above (all in the BMP), so JSON text stays JSON and inert. */
+function escapeInvisible(text: string): string {
+  return text.replace(invisible, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * One field value. Event keys, event types and error messages come from the sender: a value that
+ * is empty or holds whitespace, `=`, a quote, a backslash or any character above is written as a
+ * JSON string (which `JSON.parse` gives back exactly), with every such character escaped, so it can
+ * neither end the line, fake another field nor send the terminal an escape sequence.
+ */
+export function formatValue(value: unknown): string {
   if (value === undefined) return '';
-  if (typeof value === 'string') return /[\s="]/.test(value) ? JSON.stringify(value) : value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  if (typeof value === 'string') {
+    return value === '' || /[\s="\\]/.test(value) || invisibleChar.test(value)
+      ? escapeInvisible(JSON.stringify(value))
+      : value;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return escapeInvisible(JSON.stringify(value) ?? String(value));
 }
 
 /** `12:00:01.234 ingest  info  event accepted provider=cooledge eventType=job.completed` */
@@ -38,13 +63,13 @@ export function formatLine(
 ): string {
   const fields = Object.entries(data ?? {})
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${formatValue(value)}`)
+    .map(([key, value]) => `${escapeInvisible(key)}=${formatValue(value)}`)
     .join(' ');
   const lvl = level.padEnd(5);
   const head = colour
     ? `${dim}${clock(now)}${reset} ${service.padEnd(7)} ${colours[level]}${lvl}${reset}`
     : `${clock(now)} ${service.padEnd(7)} ${lvl}`;
-  return `${head} ${message}${fields ? (colour ? ` ${dim}${fields}${reset}` : ` ${fields}`) : ''}`;
+  return `${head} ${escapeInvisible(message)}${fields ? (colour ? ` ${dim}${fields}${reset}` : ` ${fields}`) : ''}`;
 }
 
 export function lineLogger(service: string, out: LineWriter, colour: boolean): Logger {

@@ -19,7 +19,10 @@ export interface PollerOptions {
   batchingWindowSeconds?: number;
   /** Long-poll wait per receive call. */
   waitTimeSeconds?: number;
-  /** Called when an invocation throws: the whole batch then returns to the queue. */
+  /**
+   * Called when an invocation throws or answers with an invalid partial batch response (an
+   * `InvalidBatchResponseError`): the whole batch then returns to the queue.
+   */
   onInvokeError?: (error: unknown) => void;
 }
 
@@ -28,12 +31,50 @@ export interface BatchResult {
   failed: number;
 }
 
+/** A partial batch response Lambda would not accept: the whole batch then counts as failed. */
+export class InvalidBatchResponseError extends Error {
+  override name = 'InvalidBatchResponseError';
+}
+
+/**
+ * The message ids a handler's response reports as failed, under the rules Lambda applies to partial
+ * batch responses (Lambda developer guide, "Implementing partial batch responses"): a null or empty
+ * response, a null `batchItemFailures` and an empty list all mean success; an item whose
+ * `itemIdentifier` is missing, null, empty or not a message of this batch makes the response
+ * invalid, and so does a response that is not an object or a `batchItemFailures` that is not a
+ * list. Lambda fails the whole batch then: returned as an `InvalidBatchResponseError`.
+ */
+export function batchItemFailures(
+  response: unknown,
+  messageIds: readonly string[],
+): Set<string> | InvalidBatchResponseError {
+  const invalid = (why: string) => new InvalidBatchResponseError(`invalid partial batch response: ${why}`);
+  if (response === undefined || response === null) return new Set();
+  if (typeof response !== 'object' || Array.isArray(response)) return invalid('not an object');
+  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return invalid('batchItemFailures is not a list');
+  const inBatch = new Set(messageIds);
+  const failed = new Set<string>();
+  for (const [i, failure] of failures.entries()) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || id === '') {
+      return invalid(`batchItemFailures[${i}].itemIdentifier is missing, null, empty or not a string`);
+    }
+    if (!inBatch.has(id))
+      return invalid(`batchItemFailures[${i}].itemIdentifier is not a message of this batch`);
+    failed.add(id);
+  }
+  return failed;
+}
+
 /**
  * Drives a consumer handler the way Lambda's SQS event source mapping does: receive up to
  * `batchSize` records within the batching window, invoke, delete the records that did not fail
  * (`ReportBatchItemFailures` semantics), leave the failed ones in flight until their visibility
  * timeout so SQS redelivers them, and move them to the DLQ after the redrive count (SQS does that
- * part itself). A thrown invocation fails the whole batch, as in Lambda.
+ * part itself). A thrown invocation or an invalid partial batch response (`batchItemFailures`)
+ * fails the whole batch, as in Lambda.
  */
 export class SqsPoller {
   private running = false;
@@ -74,12 +115,20 @@ export class SqsPoller {
     const messages = await this.receiveBatch();
     if (messages.length === 0) return { received: 0, failed: 0 };
     const event: SQSEvent = { Records: messages.map((m) => this.toRecord(m)) };
-    let failedIds: Set<string>;
+    let failedIds: Set<string> | InvalidBatchResponseError;
     try {
-      const response = await this.options.handler(event);
-      failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      const response: unknown = await this.options.handler(event);
+      failedIds = batchItemFailures(
+        response,
+        messages.map((m) => m.MessageId as string),
+      );
     } catch (error) {
       this.options.onInvokeError?.(error);
+      return { received: messages.length, failed: messages.length };
+    }
+    if (failedIds instanceof InvalidBatchResponseError) {
+      // As Lambda does: nothing is deleted, every record comes back after its visibility timeout.
+      this.options.onInvokeError?.(failedIds);
       return { received: messages.length, failed: messages.length };
     }
     const done = messages.filter((m) => !failedIds.has(m.MessageId as string));

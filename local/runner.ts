@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
 import { errorLogLine, errorName } from '#core/errors';
 import { queueVisibilityTimeoutSeconds } from '#infra/definitions';
@@ -19,6 +19,7 @@ import {
   type StackFile,
   writeStackFile,
 } from './config.ts';
+import { lockDataDir } from './lock.ts';
 import { type LineWriter, lineLogger, TallyMetrics } from './log.ts';
 import { SqsPoller } from './poller.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
@@ -193,8 +194,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   const log = lineLogger('local', options.out, colour);
 
   checkJava();
-  if (options.reset) wipe(dataDir);
-  await checkPorts(settings, dynamoPidFile);
+  // Before anything touches the folder (--reset, the emulators' files, stack.json): one runner per folder.
+  const lock = lockDataDir(dataDir);
+  try {
+    if (options.reset) wipe(dataDir);
+    await checkPorts(settings, dynamoPidFile);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 
   const services: RunningService[] = [];
   const stopServices = () => Promise.allSettled(services.map((s) => s.stop()));
@@ -249,13 +257,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       queueUrl: pathStyle(sqsEndpoint, created.queueUrl),
       deadLetterQueueUrl: pathStyle(sqsEndpoint, created.deadLetterQueueUrl),
     };
-    // A queue restored from an earlier run keeps its attributes: apply this run's timeout.
-    await queueClient.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: queues.queueUrl,
-        Attributes: { VisibilityTimeout: String(settings.visibilityTimeoutSeconds) },
-      }),
-    );
     const { Attributes } = await queueClient.send(
       new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['QueueArn'] }),
     );
@@ -336,12 +337,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
         stopped = true;
         removeStackFile(dataDir);
         rmSync(dynamoPidFile, { force: true });
+        lock.release();
       },
     };
   } catch (error) {
     await server?.close(0);
     await stopServices();
     rmSync(dynamoPidFile, { force: true });
+    lock.release();
     if (error instanceof ConfigError) throw new LocalStackError(error.message);
     throw error;
   }

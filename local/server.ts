@@ -219,7 +219,7 @@ export function fromApiGatewayResult(result: APIGatewayProxyResultV2): HttpResul
 
 export interface AccessLogEntry {
   method: string;
-  /** The route template for matched routes, so a path token never reaches a log. */
+  /** The route template for matched routes, `noRoute` for the rest: a path token never reaches a log. */
   route: string;
   status: number;
   ms: number;
@@ -372,11 +372,16 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
-/** The route template a request matched, or its first path segments: never a path token. */
+/** What the access log shows for a request that matched no route. */
+export const noRoute = '(no route)';
+
+/**
+ * The route template a request matched, or `noRoute`: never the path itself, which may hold a real
+ * token sent to a wrong path (`POST /webhooks/<token>`). The deployed API's access log omits the
+ * path too.
+ */
 function routeOf(req: IncomingMessage, routes: readonly RouteDefinition[]): string {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const matched = matchRoute((req.method ?? '').toUpperCase(), path, routes);
-  if (matched) return matched.route.path;
-  const parts = path.split('/').filter(Boolean);
-  return parts.length <= 2 ? `/${parts.join('/')}` : `/${parts.slice(0, 2).join('/')}/…`;
+  return matched ? matched.route.path : noRoute;
 }

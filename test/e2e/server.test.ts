@@ -8,6 +8,7 @@ import {
   type AccessLogEntry,
   fromApiGatewayResult,
   type LocalServer,
+  noRoute,
   startLocalServer,
   toApiGatewayEvent,
 } from '../../local/server.ts';
@@ -244,6 +245,31 @@ describe('local API Gateway: the HTTP server', () => {
       { method: 'POST', route: '/webhooks/zenbooker/{token}', status: 202, ms: expect.any(Number) },
     ]);
     expect(JSON.stringify(log)).not.toContain('secret-token-value');
+  });
+
+  it('logs a request to no route as a placeholder, never its path, which may hold a real token', async () => {
+    const token = 'zbk_real_token_0123456789abcdefghij';
+    const log: AccessLogEntry[] = [];
+    server = await startLocalServer({
+      port: 0,
+      handler: async () => ({ statusCode: 404, body: '{"message":"Not Found"}' }),
+      onRequest: (entry) => log.push(entry),
+    });
+    const json = { 'content-type': 'application/json' };
+    for (const path of [
+      `/webhooks/${token}`,
+      `/${token}`,
+      `/webhooks/zenbooker/${token}/extra`,
+      `/webhooks/zenbooker/${token}/`,
+      `/${token}?token=${token}`,
+      `/webhooks%2Fzenbooker%2F${token}`,
+    ]) {
+      expect((await call(server.port, path, Buffer.from('{}'), json)).status, path).toBe(404);
+    }
+    expect(log.map((entry) => entry.route)).toEqual(Array(6).fill(noRoute));
+    expect(noRoute).toBe('(no route)');
+    expect(JSON.stringify(log)).not.toContain(token);
+    expect(JSON.stringify(log)).not.toContain(token.slice(0, 12));
   });
 
   it('passes a body that is not valid UTF-8 to the handler byte for byte', async () => {
