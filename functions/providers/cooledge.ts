@@ -74,6 +74,8 @@ const invoiceEntries = {
   job_id: text,
   total: money,
   amount_due: money,
+  // Read by the mapping for both invoice events, so checked for both.
+  amount_paid_total: money,
   status: text,
 };
 
@@ -81,7 +83,6 @@ export const InvoicePaid = v.looseObject({
   ...invoiceEntries,
   event_type: v.literal('invoice.paid'),
   payment_amount: money,
-  amount_paid_total: money,
   payment_method: text,
   paid_at: time,
 });

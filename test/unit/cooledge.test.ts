@@ -506,6 +506,14 @@ describe('Cooledge events mapped to jobs', () => {
     expect(facts(won).job).toEqual({ jobId: 'job-77', fields: {} });
   });
 
+  it.each<[string, unknown]>([
+    ['text', '12.50'],
+    ['a number the store would not keep exactly', 1e16],
+  ])('refuses an invoice.sent amount_paid_total that is %s: the mapping stores it', (_, value) => {
+    const body = cooledgeEvent('invoice.paid', { event_type: 'invoice.sent', amount_paid_total: value });
+    expect(issuesOf(body)).toEqual([expect.objectContaining({ path: 'amount_paid_total' })]);
+  });
+
   it('keeps the text of a lead.won job_number a double would round', () => {
     const won = withNumbers('lead.created', { job_number: '90071992547409937' });
     expect(facts({ ...won, event_type: 'lead.won', job_id: 'job-77' }).job?.fields.jobNumber).toBe(
