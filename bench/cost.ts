@@ -3,7 +3,7 @@ import { round } from './lib/stats.ts';
 /**
  * Cost per million deliveries on AWS, computed from the measured figures and us-east-1 list prices.
  * The prices are constants: there is no internet here to fetch them, so they carry the date they
- * were last checked, and the README table says so.
+ * were last checked, and the table in docs/performance.md says so.
  */
 export const prices = {
   region: 'us-east-1',

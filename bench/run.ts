@@ -209,10 +209,10 @@ const goals: Goal[] = [
 ];
 section('Goals', table(goals as never));
 
-// The table the README's "Performance and cost" section carries.
+// The table docs/performance.md carries.
 const money = (n: number) => `$${n.toFixed(2)}`;
 console.log(
-  `\n## README table\n| Item | Basis | $ per million |\n|---|---|---:|\n${cost.lines
+  `\n## Cost table (docs/performance.md)\n| Item | Basis | $ per million |\n|---|---|---:|\n${cost.lines
     .map((l) => `| ${l.item} | ${l.basis} | ${money(l.perMillion)} |`)
     .join('\n')}\n| **Total** | | **${money(cost.totalPerMillion)}** |`,
 );

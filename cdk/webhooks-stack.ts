@@ -54,7 +54,7 @@ export interface WebhooksStackProps extends StackProps {
 const ingestTimeoutSeconds = 20;
 
 /**
- * The two routes of SPEC.md §1, nothing else. The function matches the path itself and answers 405
+ * The two routes of docs/http.md, nothing else. The function matches the path itself and answers 405
  * for a method other than POST, so each route takes ANY; every other path gets API Gateway's 404.
  */
 export const webhookRoutes = ['/webhooks/cooledge', '/webhooks/zenbooker/{token}'] as const;

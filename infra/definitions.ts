@@ -97,7 +97,7 @@ export const jobsTable = {
 
 export const tables = [eventsTable, jobsTable] as const;
 
-/** Receives before a message is moved to the DLQ (SPEC.md §2, default 5). */
+/** Receives before a message is moved to the DLQ (docs/rules.md, Consumer). */
 export const maxReceiveCount = 5;
 
 /** The consumer's Lambda timeout; the queue's visibility timeout is derived from it. */

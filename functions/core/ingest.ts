@@ -61,7 +61,7 @@ export function unsupportedContentType(header: string | undefined): string | und
 }
 
 /**
- * One webhook delivery, in the order SPEC.md §1 fixes: route → method → size → content type →
+ * One webhook delivery, in the order docs/http.md documents: route → method → size → content type →
  * authenticate the raw bytes → parse → dedupe key → validate and admit → enqueue → respond. Nothing is
  * stored before authentication passes, and nothing is acknowledged before the queue holds it.
  */

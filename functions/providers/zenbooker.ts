@@ -107,7 +107,7 @@ const deliveryFields = ['retry_count'] as const;
 // Mapping to the canonical job
 // ---------------------------------------------------------------------------------------------
 
-/** Spellings seen for one status, after lower-casing and joining words with `_` (PROVIDERS.md). */
+/** Spellings seen for one status, after lower-casing and joining words with `_` (docs/providers.md). */
 const statusSpellings: Record<string, string> = {
   enroute: 'en_route',
   complete: 'completed',
