@@ -87,6 +87,10 @@ export function describe(error: unknown): string {
   if (code === 'ECONNREFUSED') {
     return `${error.message || 'connection refused'}: nothing is listening there. Is \`npm start\` running (or pass --aws for a deployed stack)?`;
   }
+  // The SDK's own words when no region is configured anywhere (environment, profile, flag).
+  if (error.message === 'Region is missing') {
+    return 'Region is missing: set AWS_REGION (or a profile with a region, via AWS_PROFILE), or pass --region';
+  }
   const hints: Record<string, string> = {
     ResourceNotFoundException: ' (check the table name, the region and --aws)',
     'AWS.SimpleQueueService.NonExistentQueue': ' (check the queue URL and the region)',

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { commands } from '../../cli/commands.ts';
 import { freePort } from '../e2e/support.ts';
 import { cli } from './run-cli.ts';
@@ -104,6 +104,24 @@ describe('cli: failures while working exit 1 with a hint', () => {
     expect(result.stderr).toContain(
       `nothing is listening at http://127.0.0.1:${port}: start the local stack`,
     );
+  });
+
+  it('says how to give a region when a deployed stack is asked for without one', async () => {
+    // No region anywhere: not in the environment, not in a profile.
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_PROFILE', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/config');
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/credentials');
+    try {
+      const result = await cli(['jobs', '--stage', 'prod']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'error: Region is missing: set AWS_REGION (or a profile with a region, via AWS_PROFILE), or pass --region\n',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('says when the local stack is not running', async () => {
