@@ -90,8 +90,9 @@ function newStory(provider: Provider, index: number, now: Date, random: Random):
     account: pick(provider === 'cooledge' ? cooledgeBusinesses : zenbookerAccounts, random),
     customerId: provider === 'cooledge' ? randomUUID() : bubbleId(random),
     person: pick(people, random),
-    // Each job's events happen over the two hours before now, a few minutes apart.
-    start: new Date(now.getTime() - 2 * 3_600_000 + index * 1_000),
+    // Each job's story happens in the three hours before now, so every time in it is past: an
+    // event dated ahead of its receipt is quarantined, and a sample must show the happy path.
+    start: new Date(now.getTime() - 3 * 3_600_000 + index * 1_000),
     number: 1000 + Math.floor(random() * 9000),
     random,
   };
@@ -115,7 +116,8 @@ export function cooledgeEvent(type: string, story: Story, step: number): Record<
     event_type: type,
     event_id: randomUUID(),
     business_id: story.account,
-    occurred_at: minutes(story.start, step * 20),
+    // An hour apart: booked, then done after the booked window, then paid.
+    occurred_at: minutes(story.start, step * 60),
   };
   switch (type) {
     case 'booking.created':
@@ -125,8 +127,8 @@ export function cooledgeEvent(type: string, story: Story, step: number): Record<
         job_id: story.jobId,
         booking_type: 'scheduled_job',
         status: 'confirmed',
-        starts_at: minutes(story.start, 24 * 60),
-        ends_at: minutes(story.start, 26 * 60),
+        starts_at: minutes(story.start, 10),
+        ends_at: minutes(story.start, 50),
         staff_ids: [randomUUID()],
         ...customer,
       };
@@ -177,7 +179,8 @@ export function cooledgeEvent(type: string, story: Story, step: number): Record<
 export function zenbookerEvent(type: string, story: Story): Record<string, unknown> {
   const [name, phone] = story.person;
   const status = { 'job.created': 'scheduled', 'job.started': 'started', 'job.completed': 'complete' }[type];
-  const start = minutes(story.start, 60);
+  // Scheduled from +10 to +100 minutes, started at +15, completed at +95: all in the past.
+  const start = minutes(story.start, 10);
   const data: Record<string, unknown> = {
     id: story.jobId,
     job_number: String(story.number),
@@ -186,7 +189,7 @@ export function zenbookerEvent(type: string, story: Story): Record<string, unkno
     rescheduled: false,
     timezone: 'America/New_York',
     start_date: start,
-    end_date: minutes(story.start, 180),
+    end_date: minutes(story.start, 100),
     estimated_duration_seconds: 7200,
     service_name: pick(services, story.random),
     customer: { id: story.customerId, name, email: email(name), phone },
@@ -194,8 +197,8 @@ export function zenbookerEvent(type: string, story: Story): Record<string, unkno
     job_notes: [{ text: 'Gate code 4421, dog in the backyard.' }],
     invoice: { id: bubbleId(story.random), status: 'unpaid', total: 240, subtotal: 240, amount_paid: 0 },
   };
-  if (type === 'job.started' || type === 'job.completed') data.started_at = minutes(story.start, 62);
-  if (type === 'job.completed') data.completed_at = minutes(story.start, 170);
+  if (type === 'job.started' || type === 'job.completed') data.started_at = minutes(story.start, 15);
+  if (type === 'job.completed') data.completed_at = minutes(story.start, 95);
   if (!(type in { 'job.created': 1, 'job.started': 1, 'job.completed': 1, 'job.canceled': 1 })) {
     throw new Error(`no Zenbooker sample for ${type}`);
   }

@@ -22,6 +22,53 @@ function seeded(seed = 1) {
 
 const bodyOf = (text: string) => JSON.parse(text) as JsonObject;
 
+/** Every string in a body that reads as an ISO time, with the path it sits at. */
+function timesIn(value: unknown, path = ''): Array<[string, number]> {
+  if (typeof value === 'string') return /^\d{4}-\d\d-\d\dT/.test(value) ? [[path, Date.parse(value)]] : [];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => timesIn(child, path ? `${path}.${key}` : key));
+}
+
+describe('cli samples: a consistent story, all in the past', () => {
+  const now = new Date('2026-06-20T12:00:00.000Z');
+  const at = (body: JsonObject, path: string) => timesIn(body).find(([p]) => p === path)?.[1] ?? Number.NaN;
+
+  it.each([1, 7, 40, 300])('dates nothing after the send in a run of %i events', (count) => {
+    for (const delivery of plan({
+      providers: ['cooledge', 'zenbooker'],
+      count,
+      duplicates: 0,
+      outOfOrder: false,
+      now,
+      random: seeded(count),
+    })) {
+      for (const [path, time] of timesIn(bodyOf(delivery.body))) {
+        expect(time, `${delivery.eventType} ${path}`).toBeLessThanOrEqual(now.getTime());
+      }
+    }
+  });
+
+  it('orders each job: booked, then its window, then completed after it, then paid', () => {
+    const [booking, completed, paid] = plan({
+      providers: ['cooledge'],
+      count: 3,
+      duplicates: 0,
+      outOfOrder: false,
+      now,
+    }).map((d) => bodyOf(d.body));
+    expect(at(booking as JsonObject, 'occurred_at')).toBeLessThan(at(booking as JsonObject, 'starts_at'));
+    expect(at(booking as JsonObject, 'ends_at')).toBeLessThan(at(completed as JsonObject, 'completed_at'));
+    expect(at(completed as JsonObject, 'occurred_at')).toBeLessThan(at(paid as JsonObject, 'occurred_at'));
+    const zenbooker = plan({ providers: ['zenbooker'], count: 3, duplicates: 0, outOfOrder: false, now }).map(
+      (d) => bodyOf(d.body),
+    );
+    const done = zenbooker[2] as JsonObject;
+    expect(at(done, 'data.start_date')).toBeLessThanOrEqual(at(done, 'data.started_at'));
+    expect(at(done, 'data.started_at')).toBeLessThan(at(done, 'data.completed_at'));
+    expect(at(done, 'data.completed_at')).toBeLessThanOrEqual(at(done, 'data.end_date'));
+  });
+});
+
 describe('cli samples', () => {
   it.each(
     (['cooledge', 'zenbooker'] as const).flatMap((p) =>
