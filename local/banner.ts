@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { dataDirFrom, firstOf, repoRoot } from './config.ts';
+import { dataDirFrom, firstOf, repoRoot, resetCommand } from './config.ts';
 import type { RunningLocalStack } from './runner.ts';
 
 const bold = (s: string, on: boolean) => (on ? `\x1b[1m${s}\x1b[0m` : s);
@@ -44,7 +44,7 @@ ${h('Dev credentials')} (set COOLEDGE_WEBHOOK_SECRETS / ZENBOOKER_WEBHOOK_TOKENS
 ${h('Local AWS')} (region ${s.region}, any credentials)
   DynamoDB    ${s.dynamoEndpoint}   tables ${s.names.eventsTable}, ${s.names.jobsTable}
   SQS         ${s.sqsEndpoint}   queue ${s.names.queue}, DLQ ${s.names.deadLetterQueue}
-  Data        ${shownDir}${options.reset ? ' (just wiped)' : ''}   \`npm start -- --reset\` wipes it
+  Data        ${shownDir}${options.reset ? ' (just wiped)' : ''}   \`${resetCommand(settings.dataDir)}\` wipes it
 
 ${h('Send a signed sample event')} (in another terminal${needsEnv.length ? `, with ${needsEnv.join(' and ')} set there too` : ''}):
   ${sendCommand}

@@ -34,6 +34,15 @@ export function portFrom(env: Env, name: string, fallback: number): number {
   return Number(raw);
 }
 
+/**
+ * The command that wipes this data folder: `--data-dir` is spelled out unless it is the default,
+ * so a hint never points `--reset` at another folder than the one in use.
+ */
+export function resetCommand(dataDir: string): string {
+  const isDefault = dataDir === resolve(repoRoot, '.local');
+  return `npm start -- --reset${isDefault ? '' : ` --data-dir ${JSON.stringify(dataDir)}`}`;
+}
+
 /** `LOCAL_DATA_DIR` (default `.local` in the repository), as an absolute path. */
 export function dataDirFrom(env: Env, override?: string): string {
   return resolve(repoRoot, override ?? env.LOCAL_DATA_DIR ?? '.local');

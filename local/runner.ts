@@ -16,6 +16,7 @@ import {
   processAlive,
   readStackFile,
   removeStackFile,
+  resetCommand,
   type StackFile,
   writeStackFile,
 } from './config.ts';
@@ -164,7 +165,7 @@ function corruptHint(error: unknown, what: string, dir: string): Error {
   if (error instanceof LocalStackError) return error;
   return new LocalStackError(
     `${what} could not open its data under ${dir} (${errorName(error)}: ${(error as Error).message}). ` +
-      'It may be corrupt: `npm start -- --reset` wipes the local data.',
+      `It may be corrupt: \`${resetCommand(dir)}\` wipes the local data.`,
   );
 }
 
@@ -175,7 +176,7 @@ function conciseDynamoError(error: unknown, dir: string): unknown {
   const cause = /SQLiteException: .*?\[([^\]]+)\]\s*$/m.exec(message)?.[1];
   return new LocalStackError(
     `DynamoDB Local could not read its data under ${dir}${cause ? ` (${cause})` : ''}. ` +
-      'It may be corrupt: `npm start -- --reset` wipes the local data.',
+      `It may be corrupt: \`${resetCommand(dir)}\` wipes the local data.`,
   );
 }
 

@@ -23,8 +23,9 @@ export interface RouteDefinition {
 }
 
 export const webhookRoutes: readonly RouteDefinition[] = [
-  { method: 'POST', path: '/webhooks/cooledge' },
-  { method: 'POST', path: '/webhooks/zenbooker/{token}' },
+  // As the stack declares them: any method, so the function answers a GET with its own 405.
+  { method: 'ANY', path: '/webhooks/cooledge' },
+  { method: 'ANY', path: '/webhooks/zenbooker/{token}' },
 ];
 
 /**
@@ -141,7 +142,7 @@ function matchRoute(
 ): { route: RouteDefinition; parameters: Record<string, string> } | undefined {
   const segments = path.split('/');
   for (const route of routes) {
-    if (route.method !== method) continue;
+    if (route.method !== 'ANY' && route.method !== method) continue;
     const pattern = route.path.split('/');
     if (pattern.length !== segments.length) continue;
     const parameters: Record<string, string> = {};

@@ -2,8 +2,9 @@ import type { Provider } from './provider.ts';
 
 export type RouteMatch = { provider: Provider; pathToken: string | undefined };
 
-// Tolerates a stage prefix (`/prod/webhooks/...`) so the same code serves named stages.
-const webhookPath = /(?:^|\/)webhooks\/([a-z0-9-]+)(?:\/([^/]+))?\/?$/;
+// The whole path, as API Gateway routes it: the stack's `$default` stage adds no prefix, and a
+// trailing slash or any other prefix is another path (404), here as in AWS.
+const webhookPath = /^\/webhooks\/([a-z0-9-]+)(?:\/([^/]+))?$/;
 
 /**
  * `/webhooks/<provider>` for signing providers, `/webhooks/<provider>/<token>` for providers that

@@ -54,7 +54,7 @@ describe('local API Gateway: request → payload 2.0 event', () => {
     });
     expect(event).toEqual({
       version: '2.0',
-      routeKey: 'POST /webhooks/zenbooker/{token}',
+      routeKey: 'ANY /webhooks/zenbooker/{token}',
       rawPath: '/webhooks/zenbooker/tok%5Fen',
       rawQueryString: 'a=1&b=2&a=3',
       cookies: ['a=1', 'b=2'],
@@ -78,7 +78,7 @@ describe('local API Gateway: request → payload 2.0 event', () => {
           userAgent: 'Zenbooker',
         },
         requestId: 'req-1',
-        routeKey: 'POST /webhooks/zenbooker/{token}',
+        routeKey: 'ANY /webhooks/zenbooker/{token}',
         stage: '$default',
         time: '17/Jun/2026:14:38:55 +0000',
         timeEpoch: now.getTime(),
@@ -156,10 +156,21 @@ describe('local API Gateway: request → payload 2.0 event', () => {
     );
   });
 
-  it('sends unmatched routes and methods to $default without a body when there is none', () => {
+  it('routes any method on a declared path, as the stack declares ANY routes', () => {
     const event = toApiGatewayEvent({
       method: 'GET',
       url: '/webhooks/cooledge',
+      headers: {},
+      body: undefined,
+      sourceIp: '::1',
+    });
+    expect(event).toMatchObject({ routeKey: 'ANY /webhooks/cooledge' });
+  });
+
+  it('sends unmatched paths to $default without a body when there is none', () => {
+    const event = toApiGatewayEvent({
+      method: 'GET',
+      url: '/webhooks/nowhere',
       headers: {},
       body: undefined,
       sourceIp: '::1',

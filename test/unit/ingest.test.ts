@@ -234,9 +234,15 @@ describe('ingest: 202 accepted', () => {
     expectProblem(response, 401);
   });
 
-  it('serves routes under a stage prefix', async () => {
+  it.each([
+    '/prod/webhooks/cooledge',
+    '/anything/at/all/webhooks/cooledge',
+    '/webhooks/cooledge/',
+    '//webhooks/cooledge',
+  ])('answers 404 for %s: only the exact route is one, as API Gateway routes it', async (path) => {
     const world = setup();
-    expect((await world.cooledge(cooledgeEvent(), { path: '/prod/webhooks/cooledge' })).statusCode).toBe(202);
+    expectProblem(await world.cooledge(cooledgeEvent(), { path }), 404);
+    expect(world.queue.messages).toEqual([]);
   });
 
   it('reads the credentials on every request, so a rotation applies without a restart', async () => {
