@@ -3,7 +3,7 @@
  * long as the socket lives, so one hung call would run into the Lambda timeout: the provider would
  * get API Gateway's bare 500 instead of our 503 with `Retry-After`, and a consumer batch would
  * stall until its visibility timeout. With these, a dead endpoint fails in a few seconds, inside
- * the ingest function's 10 s and the consumer's 30 s, and the SDK's retries still get their turn.
+ * the ingest function's 20 s and the consumer's 30 s, and the SDK's retries still get their turn.
  */
 export const clientOptions = {
   maxAttempts: 3,

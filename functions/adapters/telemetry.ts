@@ -5,8 +5,9 @@ import type { Logger, MetricName, Metrics } from '#core/ports';
 export const metricsNamespace = 'FieldWebhooks';
 
 /**
- * Powertools' logger: JSON lines with the request id, cold start flag and service. Only what the
- * core passes is logged; events, bodies and headers never are.
+ * Powertools' logger: JSON lines with the level, time, service and what the core passes (the
+ * handlers do not hand it their Lambda context, so no request id or cold-start flag; the Lambda
+ * runtime's own START/REPORT lines carry the request id). Events, bodies and headers never are.
  */
 export function powertoolsLogger(serviceName: string): Logger {
   const logger = new PowertoolsLogger({ serviceName });
