@@ -1,3 +1,4 @@
+import { terminalActive } from '#core/text';
 /** Plain-text output helpers: aligned tables, short ids, latency percentiles. */
 
 export interface Column<T> {
@@ -67,20 +68,14 @@ export function details(record: Record<string, unknown>): string {
 }
 
 /**
- * Characters that would act on a terminal instead of showing: the C0 controls (newline and ESC
- * included), DEL and the C1 controls (`\p{Cc}`), the line and paragraph separators, and the
- * bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E/F, U+202A–E, U+2066–9).
- */
-const invisible = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
-
-/**
- * A value from a stored record, made safe to print for a person: every character above written as
+ * A value from a stored record, made safe to print for a person: every character of
+ * `terminalActive` (core/text.ts) written as
  * `\u{…}` (its code point in hex), so a value cannot move the cursor, recolour the terminal, fake a
  * line of output or reorder the text around it. Everything else, backslashes included, is kept.
  */
 export function visible(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  return text.replace(invisible, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
+  return text.replace(terminalActive, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
 }
 
 /**
@@ -99,7 +94,7 @@ export function say(strings: TemplateStringsArray, ...values: unknown[]): string
  * a value shows as \u{a} and never reaches here. JSON passes through unchanged (see `json`).
  */
 export function guard(text: string, keep: 'newline' | 'newline-and-return' = 'newline'): string {
-  return text.replace(invisible, (c) =>
+  return text.replace(terminalActive, (c) =>
     c === '\n' || (c === '\r' && keep === 'newline-and-return')
       ? c
       : `\\u{${(c.codePointAt(0) as number).toString(16)}}`,

@@ -299,6 +299,32 @@ export interface KeyMatch {
 }
 
 /**
+ * A provider's whole partition of the `byProvider` index, page by page, filtered by `filter`
+ * (an expression over the projected attributes, with its `values`). The filter saves transfer,
+ * not reads: every item of the partition is read.
+ */
+function providerIndexPages(
+  target: Target,
+  provider: string,
+  filter: string,
+  values: Record<string, unknown>,
+  options: { newestFirst?: boolean } = {},
+) {
+  return paginateQuery(
+    { client: target.doc, pageSize: 1000 },
+    {
+      TableName: target.eventsTable(),
+      IndexName: 'byProvider',
+      KeyConditionExpression: '#provider = :provider',
+      FilterExpression: filter,
+      ExpressionAttributeNames: { '#provider': 'provider' },
+      ExpressionAttributeValues: { ':provider': provider, ...values },
+      ...(options.newestFirst ? { ScanIndexForward: false } : {}),
+    },
+  );
+}
+
+/**
  * The distinct event keys starting with `prefix`, per provider, newest first; the search stops
  * once it has more than `max` (the prefix is then ambiguous whatever else matches).
  *
@@ -323,16 +349,13 @@ export async function eventKeysStartingWith(
 ): Promise<KeyMatch[]> {
   const found = new Map<string, KeyMatch>();
   for (const provider of providerList) {
-    const pages = paginateQuery(
-      { client: target.doc, pageSize: 1000 },
+    const pages = providerIndexPages(
+      target,
+      provider,
+      'begins_with(eventKey, :prefix)',
+      { ':prefix': prefix },
       {
-        TableName: target.eventsTable(),
-        IndexName: 'byProvider',
-        KeyConditionExpression: '#provider = :provider',
-        FilterExpression: 'begins_with(eventKey, :prefix)',
-        ExpressionAttributeNames: { '#provider': 'provider' },
-        ExpressionAttributeValues: { ':provider': provider, ':prefix': prefix },
-        ScanIndexForward: false,
+        newestFirst: true,
       },
     );
     for await (const page of pages) {
@@ -446,18 +469,11 @@ async function conflictKeysOf(
   pk: string,
 ): Promise<Array<{ pk: string }>> {
   const keys: Array<{ pk: string }> = [];
-  const pages = paginateQuery(
-    { client: target.doc, pageSize: 1000 },
-    {
-      TableName: target.eventsTable(),
-      IndexName: 'byProvider',
-      KeyConditionExpression: '#provider = :provider',
-      // Every item of this key but its own record: whatever suffix the conflict keys carry.
-      FilterExpression: 'eventKey = :eventKey AND pk <> :pk',
-      ExpressionAttributeNames: { '#provider': 'provider' },
-      ExpressionAttributeValues: { ':provider': provider, ':eventKey': eventKey, ':pk': pk },
-    },
-  );
+  // Every item of this key but its own record: whatever suffix the conflict keys carry.
+  const pages = providerIndexPages(target, provider, 'eventKey = :eventKey AND pk <> :pk', {
+    ':eventKey': eventKey,
+    ':pk': pk,
+  });
   for await (const page of pages) {
     for (const item of page.Items ?? []) if (typeof item.pk === 'string') keys.push({ pk: item.pk });
   }

@@ -1,4 +1,5 @@
 import type { Logger, MetricName, Metrics } from '#core/ports';
+import { escapeTerminalActive, hasTerminalActive } from '#core/text';
 
 /**
  * Terminal telemetry for the local runner: one short line per log call instead of Powertools'
@@ -21,19 +22,6 @@ function clock(date: Date): string {
 }
 
 /**
- * Characters that would act on a terminal instead of showing (the set `cli/format.ts` escapes): C0
- * controls (newline and ESC included), DEL, C1 controls, the line and paragraph separators, and the
- * bidirectional marks, embeddings, overrides and isolates.
- */
-const invisibleChar = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
-const invisible = new RegExp(invisibleChar.source, 'gu');
-
-/** `\uXXXX` for each character above (all in the BMP), so JSON text stays JSON and inert. */
-function escapeInvisible(text: string): string {
-  return text.replace(invisible, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`);
-}
-
-/**
  * One field value. Event keys, event types and error messages come from the sender: a value that
  * is empty or holds whitespace, `=`, a quote, a backslash or any character above is written as a
  * JSON string (which `JSON.parse` gives back exactly), with every such character escaped, so it can
@@ -42,14 +30,14 @@ function escapeInvisible(text: string): string {
 export function formatValue(value: unknown): string {
   if (value === undefined) return '';
   if (typeof value === 'string') {
-    return value === '' || /[\s="\\]/.test(value) || invisibleChar.test(value)
-      ? escapeInvisible(JSON.stringify(value))
+    return value === '' || /[\s="\\]/.test(value) || hasTerminalActive(value)
+      ? escapeTerminalActive(JSON.stringify(value))
       : value;
   }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return String(value);
   }
-  return escapeInvisible(JSON.stringify(value) ?? String(value));
+  return escapeTerminalActive(JSON.stringify(value) ?? String(value));
 }
 
 /** `12:00:01.234 ingest  info  event accepted provider=cooledge eventType=job.completed` */
@@ -63,13 +51,13 @@ export function formatLine(
 ): string {
   const fields = Object.entries(data ?? {})
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${escapeInvisible(key)}=${formatValue(value)}`)
+    .map(([key, value]) => `${escapeTerminalActive(key)}=${formatValue(value)}`)
     .join(' ');
   const lvl = level.padEnd(5);
   const head = colour
     ? `${dim}${clock(now)}${reset} ${service.padEnd(7)} ${colours[level]}${lvl}${reset}`
     : `${clock(now)} ${service.padEnd(7)} ${lvl}`;
-  return `${head} ${escapeInvisible(message)}${fields ? (colour ? ` ${dim}${fields}${reset}` : ` ${fields}`) : ''}`;
+  return `${head} ${escapeTerminalActive(message)}${fields ? (colour ? ` ${dim}${fields}${reset}` : ` ${fields}`) : ''}`;
 }
 
 export function lineLogger(service: string, out: LineWriter, colour: boolean): Logger {

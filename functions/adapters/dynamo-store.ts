@@ -212,8 +212,9 @@ export class DynamoEventStore implements EventStore {
 
   /**
    * Sends one command. A write DynamoDB will refuse on every attempt becomes a
-   * {@link PermanentStoreError}: an item the marshaller cannot convert (checked here, before
-   * sending, with the document client's own options), or a request DynamoDB answers with a
+   * {@link PermanentStoreError}: an item the document client's marshaller cannot convert (named by
+   * marshalling again, with the same options, once a send failed before reaching DynamoDB), or a
+   * request DynamoDB answers with a
    * `ValidationException` or `SerializationException` (a key over its byte limit, an item over
    * 400 KB, a number out of range). Everything else (throttling, timeouts, 5xx, the network) is
    * left as it is: transient, for SQS to redeliver.
@@ -222,19 +223,21 @@ export class DynamoEventStore implements EventStore {
     command: PutCommand | UpdateCommand | TransactWriteCommand,
     items: ReadonlyArray<unknown>,
   ) {
-    for (const item of items) {
-      try {
-        marshall(item as Record<string, unknown>, marshallOptions);
-      } catch (error) {
-        throw new PermanentStoreError(`the item cannot be marshalled: ${errorDescription(error)}`, {
-          cause: error,
-        });
-      }
-    }
     try {
       return await this.doc.send(command as PutCommand);
     } catch (error) {
       if (isRefusedForGood(error)) throw new PermanentStoreError(errorDescription(error), { cause: error });
+      // Failed before the SDK sent anything (no `$metadata`): marshalling the items again, only
+      // now, tells whether the document client refused one of them; on the hot path each item is
+      // marshalled once, by the client.
+      if (error instanceof Error && !('$metadata' in error)) {
+        const refusal = marshallingRefusal(items);
+        if (refusal) {
+          throw new PermanentStoreError(`the item cannot be marshalled: ${errorDescription(refusal)}`, {
+            cause: refusal,
+          });
+        }
+      }
       throw error;
     }
   }
@@ -419,11 +422,23 @@ function isConditionalCheckFailed(error: unknown): boolean {
   return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
-/** The document client's options; `send` marshals with them too, to find refused items before sending. */
+/** The document client's options; `send` marshals with them too, to name an item the client refused. */
 const marshallOptions: MarshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false };
 
 /** Error names DynamoDB uses for a request it will refuse however often it is sent. */
 const refusedForGood = new Set(['ValidationException', 'SerializationException']);
+
+/** The error the document client's marshaller raises for one of these items, if any. */
+function marshallingRefusal(items: ReadonlyArray<unknown>): unknown {
+  for (const item of items) {
+    try {
+      marshall(item as Record<string, unknown>, marshallOptions);
+    } catch (error) {
+      return error;
+    }
+  }
+  return undefined;
+}
 
 function isRefusedForGood(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -1,3 +1,5 @@
+import { escapeTerminalActive } from './text.ts';
+
 /**
  * How errors are described in logs and stored reasons: name, code and message on one line, quoted
  * text left out (see {@link errorDescription}); {@link errorLogLine} adds an AWS error's HTTP status.
@@ -54,11 +56,7 @@ function describe(error: unknown, withHttpStatus: boolean): string {
   // name from a message): it is left out. V8 single-quotes names from the code (`reading 'id'`).
   const message = error.message.replace(/"[^"]*"/g, '"…"');
   const text = message ? `${name}: ${message}` : name;
-  // C0 and C1 controls (\p{Cc}), line separators and bidirectional overrides and isolates.
-  const escaped = text.replace(
-    /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const escaped = escapeTerminalActive(text);
   // Well-formed after the cut: it may be stored as a record's reason.
   return escaped.length > 500 ? `${escaped.slice(0, 499).toWellFormed()}…` : escaped;
 }

@@ -54,8 +54,11 @@ export type Envelope =
       eventKey: string;
       eventType: string;
       accountId: string | undefined;
-      /** See {@link fingerprint}: kept with the dedupe marker to tell a redelivery from a conflict. */
-      fingerprint: string;
+      /**
+       * See {@link fingerprint}: kept with the dedupe marker to tell a redelivery from a conflict.
+       * Only the consumer needs it, so a provider may compute it when read (a getter).
+       */
+      readonly fingerprint: string;
     }
   | { ok: false; detail: string };
 

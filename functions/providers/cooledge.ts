@@ -366,7 +366,11 @@ export const cooledge: Provider<CooledgeEvent> = {
       eventKey: eventId,
       eventType,
       accountId: idOrUndefined(body.business_id),
-      fingerprint: fingerprint(body),
+      // Computed when read: only the consumer reads it, so ingest's hot path skips the canonical
+      // serialisation and the hash.
+      get fingerprint() {
+        return fingerprint(body);
+      },
     };
   },
 
