@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { median, round } from '../tools/stats.ts';
 import { benchCooledgeSecret, benchZenbookerToken, repoRoot } from './lib/pipeline.ts';
-import { median, round } from './lib/stats.ts';
 
 /**
  * Cold start: the size of each function's bundle (the bundles CDK ships when `cdk/` synthesises,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import pLimit from 'p-limit';
 import { DynamoEventStore } from '#adapters/dynamo-store';
 import type { JsonObject } from '#core/json';
 import type { Queue, QueueMessage } from '#core/message';
@@ -9,6 +10,8 @@ import { consumerBatchSize, eventsTable } from '#infra/definitions';
 import { providers } from '#providers/index';
 import { createHandler as createConsumer } from '../functions/consume/app.ts';
 import { createHandler as createIngest } from '../functions/ingest/app.ts';
+import { sqsRecord } from '../local/poller.ts';
+import { median, round } from '../tools/stats.ts';
 import { probe } from './lib/dynamo-probe.ts';
 import { dynamoClient, freshTables, itemBytes, startBenchStack } from './lib/local.ts';
 import {
@@ -19,7 +22,6 @@ import {
   noMetrics,
   zenbookerRequest,
 } from './lib/pipeline.ts';
-import { median, pool, round } from './lib/stats.ts';
 
 /**
  * Consumer throughput against DynamoDB Local: the real consumer handler on SQS batches of 10, run
@@ -117,22 +119,7 @@ async function messages(payload: Payload, count: number): Promise<QueueMessage[]
 
 function sqsEvent(batch: QueueMessage[]): SQSEvent {
   return {
-    Records: batch.map((message) => ({
-      messageId: randomUUID(),
-      receiptHandle: randomUUID(),
-      body: JSON.stringify(message),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'bench',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:bench',
-      awsRegion: 'us-east-1',
-    })),
+    Records: batch.map((message) => sqsRecord({ messageId: randomUUID(), body: JSON.stringify(message) })),
   };
 }
 
@@ -157,12 +144,12 @@ async function replay(
     );
     return new TransactWriteItemsCommand({ TransactItems: items } as never);
   });
+  const batches = Array.from({ length: Math.ceil(commands.length / consumerBatchSize) }, (_, i) =>
+    commands.slice(i * consumerBatchSize, (i + 1) * consumerBatchSize),
+  );
   const client = dynamoClient(endpoint);
   const started = performance.now();
-  await pool(Math.ceil(commands.length / consumerBatchSize), instances, async (i) => {
-    const slice = commands.slice(i * consumerBatchSize, (i + 1) * consumerBatchSize);
-    await Promise.all(slice.map((command) => client.send(command)));
-  });
+  await pLimit(instances).map(batches, (batch) => Promise.all(batch.map((command) => client.send(command))));
   const seconds = (performance.now() - started) / 1000;
   client.destroy();
   return { seconds, count: commands.length };
@@ -226,9 +213,9 @@ export async function benchConsumer(
       const sqsEvents = batches.map(sqsEvent);
       const runConsumer = async () => {
         const started = performance.now();
-        const perBatch = await pool(sqsEvents.length, options.instances, async (i) => {
+        const perBatch = await pLimit(options.instances).map(sqsEvents, async (event) => {
           const t = performance.now();
-          const response = await consumer(sqsEvents[i] as SQSEvent);
+          const response = await consumer(event);
           if (response.batchItemFailures.length > 0) throw new Error('a record failed in the benchmark');
           return performance.now() - t;
         });

@@ -1,4 +1,4 @@
-import { round } from './lib/stats.ts';
+import { round } from '../tools/stats.ts';
 
 /**
  * Cost per million deliveries on AWS, computed from the measured figures and us-east-1 list prices.

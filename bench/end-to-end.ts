@@ -10,11 +10,11 @@ import { queueDepth } from '../cli/redrive.ts';
 import { createHandler as createIngest } from '../functions/ingest/app.ts';
 import { startLocalServer } from '../local/server.ts';
 import { createQueues, sqsClient } from '../local/stack.ts';
+import { median, percentile, round, seeded, shuffle } from '../tools/stats.ts';
 import type { ConsumerWorkerInput, ConsumerWorkerStats, WorkerMessage } from './lib/consumer-worker.ts';
 import { type BenchStack, dynamoClient, freshTables } from './lib/local.ts';
 import { benchCooledgeSecret, benchZenbookerToken, fixture, ingestDeps } from './lib/pipeline.ts';
 import type { Delivery, SenderInput, SenderOutput } from './lib/sender.ts';
-import { median, percentile, round, seeded, shuffle } from './lib/stats.ts';
 
 /**
  * End to end on the local stack: N deliveries over HTTP (the local API Gateway stand-in from

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHandler } from '../functions/ingest/app.ts';
+import { median, round } from '../tools/stats.ts';
 import {
   benchCooledgeSecret,
   cooledgeRequest,
@@ -10,7 +11,6 @@ import {
   MemoryQueue,
   zenbookerRequest,
 } from './lib/pipeline.ts';
-import { median, round } from './lib/stats.ts';
 
 /**
  * Ingest CPU per event, in process: the real ingest handler (API Gateway v2 event in, response

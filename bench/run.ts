@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
+import { type Column, table as formatTable } from '../cli/format.ts';
+import { round } from '../tools/stats.ts';
 import { benchColdStart, bundles } from './cold-start.ts';
 import { benchConsumer } from './consumer.ts';
 import { costPerMillion } from './cost.ts';
@@ -8,7 +10,6 @@ import { runEndToEnd } from './end-to-end.ts';
 import { benchIngestCpu } from './ingest-cpu.ts';
 import { startBenchStack } from './lib/local.ts';
 import { currentLoad, machineInfo } from './lib/machine.ts';
-import { round } from './lib/stats.ts';
 import { benchTelemetry } from './telemetry.ts';
 
 /**
@@ -16,14 +17,15 @@ import { benchTelemetry } from './telemetry.ts';
  * stdout, and `bench/results.json` with the figures and the machine they came from.
  */
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string' },
-    concurrency: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
-});
+const values = new Command('npm run bench --')
+  .option('--events <n>', 'end-to-end deliveries (default 10000, 1000 with --quick; env BENCH_EVENTS)')
+  .option('--concurrency <n>', 'end-to-end deliveries in flight (default 16; env BENCH_CONCURRENCY)')
+  .option('--quick', 'fewer repeats, for a smoke run (env BENCH_QUICK=1)')
+  .option('--out <file>', 'where the figures go (default bench/results.json)')
+  .showSuggestionAfterError(true)
+  .allowExcessArguments(false)
+  .parse()
+  .opts<{ events?: string; concurrency?: string; quick?: boolean; out?: string }>();
 const quick = values.quick || process.env.BENCH_QUICK === '1';
 const settings = {
   endToEndEvents: Number(values.events ?? process.env.BENCH_EVENTS ?? (quick ? 1_000 : 10_000)),
@@ -46,17 +48,23 @@ interface Goal {
   met: boolean;
 }
 
+/**
+ * The CLI's table (cli/format.ts) of flat records: one column per key of the first row, titled by
+ * the key, objects as JSON, no cell cut short; without the trailing newline, as `section` adds one.
+ */
 function table(rows: Array<Record<string, unknown>>): string {
-  if (rows.length === 0) return '';
-  const columns = Object.keys(rows[0] as object);
-  const cell = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ');
-  return [
-    line(columns),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map((r) => line(columns.map((c) => cell(r[c])))),
-  ].join('\n');
+  const first = rows[0];
+  if (first === undefined) return '';
+  const columns: Column<Record<string, unknown>>[] = Object.keys(first).map((key) => ({
+    title: key,
+    value: (row) => {
+      const value = row[key];
+      if (value === undefined || value === null) return undefined;
+      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    },
+    max: Number.POSITIVE_INFINITY,
+  }));
+  return formatTable(rows, columns).trimEnd();
 }
 
 function section(title: string, body: string) {

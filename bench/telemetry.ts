@@ -6,6 +6,7 @@ import type { QueueMessage } from '#core/message';
 import { providers } from '#providers/index';
 import { createHandler as createConsumer } from '../functions/consume/app.ts';
 import { createHandler as createIngest } from '../functions/ingest/app.ts';
+import { sqsRecord } from '../local/poller.ts';
 import { cooledgeRequest, fixture, ingestDeps } from './lib/pipeline.ts';
 
 /**
@@ -84,25 +85,16 @@ export async function benchTelemetry(events = 200): Promise<TelemetryFigure> {
   const consumerBytes = await countOutput(async () => {
     for (let i = 0; i < messages.length; i += 10) {
       const event: SQSEvent = {
-        Records: messages.slice(i, i + 10).map((m) => ({
-          messageId: randomUUID(),
-          receiptHandle: randomUUID(),
-          body: JSON.stringify(m),
-          attributes: {
-            ApproximateReceiveCount: '1',
-            SentTimestamp: String(Date.now()),
-            SenderId: 'bench',
-            ApproximateFirstReceiveTimestamp: String(Date.now()),
-          },
-          messageAttributes: {
-            provider: { dataType: 'String', stringValue: m.provider },
-            eventType: { dataType: 'String', stringValue: m.eventType },
-          },
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:bench',
-          awsRegion: 'us-east-1',
-        })),
+        Records: messages.slice(i, i + 10).map((m) =>
+          sqsRecord({
+            messageId: randomUUID(),
+            body: JSON.stringify(m),
+            messageAttributes: {
+              provider: { DataType: 'String', StringValue: m.provider },
+              eventType: { DataType: 'String', StringValue: m.eventType },
+            },
+          }),
+        ),
       };
       await consumer(event);
     }

@@ -101,7 +101,7 @@ const ContextSchema = v.object({
    */
   eventTimeSkewSeconds: v.optional(wholeNumber(0, 86_400), defaults.eventTimeSkewSeconds),
   /** How often the ingest function re-reads the credentials secret (seconds). */
-  secretRefreshSeconds: v.optional(wholeNumber(0, 86_400), 300),
+  secretRefreshSeconds: v.optional(wholeNumber(0, 86_400), defaults.secretRefreshSeconds),
   /** Upper bound on concurrent consumer invocations (the event source mapping's maximum concurrency). */
   consumerMaxConcurrency: v.optional(wholeNumber(2, 1_000), 5),
   logRetentionDays: v.optional(

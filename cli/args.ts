@@ -1,8 +1,6 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
-
 /**
- * Argument handling shared by every command: `util.parseArgs` in strict mode, and validators that
- * turn a bad value into a `UsageError` naming the flag and what it expects.
+ * The shapes every command's flags are declared in, and validators that turn a bad value into a
+ * `UsageError` naming the flag and what it expects. Parsing itself is commander's (see main.ts).
  */
 
 /** A mistake in how the CLI was called: printed with a pointer to `--help`, exit code 2. */
@@ -21,42 +19,19 @@ export class CommandError extends Error {
   override name = 'CommandError';
 }
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
-export type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+/**
+ * A command's flags by long name (without `--`): a `string` flag takes a value (`--limit 5`,
+ * `--limit=5`; `multiple` keeps every one given, in order), a `boolean` flag takes none.
+ * `short` is a one-letter alias (only `-h` for `--help`).
+ */
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
+/** Parsed flags by long name: a string, `true`, a list for `multiple` flags, or absent. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Parsed {
   values: Values;
   positionals: string[];
-}
-
-/** Parses one command's arguments; unknown flags and missing values become `UsageError`s. */
-export function parse(command: string, args: string[], options: OptionSpec): Parsed {
-  try {
-    const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true });
-    return { values: values as Values, positionals };
-  } catch (error) {
-    throw new UsageError(explain(error as NodeJS.ErrnoException & Error), command);
-  }
-}
-
-function explain(error: NodeJS.ErrnoException & Error): string {
-  const message = error.message.split('\n')[0] ?? error.message;
-  switch (error.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-      const flag = /'([^']+)'/.exec(message)?.[1];
-      return flag ? `unknown option ${flag}` : message;
-    }
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
-      const flag = /Option '([^' ]+)/.exec(message)?.[1]?.split(',').pop()?.trim();
-      if (flag && /argument missing/.test(message)) return `${flag} needs a value`;
-      if (flag && /ambiguous/.test(message))
-        return `${flag} needs a value (write ${flag}=-… for one starting with "-")`;
-      if (flag && /does not take an argument/.test(message)) return `${flag} does not take a value`;
-      return message;
-    }
-    default:
-      return message;
-  }
 }
 
 export function str(values: Values, name: string): string | undefined {

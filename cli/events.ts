@@ -1,6 +1,7 @@
+import { eventsTable } from '#infra/definitions';
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { details, json, say, shortTime, table, visible } from './format.ts';
+import { type DetailsLayout, details, json, say, shortTime, table, visible } from './format.ts';
 import {
   type EventRecords,
   eventKeysStartingWith,
@@ -12,6 +13,40 @@ import {
   providerFilter,
 } from './store.ts';
 import { resolveTarget } from './target.ts';
+
+/**
+ * `events show`'s order of an event-log record's attributes (written by `eventItem` and, for a
+ * conflict, `seenBefore` in functions/adapters/dynamo-store.ts); any other attribute (`headers`,
+ * `rawBody` with --body, one a later version adds) follows alphabetically. `expiresAt`, the table's
+ * TTL, prints as the UTC time the record expires.
+ */
+export const eventLayout: DetailsLayout = {
+  order: [
+    // Identity
+    'provider',
+    'eventKey',
+    'eventType',
+    'accountId',
+    'entityIds',
+    // Status: the outcome and why
+    'outcome',
+    'reason',
+    'issues',
+    // Times
+    'occurredAt',
+    'receivedAt',
+    'processedAt',
+    'replayedAt',
+    // Bookkeeping: the body's identity, conflicts, expiry, table key
+    'fingerprint',
+    'bodySha256',
+    'conflictsWith',
+    'conflicts',
+    'expiresAt',
+    'pk',
+  ],
+  ttl: eventsTable.timeToLiveAttribute,
+};
 
 function withoutBody(event: Item, keep: boolean): Item {
   if (keep) return event;
@@ -29,13 +64,13 @@ export function showText(found: readonly EventRecords[], body = false): string {
   const parts: string[] = [];
   for (const { provider, eventKey, kept, conflicts } of found) {
     const key = `${provider} ${visible(eventKey)}`;
-    if (kept) parts.push(details(withoutBody(kept, body)));
+    if (kept) parts.push(details(withoutBody(kept, body), eventLayout));
     else parts.push(`no kept record of ${key} (expired or removed), only what conflicted with it:\n`);
     if (conflicts.length > 0) {
       parts.push(
         `${conflicts.length} conflicting record(s) of ${key}: the same event key with a different body, ` +
           'stored beside the kept record and not applied\n',
-        ...conflicts.map((c) => details(withoutBody(c, body))),
+        ...conflicts.map((c) => details(withoutBody(c, body), eventLayout)),
       );
     }
   }
@@ -50,7 +85,7 @@ export function eventRows(found: readonly Item[]): string {
     { title: 'OUTCOME', value: (e) => `${e.outcome as string}${e.replayedAt ? ' (replayed)' : ''}` },
     { title: 'EVENT KEY', value: (e) => e.eventKey as string, max: 36 },
     { title: 'JOB', value: (e) => (e.entityIds as Record<string, string> | undefined)?.job_id, max: 36 },
-    { title: 'ISSUES', value: (e) => (e.issues as unknown[] | undefined)?.length, align: 'right' },
+    { title: 'ISSUES', value: (e) => (e.issues as unknown[] | undefined)?.length },
   ]);
 }
 

@@ -1,11 +1,21 @@
 import { terminalActive } from '#core/text';
-/** Plain-text output helpers: aligned tables, short ids, latency percentiles. */
+/** Plain-text output helpers: aligned tables, short ids, milliseconds (percentiles: tools/stats.ts). */
 
 export interface Column<T> {
   title: string;
   value(row: T): string | number | undefined | null;
   /** Longest cell before it is cut with an ellipsis. */
   max?: number;
+  /**
+   * How the values sit under the header. The rule: every value starts at its header's first
+   * column, so it reads as belonging to that header and never to the next one (a short value
+   * pushed to the right edge of a wider header sits nearer the next column than its own).
+   *  - `left` (the default): each value as it is. Text, ids, times, and the small counts read one
+   *    row at a time, as a label of that row (`events` ISSUES, `jobs` EVENTS).
+   *  - `right`: quantities compared down the column: the values are right-aligned among
+   *    themselves (ones under ones), and that block is placed at the header's first column, not
+   *    at the right edge of a header wider than its values. The header stays left-aligned.
+   */
   align?: 'left' | 'right';
 }
 
@@ -34,15 +44,20 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
       return cut(visible(text).replace(/\s+/g, ' '), c.max ?? 40);
     }),
   );
-  const widths = columns.map((c, i) =>
-    Math.max(c.title.length, ...cells.map((r) => (r[i] as string).length)),
-  );
-  const line = (values: string[]) =>
+  // The widest value of each column, and the column's width (its header's, if that is wider).
+  const valueWidths = columns.map((_, i) => Math.max(0, ...cells.map((r) => (r[i] as string).length)));
+  const widths = columns.map((c, i) => Math.max(c.title.length, valueWidths[i] ?? 0));
+  const line = (values: string[], header: boolean) =>
     values
-      .map((v, i) => (columns[i]?.align === 'right' ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .map((v, i) => {
+        // Right-aligned among the column's values, the block starting at the header's first column.
+        const cell = !header && columns[i]?.align === 'right' ? v.padStart(valueWidths[i] ?? 0) : v;
+        return cell.padEnd(widths[i] ?? 0);
+      })
       .join('  ')
       .trimEnd();
-  return `${[line(columns.map((c) => c.title)), ...cells.map(line)].join('\n')}\n`;
+  const titles = columns.map((c) => c.title);
+  return `${[line(titles, true), ...cells.map((r) => line(r, false))].join('\n')}\n`;
 }
 
 /**
@@ -53,18 +68,79 @@ function setsAsLists(_key: string, value: unknown): unknown {
   return value instanceof Set ? [...value].sort() : value;
 }
 
+/** How `details` lays out one kind of record (`jobLayout` in jobs.ts, `eventLayout` in events.ts). */
+export interface DetailsLayout {
+  /**
+   * Attribute names in the order they are printed: identity, status, times, customer,
+   * bookkeeping. A name the record lacks is skipped; the record's other attributes follow, in
+   * alphabetical order (by UTF-16 code unit, as `Array.prototype.sort`), so none is ever dropped.
+   */
+  order: readonly string[];
+  /**
+   * The table's TTL attribute (`timeToLiveAttribute` in infra/definitions.ts), a whole number of
+   * seconds since the epoch: printed as the UTC time the record expires (`epochSecondsTime`).
+   */
+  ttl?: string;
+}
+
+/** What follows the TTL attribute's time in `details`. */
+export const ttlNote = '(TTL: the record expires then)';
+
 /**
- * Key/value lines for one record, one line per attribute; nested values as compact JSON. Names and
- * values go through `visible`: JSON escapes the C0 controls but not C1 or the bidi controls, and
- * a string value is printed as it is.
+ * Key/value lines for one record, one line per attribute, in `layout`'s order (default: all
+ * alphabetical). A string holding an ISO 8601 UTC time is printed as `utcTime` writes it
+ * (`2026-06-17 14:38:55.904 UTC`), the TTL attribute as the time it expires
+ * (`2026-07-17 14:38:55 UTC (TTL: …)`); other strings as they are, anything else as compact JSON.
+ * For a person only: `--json` prints the stored values. Names and values go through `visible`:
+ * JSON escapes the C0 controls but not C1 or the bidi controls, and a string value is printed as
+ * it is.
  */
-export function details(record: Record<string, unknown>): string {
-  const lines = Object.entries(record).map(([key, value]) => [
-    visible(key),
-    visible(typeof value === 'string' ? value : (JSON.stringify(value, setsAsLists) ?? String(value))),
-  ]);
-  const width = Math.max(...lines.map(([key]) => (key as string).length));
-  return `${lines.map(([key, text]) => `${(key as string).padEnd(width)}  ${text}`).join('\n')}\n`;
+export function details(record: Record<string, unknown>, layout: DetailsLayout = { order: [] }): string {
+  const listed = new Set(layout.order);
+  const names = [
+    ...[...listed].filter((name) => Object.hasOwn(record, name)),
+    ...Object.keys(record)
+      .filter((name) => !listed.has(name))
+      .sort(),
+  ];
+  const shown = (name: string, value: unknown): string => {
+    const expires = name === layout.ttl ? epochSecondsTime(value) : undefined;
+    if (expires !== undefined) return `${expires} ${ttlNote}`;
+    return (
+      utcTime(value) ??
+      (typeof value === 'string' ? value : (JSON.stringify(value, setsAsLists) ?? String(value)))
+    );
+  };
+  const lines = names.map((name) => [visible(name), visible(shown(name, record[name]))] as const);
+  const width = Math.max(...lines.map(([name]) => name.length));
+  return `${lines.map(([name, text]) => `${name.padEnd(width)}  ${text}`).join('\n')}\n`;
+}
+
+/** An ISO 8601 time in UTC as the store writes them (`Date.toISOString`), milliseconds optional. */
+const isoUtc = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d+)?)Z$/;
+
+/**
+ * `2026-06-17T14:38:55.904Z` → `2026-06-17 14:38:55.904 UTC`: the same digits, labelled. Anything
+ * that is not such a time (another format, an offset, an impossible date) → `undefined`.
+ */
+export function utcTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = isoUtc.exec(value);
+  if (!match) return undefined;
+  // A real instant: `Date.parse` alone takes 2026-02-30 and 24:00, which it rolls over.
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== value.slice(0, 19)) return undefined;
+  return `${match[1]} ${match[2]} UTC`;
+}
+
+/**
+ * A whole number of seconds since the epoch (a DynamoDB TTL) → `2026-07-17 14:38:55 UTC`;
+ * `undefined` for anything else (a fraction, a string, a year past 9999).
+ */
+export function epochSecondsTime(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || Math.abs(value) > 8.64e12)
+    return undefined;
+  return utcTime(new Date(value * 1000).toISOString())?.replace(/\.000 UTC$/, ' UTC');
 }
 
 /**
@@ -107,13 +183,6 @@ const rawInJson = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u20
 /** `2026-06-17T14:38:55.904Z` → `2026-06-17 14:38:55`. */
 export function shortTime(iso: unknown): string | undefined {
   return typeof iso === 'string' ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : undefined;
-}
-
-/** Nearest-rank percentile of sorted numbers. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
 }
 
 export function ms(value: number): string {

@@ -1,8 +1,57 @@
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { details, json, say, shortTime, table } from './format.ts';
+import { type DetailsLayout, details, json, say, shortTime, table } from './format.ts';
 import { getJobs, type Item, jobQuery, listJobs, providerFilter } from './store.ts';
 import { resolveTarget } from './target.ts';
+
+/**
+ * `jobs show`'s order of a job record's attributes (written by `jobUpdate` in
+ * functions/adapters/dynamo-store.ts, its fields `JobFields` in functions/core/job.ts); any other
+ * attribute (`payload` with --payload, one a later version adds) follows alphabetically.
+ */
+export const jobLayout: DetailsLayout = {
+  order: [
+    // Identity
+    'provider',
+    'jobId',
+    'accountId',
+    'jobNumber',
+    // Status
+    'status',
+    'canceled',
+    // Times: the job's own, then the record's
+    'scheduledStart',
+    'scheduledEnd',
+    'startedAt',
+    'completedAt',
+    'timezone',
+    'createdAt',
+    'updatedAt',
+    // Customer
+    'customerName',
+    'customerEmail',
+    'customerPhone',
+    'address',
+    'customerId',
+    // The work and its invoice
+    'serviceName',
+    'description',
+    'workDetails',
+    'total',
+    'amountPaid',
+    'amountDue',
+    // Bookkeeping: the events applied, ordering, table keys
+    'eventCount',
+    'lastEventKey',
+    'lastEventType',
+    'lastEventAt',
+    'lastOrder',
+    'lastStage',
+    'lastFingerprint',
+    'pk',
+    'accountKey',
+  ],
+};
 
 function withoutPayload(job: Item, keep: boolean): Item {
   if (keep) return job;
@@ -28,7 +77,7 @@ export async function jobs(context: CommandContext): Promise<number> {
       const found = (await getJobs(target, id, providers)).map((job) => withoutPayload(job, payload));
       if (found.length === 0) throw new CommandError(`no job ${JSON.stringify(id)} in ${target.description}`);
       if (asJson) io.out(json(found.length === 1 ? found[0] : found));
-      else io.out(found.map((job) => details(job)).join('\n'));
+      else io.out(found.map((job) => details(job, jobLayout)).join('\n'));
       return 0;
     } finally {
       target.close();
@@ -60,7 +109,7 @@ export async function jobs(context: CommandContext): Promise<number> {
         { title: 'CUSTOMER', value: (j) => j.customerName as string, max: 20 },
         { title: 'SCHEDULED', value: (j) => shortTime(j.scheduledStart) },
         { title: 'COMPLETED', value: (j) => shortTime(j.completedAt) },
-        { title: 'EVENTS', value: (j) => j.eventCount as number, align: 'right' },
+        { title: 'EVENTS', value: (j) => j.eventCount as number },
         { title: 'LAST EVENT', value: (j) => j.lastEventType as string, max: 24 },
         { title: 'UPDATED', value: (j) => shortTime(j.updatedAt) },
       ]),

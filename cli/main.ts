@@ -1,10 +1,15 @@
-import { CommandError, flag, parse, UsageError } from './args.ts';
+import { Command, CommanderError, Option } from 'commander';
+import { CommandError, type OptionSpec, type Parsed, UsageError, type Values } from './args.ts';
 import { type CommandSpec, commands, type Io, mainHelp } from './commands.ts';
 import { guard, visible } from './format.ts';
 
 /**
  * The CLI without the process: takes the arguments and an `Io`, returns the exit code
  * (0 done, 1 the work failed, 2 the CLI was called wrongly). Tests call it directly.
+ *
+ * Parsing is commander's (chosen for its "did you mean" suggestions for commands and flags, and
+ * because it is the most used and kept of Node's argument parsers); the help texts are ours,
+ * written by hand in commands.ts, and so are the one-line error messages and exit codes.
  */
 export async function main(argv: readonly string[], terminal: Io): Promise<number> {
   // The formatters escape every value they print (`table`, `details`, `say`); this is the backstop
@@ -15,61 +20,118 @@ export async function main(argv: readonly string[], terminal: Io): Promise<numbe
     out: (text) => terminal.out(guard(text)),
     err: (text) => terminal.err(guard(text, 'newline-and-return')),
   };
-  const [name, ...args] = argv;
-  if (name === undefined) {
+  if (argv.length === 0) {
     io.err(`error: missing command\n\n${mainHelp}`);
     return 2;
   }
-  if (name === '--help' || name === '-h') {
-    io.out(mainHelp);
-    return 0;
+  const [first, topic, ...more] = argv;
+  // `help <command>` is `<command> --help`, and `help <typo>` is `<typo>`: commander's own help
+  // command shows the main help for a name it does not know, where a typo deserves the
+  // unknown-command error and its suggestion.
+  if (first === 'help' && topic !== undefined && more.length === 0) {
+    const known = commands.some((c) => c.name === topic);
+    return main(known ? [topic, '--help'] : [topic], terminal);
   }
-  if (name === 'help') {
-    const topic = args[0];
-    if (topic === undefined) {
-      io.out(mainHelp);
-      return 0;
-    }
-    const command = find(topic);
-    if (!command) return unknownCommand(topic, io);
-    io.out(command.help);
-    return 0;
-  }
-  const command = find(name);
-  if (!command) return unknownCommand(name, io);
 
+  let code = 0;
+  let running: CommandSpec | undefined;
+  const program = new Command()
+    .name('npm run cli --')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: () => {}, outputError: () => {} })
+    .configureHelp({ formatHelp: () => mainHelp })
+    .helpCommand('help [command]', 'show help')
+    .showSuggestionAfterError(true);
+  for (const spec of commands) {
+    const command = program
+      .command(spec.name)
+      .summary(spec.summary)
+      .argument('[arguments...]')
+      .configureHelp({ formatHelp: () => spec.help })
+      .exitOverride()
+      .configureOutput({ writeOut: io.out, writeErr: () => {}, outputError: () => {} })
+      .action(async (positionals: string[], options: Record<string, unknown>) => {
+        running = spec;
+        code = await spec.run({ ...valuesOf(spec.options, options, positionals), io });
+      });
+    for (const option of optionsOf(spec.options)) command.addOption(option);
+  }
   try {
-    const parsed = parse(command.name, args, command.options);
-    if (flag(parsed.values, 'help')) {
-      io.out(command.help);
-      return 0;
-    }
-    return await command.run({ ...parsed, io });
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
-    return report(error, command, io);
+    if (error instanceof CommanderError) return commanderError(error, argv, io);
+    return report(error, running, io);
   }
 }
 
-function find(name: string): CommandSpec | undefined {
-  return commands.find((c) => c.name === name);
+/** Our flag declarations as commander options; `--help` / `-h` is commander's own. */
+function optionsOf(spec: OptionSpec): Option[] {
+  return Object.entries(spec)
+    .filter(([name]) => name !== 'help')
+    .map(([name, { type, multiple }]) => {
+      if (type === 'boolean') return new Option(`--${name}`);
+      const option = new Option(`--${name} <value>`);
+      return multiple
+        ? option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        : option;
+    });
 }
 
-function unknownCommand(name: string, io: Io): number {
-  const guess = commands.find((c) => distance(c.name, name) <= 2 || c.name.startsWith(name));
-  io.err(
-    `error: unknown command ${visible(JSON.stringify(name))}${guess ? ` (did you mean ${guess.name}?)` : ''}\n` +
-      `Commands: ${commands.map((c) => c.name).join(', ')}. Run \`npm run cli -- --help\` for more.\n`,
-  );
-  return 2;
+/** commander's options (camelCase keys) back under our long names, as the commands read them. */
+function valuesOf(spec: OptionSpec, options: Record<string, unknown>, positionals: string[]): Parsed {
+  const values: Values = {};
+  for (const option of optionsOf(spec)) {
+    const value = options[option.attributeName()];
+    if (value !== undefined) values[option.long?.slice(2) as string] = value as Values[string];
+  }
+  return { values, positionals };
+}
+
+/**
+ * commander's parse errors in the CLI's words (one line, the flag as typed, what it expects, a
+ * suggestion when commander has one), exit 2; help asked for, exit 0.
+ */
+function commanderError(error: CommanderError, argv: readonly string[], io: Io): number {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')
+    return error.exitCode === 0 ? 0 : 2;
+  const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+  const suggestion = /\(Did you mean ([^?]+)\?\)/.exec(error.message)?.[1];
+  const guess = suggestion ? ` (did you mean ${suggestion}?)` : '';
+  const command = commands.find((c) => c.name === argv[0]);
+  switch (error.code) {
+    case 'commander.unknownCommand':
+      io.err(
+        `error: unknown command ${visible(JSON.stringify(quoted))}${guess}\n` +
+          `Commands: ${commands.map((c) => c.name).join(', ')}. Run \`npm run cli -- --help\` for more.\n`,
+      );
+      return 2;
+    case 'commander.unknownOption': {
+      // commander splits `--flag=value` only for flags that take a value.
+      const [flag, value] = quoted.split(/=(.*)/s);
+      const message =
+        value !== undefined && command?.options[flag?.slice(2) ?? '']?.type === 'boolean'
+          ? `${flag} does not take a value`
+          : `unknown option ${quoted}${guess}`;
+      return report(new UsageError(message), command, io);
+    }
+    case 'commander.optionMissingArgument': {
+      const flag = /^(--?[\w-]+)/.exec(quoted)?.[1] ?? quoted;
+      return report(new UsageError(`${flag} needs a value`), command, io);
+    }
+    default:
+      return report(new UsageError(error.message.replace(/^error: /, '')), command, io);
+  }
 }
 
 /**
  * One line per error, escaped with `visible`: a message may carry a value from the command line, a
  * stored record or an AWS error, and a newline in it must not start a line of its own.
  */
-function report(error: unknown, command: CommandSpec, io: Io): number {
+function report(error: unknown, command: CommandSpec | undefined, io: Io): number {
   if (error instanceof UsageError) {
-    io.err(`error: ${visible(error.message)}\nRun \`npm run cli -- ${command.name} --help\` for usage.\n`);
+    const help = command ? `${command.name} --help` : '--help';
+    io.err(`error: ${visible(error.message)}\nRun \`npm run cli -- ${help}\` for usage.\n`);
     return 2;
   }
   if (error instanceof CommandError) {
@@ -100,18 +162,4 @@ export function describe(error: unknown): string {
     ExpiredTokenException: ' (refresh the AWS credentials)',
   };
   return `${error.name}: ${error.message}${hints[error.name] ?? ''}`;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
 }

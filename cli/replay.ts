@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { SqsQueue } from '#adapters/sqs-queue';
 import type { QueueMessage } from '#core/message';
 import { CommandError, flag, list, UsageError, type Values } from './args.ts';
@@ -156,33 +157,26 @@ export async function replay(context: CommandContext): Promise<number> {
     const queue = new SqsQueue(queueUrl, target.sqs);
     const listed: Array<Item | undefined> = [];
     const unusable: Array<Skipped | undefined> = [];
-    let next = 0;
     let sent = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(sendConcurrency, found.length) }, async () => {
-        while (next < found.length) {
-          const at = next;
-          next += 1;
-          const event = keys.length > 0 ? (found[at] as Item) : await withBody(target, found[at] as Item);
-          const message = replayMessage(event);
-          if (message === undefined) {
-            const why = notReplayable(event) ?? 'cannot be replayed';
-            unusable[at] = {
-              provider: event.provider,
-              eventKey: event.eventKey,
-              outcome: event.outcome,
-              why,
-            };
-          } else if (dryRun) {
-            const { rawBody: _b, ...rest } = event;
-            listed[at] = rest;
-          } else {
-            await queue.send(message);
-            sent += 1;
-          }
-        }
-      }),
-    );
+    await pLimit(sendConcurrency).map(found, async (item, at) => {
+      const event = keys.length > 0 ? item : await withBody(target, item);
+      const message = replayMessage(event);
+      if (message === undefined) {
+        const why = notReplayable(event) ?? 'cannot be replayed';
+        unusable[at] = {
+          provider: event.provider,
+          eventKey: event.eventKey,
+          outcome: event.outcome,
+          why,
+        };
+      } else if (dryRun) {
+        const { rawBody: _b, ...rest } = event;
+        listed[at] = rest;
+      } else {
+        await queue.send(message);
+        sent += 1;
+      }
+    });
 
     // Skipped records in the order they were received; the conflicts last, as one line.
     const skipped = unusable.filter((s): s is Skipped => s !== undefined);

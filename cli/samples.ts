@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Random, shuffle } from '../tools/stats.ts';
 
 /**
  * Realistic webhook bodies for `send`, built in code (the shapes follow docs/providers.md and the
@@ -18,8 +19,6 @@ const stories: Record<Provider, readonly string[]> = {
   cooledge: ['booking.created', 'job.completed', 'invoice.paid'],
   zenbooker: ['job.created', 'job.started', 'job.completed'],
 };
-
-export type Random = () => number;
 
 /** One HTTP delivery to make: the exact body bytes, and what it is for the summary. */
 export interface Delivery {
@@ -280,14 +279,6 @@ function redelivery(delivery: Delivery): string {
   if (delivery.provider === 'cooledge') return delivery.body;
   const body = JSON.parse(delivery.body) as Record<string, unknown>;
   return JSON.stringify({ ...body, retry_count: Number(body.retry_count ?? 0) + 1 });
-}
-
-function shuffle<T>(items: T[], random: Random): T[] {
-  for (let i = items.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j] as T, items[i] as T];
-  }
-  return items;
 }
 
 /** Which provider a JSON body comes from, by its envelope; undefined when it is not clear. */

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import pLimit from 'p-limit';
 import type { SignatureScheme } from '#core/config';
+import { parseJsonObject } from '#core/json';
 import { sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
 import {
   dataDirFrom,
   defaultPorts,
@@ -10,9 +13,10 @@ import {
   portFrom,
   readStackFile,
 } from '../local/config.ts';
+import { percentile } from '../tools/stats.ts';
 import { CommandError, flag, integer, list, oneOf, rate, str, UsageError } from './args.ts';
 import { type CommandContext, shellQuote } from './commands.ts';
-import { json, ms, percentile, say, visible } from './format.ts';
+import { json, ms, say, visible } from './format.ts';
 import { type Delivery, detectProvider, type Provider, plan, sampleTypes } from './samples.ts';
 
 const requestTimeoutMs = 15_000;
@@ -258,20 +262,13 @@ export async function sendAll(
   settings: SendSettings,
   onDone: (outcome: Outcome) => void,
 ): Promise<Outcome[]> {
+  // In the order they finish, as `onDone` sees them; started in the order planned.
   const outcomes: Outcome[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < settings.deliveries.length) {
-      const delivery = settings.deliveries[next] as Delivery;
-      next += 1;
-      const outcome = await deliver(settings, delivery);
-      outcomes.push(outcome);
-      onDone(outcome);
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(settings.concurrency, settings.deliveries.length) }, worker),
-  );
+  await pLimit(settings.concurrency).map(settings.deliveries, async (delivery) => {
+    const outcome = await deliver(settings, delivery);
+    outcomes.push(outcome);
+    onDone(outcome);
+  });
   return outcomes;
 }
 
@@ -291,6 +288,8 @@ export function summarise(outcomes: readonly Outcome[], seconds: number) {
     .filter((o) => o.status !== 'error')
     .map((o) => o.ms)
     .sort((a, b) => a - b);
+  // With no answer at all (every delivery failed to connect or timed out) the figures are 0.
+  const at = (p: number) => (latencies.length === 0 ? 0 : round(percentile(latencies, p)));
   return {
     deliveries: outcomes.length,
     duplicates: outcomes.filter((o) => o.delivery.duplicate).length,
@@ -299,15 +298,82 @@ export function summarise(outcomes: readonly Outcome[], seconds: number) {
     perSecond: seconds > 0 ? Math.round((outcomes.length / seconds) * 10) / 10 : outcomes.length,
     statuses: Object.fromEntries([...byStatus].sort(([a], [b]) => a.localeCompare(b))),
     latencyMs: {
-      p50: round(percentile(latencies, 50)),
-      p90: round(percentile(latencies, 90)),
-      p99: round(percentile(latencies, 99)),
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
       max: round(latencies.at(-1) ?? 0),
     },
   };
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/** A body's event key and job id as the receiver derives them; `null`, with the reason, when it has none. */
+export interface DeliveryIds {
+  eventKey: string | null;
+  jobId: string | null;
+  /** Why `eventKey` or `jobId` is `null`; only the ones that are. */
+  missing?: { eventKey?: string; jobId?: string };
+}
+
+/**
+ * The event key and job id of a delivery's body, derived by its provider module as the receiver
+ * does: the event key by `envelope` (ingest), the job by `validate` then `describe` (consume): the
+ * job the event changes, else the job it names (`entityIds.job_id` of its record). A body that
+ * fails validation is quarantined and reaches no job: its job id is `null`. Works for `--file`
+ * bodies and generated samples alike, whatever the receiver answered.
+ */
+export function deliveryIds(delivery: Pick<Delivery, 'provider' | 'body' | 'eventType'>): DeliveryIds {
+  const none = (eventKey: string, jobId = eventKey): DeliveryIds => ({
+    eventKey: null,
+    jobId: null,
+    missing: { eventKey, jobId },
+  });
+  const provider = providers.get(delivery.provider);
+  if (!provider) return none(`no provider module ${delivery.provider}`);
+  const rawBody = Buffer.from(delivery.body, 'utf8');
+  const parsed = parseJsonObject(rawBody);
+  if (!parsed.ok) return none(`${parsed.detail}: the receiver refuses it (400)`);
+  const envelope = provider.envelope(parsed.value, { headers: {}, pathToken: undefined, rawBody });
+  if (!envelope.ok) return none(`${envelope.detail}: the receiver refuses it (400)`);
+  const found = (jobId: string | null, why: string): DeliveryIds => ({
+    eventKey: envelope.eventKey,
+    jobId,
+    ...(jobId === null ? { missing: { jobId: why } } : {}),
+  });
+  const validation = provider.validate(parsed.value);
+  if (!validation.ok)
+    return found(null, 'the body fails validation: the event is quarantined, applied to no job');
+  try {
+    const facts = provider.describe(validation.event);
+    const jobId = facts.job?.jobId ?? facts.entityIds.job_id;
+    return found(jobId ?? null, `a ${envelope.eventType} event with this body names no job`);
+  } catch (error) {
+    return found(null, `the provider module cannot read the body: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `send --json`'s `delivery` for a single delivery: what the one-line text says (status, label,
+ * provider, event type) and its job id and event key (`deliveryIds`). The event key is the one
+ * the receiver answered with (`event_key` of its 202), else the one derived from the body (after a
+ * 401, say); `null` only when neither has one.
+ */
+function deliveryResult(o: Outcome) {
+  const ids = deliveryIds(o.delivery);
+  const eventKey = o.eventKey ?? ids.eventKey;
+  const { eventKey: _eventKeyMissing, ...otherMissing } = ids.missing ?? {};
+  const missing = eventKey === null ? ids.missing : otherMissing;
+  return {
+    provider: o.delivery.provider,
+    eventType: o.delivery.eventType,
+    status: o.status,
+    label: o.label,
+    jobId: ids.jobId,
+    eventKey,
+    ...(missing && Object.keys(missing).length > 0 ? { missing } : {}),
+  };
+}
 
 export async function send(context: CommandContext): Promise<number> {
   const { io, values } = context;
@@ -333,7 +399,9 @@ export async function send(context: CommandContext): Promise<number> {
   const summary = summarise(outcomes, seconds);
 
   if (asJson) {
-    io.out(json({ url: settings.base, ...summary }));
+    // One delivery: which event and job it was, to look up with `events show` / `jobs show`.
+    const one = total === 1 ? { delivery: deliveryResult(outcomes[0] as Outcome) } : {};
+    io.out(json({ url: settings.base, ...summary, ...one }));
   } else if (total === 1) {
     const o = outcomes[0] as Outcome;
     // The label and event key come from the response: whatever server --url named.

@@ -140,4 +140,9 @@ export const defaults = {
   signatureScheme: 'timestamped',
   /** How far after its receipt an event's own time may lie before the event is quarantined. */
   eventTimeSkewSeconds: 300,
+  /**
+   * Seconds the ingest function keeps the credentials read from Secrets Manager before reading
+   * them again (`SECRET_REFRESH_SECONDS`, context key `secretRefreshSeconds`).
+   */
+  secretRefreshSeconds: 300,
 } as const;

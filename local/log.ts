@@ -66,13 +66,25 @@ export function lineLogger(service: string, out: LineWriter, colour: boolean): L
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
-/** Counts metrics for the whole run; `flush` is a no-op (nothing to publish locally). */
+/**
+ * Counts metrics in memory: for the local runner's summary, the benchmarks' tallies and the tests'
+ * assertions. `flush` publishes nothing (there is nowhere to publish to) and is only counted.
+ */
 export class TallyMetrics implements Metrics {
   readonly counts = new Map<MetricName, number>();
+  /** How many times `flush` was called (once per invocation, by the handlers). */
+  flushes = 0;
   count(name: MetricName, value = 1): void {
     this.counts.set(name, (this.counts.get(name) ?? 0) + value);
   }
-  flush(): void {}
+  flush(): void {
+    this.flushes += 1;
+  }
+  /** The total counted under `name`; 0 when nothing was. */
+  get(name: MetricName): number {
+    return this.counts.get(name) ?? 0;
+  }
+  /** `name=total` for each metric counted, in the order first counted. */
   summary(): string {
     return [...this.counts].map(([name, n]) => `${name}=${n}`).join(' ');
   }

@@ -168,34 +168,85 @@ export class SqsPoller {
     return batch;
   }
 
+  /** A received message as the event source mapping hands it to the function. */
   private toRecord(message: Message): SQSRecord {
     const attributes = message.Attributes ?? {};
-    return {
+    const numberOf = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+    return sqsRecord({
       messageId: message.MessageId as string,
       receiptHandle: message.ReceiptHandle as string,
       body: message.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-        SenderId: attributes.SenderId ?? 'local',
-        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-          name,
-          {
-            dataType: value.DataType ?? 'String',
-            stringValue: value.StringValue,
-            binaryValue: undefined,
-            stringListValues: [],
-            binaryListValues: [],
-          },
-        ]),
-      ),
-      md5OfBody: message.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.options.queueArn ?? 'arn:aws:sqs:us-east-1:000000000000:local',
-      awsRegion: 'us-east-1',
-    };
+      receiveCount: numberOf(attributes.ApproximateReceiveCount),
+      sentAt: numberOf(attributes.SentTimestamp),
+      firstReceivedAt: numberOf(attributes.ApproximateFirstReceiveTimestamp),
+      senderId: attributes.SenderId,
+      messageAttributes: message.MessageAttributes,
+      md5OfBody: message.MD5OfBody,
+      queueArn: this.options.queueArn,
+    });
   }
+}
+
+/** What an SQS record is made of; every field but the message id and the body has a default. */
+export interface SqsRecordFields {
+  messageId: string;
+  body: string;
+  /** The handle a delete takes; the message id when not given. */
+  receiptHandle?: string | undefined;
+  /** `ApproximateReceiveCount`: deliveries so far, this one included; 1 when not given. */
+  receiveCount?: number | undefined;
+  /** `SentTimestamp`: when SQS accepted the message, epoch milliseconds; now when not given. */
+  sentAt?: number | undefined;
+  /** `ApproximateFirstReceiveTimestamp`, epoch milliseconds; now when not given. */
+  firstReceivedAt?: number | undefined;
+  /** `SenderId`; `local` when not given. */
+  senderId?: string | undefined;
+  /**
+   * Message attributes by name, as `SendMessage` takes and `ReceiveMessage` returns them
+   * (`{ DataType, StringValue }`); a missing `DataType` counts as `String`. None when not given.
+   */
+  messageAttributes?:
+    | Record<string, { DataType?: string | undefined; StringValue?: string | undefined }>
+    | undefined;
+  /** The body's MD5 as SQS reports it; empty when not given (the consumer does not read it). */
+  md5OfBody?: string | undefined;
+  /** The queue's ARN (the record's `eventSourceARN`, its Region the record's `awsRegion`). */
+  queueArn?: string | undefined;
+}
+
+/**
+ * An SQS record in the shape Lambda's SQS event source mapping delivers (`aws-lambda`'s
+ * `SQSRecord`): the one builder for the local poller, the benchmarks and the tests.
+ */
+export function sqsRecord(fields: SqsRecordFields): SQSRecord {
+  const now = Date.now();
+  const queueArn = fields.queueArn ?? 'arn:aws:sqs:us-east-1:000000000000:local';
+  return {
+    messageId: fields.messageId,
+    receiptHandle: fields.receiptHandle ?? fields.messageId,
+    body: fields.body,
+    attributes: {
+      ApproximateReceiveCount: String(fields.receiveCount ?? 1),
+      SentTimestamp: String(fields.sentAt ?? now),
+      SenderId: fields.senderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: String(fields.firstReceivedAt ?? now),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(fields.messageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? 'String',
+          stringValue: value.StringValue,
+          binaryValue: undefined,
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: fields.md5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    // arn:aws:sqs:<region>:<account>:<name>
+    awsRegion: queueArn.split(':')[3] ?? 'us-east-1',
+  };
 }

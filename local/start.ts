@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
+import { Command, CommanderError } from 'commander';
 
 /**
- * Entry point of `npm start`. Kept free of static imports beyond `node:util`: the SQS emulator's
+ * Entry point of `npm start`. Kept free of static imports beyond commander: the SQS emulator's
  * persistence uses `node:sqlite`, whose "experimental" warning is filtered before it loads.
  */
 
@@ -33,26 +33,28 @@ function quietSqliteWarning(): void {
 }
 
 async function main(): Promise<number> {
-  let values: { reset?: boolean; 'data-dir'?: string; help?: boolean };
+  const program = new Command()
+    .name('npm start --')
+    .option('--reset')
+    .option('--data-dir <dir>')
+    .configureHelp({ formatHelp: () => usage })
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: () => {},
+      outputError: () => {},
+    })
+    .showSuggestionAfterError(true)
+    .exitOverride();
   try {
-    ({ values } = parseArgs({
-      args: process.argv.slice(2),
-      options: {
-        reset: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    program.parse(process.argv.slice(2), { from: 'user' });
   } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n\n${usage}`);
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === 'commander.helpDisplayed') return 0;
+    // commander's words ("error: unknown option '--rest'\n(Did you mean --reset?)") on one line.
+    process.stderr.write(`${error.message.replace(/\n/g, ' ')}\n\n${usage}`);
     return 2;
   }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const values = program.opts<{ reset?: boolean; dataDir?: string }>();
 
   quietSqliteWarning();
   const started = performance.now();
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
     out.write('starting the local stack (DynamoDB Local, SQS emulator, ingest, consumer)…\n');
     stack = await startLocalStack({
       env: process.env,
-      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(values.dataDir ? { dataDir: values.dataDir } : {}),
       reset: values.reset === true,
       out,
       colour,

@@ -2,15 +2,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoEventStore, eventPk } from '#adapters/dynamo-store';
 import type { EventRecord, EventStore, JobWrite } from '#core/consume';
-import type { MetricName, Metrics } from '#core/ports';
 import { silentLogger } from '#core/ports';
 import { providers } from '#providers/index';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
+import { TallyMetrics } from '../../local/log.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import { dynamoClient, sqsClient } from '../../local/stack.ts';
 import { type FaultInjector, injectFaults, randomFaults } from '../../test/chaos/faults.ts';
+import { seeded } from '../../tools/stats.ts';
 import { probe } from './dynamo-probe.ts';
-import { seeded } from './stats.ts';
 
 /**
  * The consumer side of the end-to-end run, in its own thread (its own event loop, as a separate
@@ -48,14 +48,6 @@ export type WorkerMessage =
   | { type: 'progress'; done: number; finishedAt: number }
   | { type: 'stopped'; stats: ConsumerWorkerStats }
   | { type: 'failed'; error: string };
-
-class Tally implements Metrics {
-  readonly counts = new Map<MetricName, number>();
-  count(name: MetricName, value = 1) {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
-  }
-  flush() {}
-}
 
 /** Notes the moment every expected event has been stored (or found already stored). */
 class TrackingStore implements EventStore {
@@ -99,7 +91,7 @@ async function run(input: ConsumerWorkerInput, port: NonNullable<typeof parentPo
     }),
     input.expected,
   );
-  const outcomes = new Tally();
+  const outcomes = new TallyMetrics();
   const consumer = createConsumer({
     providers,
     store,

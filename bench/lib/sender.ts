@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import pLimit from 'p-limit';
 import { sign } from '#providers/cooledge';
 
 /**
@@ -44,40 +45,33 @@ async function send(input: SenderInput): Promise<SenderOutput> {
     startedAt: Date.now(),
     endedAt: 0,
   };
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const i = next++;
-      const delivery = input.deliveries[i] as Delivery;
-      for (let attempt = 1; attempt <= input.maxAttempts; attempt++) {
-        out.attempts += 1;
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'bench' };
-        if (delivery.signed)
-          headers['x-cooledge-signature'] = sign(delivery.body, input.secret, 'timestamped');
-        const started = performance.now();
-        let status = 0;
-        let key: string | null = null;
-        try {
-          const response = await fetch(`${input.baseUrl}${delivery.path}`, {
-            method: 'POST',
-            headers,
-            body: delivery.body,
-          });
-          status = response.status;
-          const json = (await response.json()) as { event_key?: string };
-          key = json.event_key ?? null;
-        } catch {
-          status = 0;
-        }
-        out.latencies[i] = performance.now() - started;
-        out.statuses[i] = status;
-        out.keys[i] = key;
-        if (status !== 503 && status !== 0) break;
-        await new Promise((r) => setTimeout(r, 200 * attempt));
+  await pLimit(input.concurrency).map(input.deliveries, async (delivery, i) => {
+    for (let attempt = 1; attempt <= input.maxAttempts; attempt++) {
+      out.attempts += 1;
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'bench' };
+      if (delivery.signed) headers['x-cooledge-signature'] = sign(delivery.body, input.secret, 'timestamped');
+      const started = performance.now();
+      let status = 0;
+      let key: string | null = null;
+      try {
+        const response = await fetch(`${input.baseUrl}${delivery.path}`, {
+          method: 'POST',
+          headers,
+          body: delivery.body,
+        });
+        status = response.status;
+        const json = (await response.json()) as { event_key?: string };
+        key = json.event_key ?? null;
+      } catch {
+        status = 0;
       }
+      out.latencies[i] = performance.now() - started;
+      out.statuses[i] = status;
+      out.keys[i] = key;
+      if (status !== 503 && status !== 0) break;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(input.concurrency, n) }, worker));
+  });
   out.endedAt = Date.now();
   return out;
 }

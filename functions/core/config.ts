@@ -105,7 +105,12 @@ function credentialSource(env: Env): CredentialSource {
     return {
       kind: 'secrets-manager',
       secretId: read(env, 'WEBHOOK_SECRET_ID', nonEmpty),
-      refreshSeconds: read(env, 'SECRET_REFRESH_SECONDS', integer(0, 86_400), '300'),
+      refreshSeconds: read(
+        env,
+        'SECRET_REFRESH_SECONDS',
+        integer(0, 86_400),
+        String(defaults.secretRefreshSeconds),
+      ),
     };
   }
   const cooledgeSecrets = read(env, 'COOLEDGE_WEBHOOK_SECRETS', list);

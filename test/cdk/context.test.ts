@@ -19,6 +19,7 @@ describe('deployment context', () => {
       signatureScheme: defaults.signatureScheme,
       signatureToleranceSeconds: defaults.signatureToleranceSeconds,
       eventTimeSkewSeconds: defaults.eventTimeSkewSeconds,
+      secretRefreshSeconds: defaults.secretRefreshSeconds,
     });
     expect(config.alarmEmail).toBeUndefined();
     expect(config.existingSecretName).toBeUndefined();

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { runEndToEnd } from '../../bench/end-to-end.ts';
 import { startBenchStack } from '../../bench/lib/local.ts';
 
@@ -17,28 +17,37 @@ import { startBenchStack } from '../../bench/lib/local.ts';
  *    Passes only with nothing lost, nothing applied twice and every job at its newest state.
  */
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string' },
-    concurrency: { type: 'string' },
-    'fault-rate': { type: 'string' },
-    'crash-rate': { type: 'string' },
-    'fuzz-runs': { type: 'string' },
-    'lands-runs': { type: 'string' },
-    seed: { type: 'string' },
-    'skip-fuzz': { type: 'boolean', default: false },
-  },
-});
+const values = new Command('npm run chaos --')
+  .option('--events <n>', 'deliveries in the load under faults (default 10000; env CHAOS_EVENTS)')
+  .option('--concurrency <n>', 'deliveries in flight (default 16)')
+  .option('--fault-rate <rate>', 'share of DynamoDB calls that fail (default 0.05)')
+  .option('--crash-rate <rate>', 'share of consumer invocations that die mid-batch (default 0.02)')
+  .option('--fuzz-runs <n>', 'fuzz runs (default 20000)')
+  .option('--lands-runs <n>', 'every-202-lands property runs (default 5000)')
+  .option('--seed <n>', 'the random seed (default: from the clock)')
+  .option('--skip-fuzz', 'skip the fuzz suites')
+  .showSuggestionAfterError(true)
+  .parse()
+  .opts<{
+    events?: string;
+    concurrency?: string;
+    faultRate?: string;
+    crashRate?: string;
+    fuzzRuns?: string;
+    landsRuns?: string;
+    seed?: string;
+    skipFuzz?: boolean;
+  }>();
 const events = Number(values.events ?? process.env.CHAOS_EVENTS ?? 10_000);
-const faultRate = Number(values['fault-rate'] ?? 0.05);
-const crashRate = Number(values['crash-rate'] ?? 0.02);
-const fuzzRuns = Number(values['fuzz-runs'] ?? 20_000);
-const landsRuns = Number(values['lands-runs'] ?? 5_000);
+const faultRate = Number(values.faultRate ?? 0.05);
+const crashRate = Number(values.crashRate ?? 0.02);
+const fuzzRuns = Number(values.fuzzRuns ?? 20_000);
+const landsRuns = Number(values.landsRuns ?? 5_000);
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
 const root = join(import.meta.dirname, '..', '..');
 const failures: string[] = [];
 
-if (!values['skip-fuzz']) {
+if (!values.skipFuzz) {
   console.log(`fuzzing the ingest handler: ${fuzzRuns} runs per property…`);
   const fuzz = spawnSync(
     join(root, 'node_modules', '.bin', 'vitest'),

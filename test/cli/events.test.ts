@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { showText } from '../../cli/events.ts';
+import { eventLayout, showText } from '../../cli/events.ts';
 import { details, visible } from '../../cli/format.ts';
 import { getEventRecords, type Item, isConflictRecord, outcomes } from '../../cli/store.ts';
 import type { Target } from '../../cli/target.ts';
@@ -251,11 +251,12 @@ describe('cli format: visible', () => {
       entityIds: { job_id: 'j\u009b2J' },
       'a\u001b': 1,
     };
-    expect(details(record).split('\n')).toEqual([
+    // In the event layout's order, the unlisted name last.
+    expect(details(record, eventLayout).split('\n')).toEqual([
       'eventKey     k\\u{a}',
+      'entityIds    {"job_id":"j\\u{9b}2J"}',
       'reason       r\\u{a}',
       'fingerprint  f\\u{202e}',
-      'entityIds    {"job_id":"j\\u{9b}2J"}',
       'a\\u{1b}      1',
       '',
     ]);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { commands } from '../../cli/commands.ts';
 import { freePort } from '../e2e/support.ts';
@@ -32,7 +33,9 @@ describe('cli: commands and help', () => {
     const result = await cli(['jbos']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown command "jbos" (did you mean jobs?)');
-    expect((await cli(['help', 'nope'])).code).toBe(2);
+    const help = await cli(['help', 'jbos']);
+    expect(help.code).toBe(2);
+    expect(help.stderr).toContain('unknown command "jbos" (did you mean jobs?)');
   });
 });
 
@@ -59,7 +62,12 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
     [['jobs', 'show'], 'jobs show needs a job id'],
     [['jobs', 'show', 'a', 'b'], 'jobs show takes one job id'],
     [['jobs', 'frobnicate'], 'unknown jobs subcommand "frobnicate"'],
-    [['jobs', '--limit', '-3'], '--limit needs a value'],
+    [['jobs', '--limit', '-3'], '--limit must be a whole number (got "-3")'],
+    [['jobs', '--limt', '5'], 'unknown option --limt (did you mean --limit?)'],
+    [['send', '--concurency', '5'], 'unknown option --concurency (did you mean --concurrency?)'],
+    [['events', '--sicne', '1h'], 'unknown option --sicne (did you mean --since?)'],
+    [['replay', '--dryrun'], 'unknown option --dryrun (did you mean --dry-run?)'],
+    [['redrive', '--dry-run=yes'], '--dry-run does not take a value'],
     [['jobs', '--provider', 'acme'], '--provider must be one of cooledge, zenbooker'],
     [['jobs', '--region', 'eu-west-1'], '--region applies to a deployed stack: add --aws'],
     [['jobs', '--aws', '--data-dir', 'x'], '--data-dir selects a local stack'],
@@ -129,5 +137,43 @@ describe('cli: failures while working exit 1 with a hint', () => {
     const result = await cli(['jobs', '--data-dir', '/nonexistent'], { DYNAMODB_PORT: port });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: .*Is `npm start` running/);
+  });
+});
+
+describe('cli: a mistyped flag is refused with a suggestion (property)', () => {
+  /** Every one-edit typo of a flag: a letter dropped, doubled, or swapped with the next. */
+  const typo = (name: string, at: number, kind: number) =>
+    kind === 0
+      ? name.slice(0, at) + name.slice(at + 1)
+      : kind === 1
+        ? name.slice(0, at) + name[at] + name.slice(at)
+        : name.slice(0, at) + (name[at + 1] ?? '') + name[at] + name.slice(at + 2);
+  const flagsOf = (name: string) => Object.keys(commands.find((c) => c.name === name)?.options ?? {});
+  const cases = commands.flatMap((c) =>
+    flagsOf(c.name)
+      .filter((flag) => flag.length >= 5)
+      .map((flag) => [c.name, flag] as const),
+  );
+
+  it('exits 2 naming the typo and the flag it was probably meant to be, for every command', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...cases),
+        fc.nat(),
+        fc.integer({ min: 0, max: 2 }),
+        async ([command, flag], at, kind) => {
+          const typed = typo(flag, at % (flag.length - 1), kind);
+          fc.pre(typed !== flag && !flagsOf(command).includes(typed));
+          const result = await cli([command, `--${typed}`]);
+          expect(result.code).toBe(2);
+          expect(result.stdout).toBe('');
+          const line = result.stderr.split('\n')[0] as string;
+          expect(line).toMatch(
+            new RegExp(`^error: unknown option --${typed} \\(did you mean .*--${flag}\\b`),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

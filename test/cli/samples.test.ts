@@ -10,15 +10,7 @@ import { type Provider, plan, sampleTypes } from '../../cli/samples.ts';
 import { baseUrl } from '../../cli/send.ts';
 import { writeStackFile } from '../../local/config.ts';
 import { resourceNames } from '../../local/names.ts';
-
-/** A deterministic stand-in for Math.random. */
-function seeded(seed = 1) {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
+import { seeded } from '../../tools/stats.ts';
 
 const bodyOf = (text: string) => JSON.parse(text) as JsonObject;
 

@@ -148,4 +148,19 @@ describe('npm start on one data folder, across restarts', () => {
     expect(await stop(runner, 'SIGINT'), runner.output).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
   });
+
+  it('refuses a mistyped flag with a suggestion, and starts nothing', async () => {
+    const typo = await run(tsx, ['local/start.ts', '--rest'], {
+      LOCAL_DATA_DIR: dataDir,
+      ...(await ports()),
+    });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(
+      /^error: unknown option '--rest' \(Did you mean --reset\?\)\n\nUsage: npm start/,
+    );
+    expect(existsSync(lockFile)).toBe(false);
+    const help = await run(tsx, ['local/start.ts', '-h'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm start/);
+  });
 });

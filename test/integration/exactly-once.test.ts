@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { QueueMessage } from '#core/message';
 import { maxReceiveCount } from '#infra/definitions';
 import { replayMessage } from '../../cli/replay.ts';
+import { sqsRecord } from '../../local/poller.ts';
 import { localCredentials, localRegion } from '../../local/stack.ts';
 import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
 import { World } from '../support/world.ts';
@@ -31,24 +32,8 @@ async function takeMessages(world: World, count: number) {
   return messages;
 }
 
-function sqsRecord(body: string, id = randomUUID()) {
-  return {
-    messageId: id,
-    receiptHandle: id,
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '0',
-      SenderId: 'test',
-      ApproximateFirstReceiveTimestamp: '0',
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test',
-    awsRegion: 'us-east-1',
-  };
-}
+/** A record of `body` under a new message id, as the event source mapping would hand it over. */
+const recordOf = (body: string) => sqsRecord({ messageId: randomUUID(), body });
 
 describe('duplicates', () => {
   let world: World;
@@ -81,13 +66,13 @@ describe('duplicates', () => {
     await world.postCooledge(body);
     const [message] = await takeMessages(world, 1);
     expect(message).toBeDefined();
-    const records = Array.from({ length: 10 }, () => sqsRecord(message?.Body ?? ''));
+    const records = Array.from({ length: 10 }, () => recordOf(message?.Body ?? ''));
     // Ten separate invocations racing, as ten Lambda instances would after a redelivery storm.
     const responses = await Promise.all(records.map((r) => world.consumer({ Records: [r] })));
     const failures = responses.flatMap((r) => r.batchItemFailures);
     // Losers either saw the marker (duplicate) or lost a transaction conflict and will be retried.
     const retried = await Promise.all(
-      failures.map(async () => world.consumer({ Records: [sqsRecord(message?.Body ?? '')] })),
+      failures.map(async () => world.consumer({ Records: [recordOf(message?.Body ?? '')] })),
     );
     expect(retried.flatMap((r) => r.batchItemFailures)).toHaveLength(0);
     const job = await world.job('cooledge', body.job_id as string);
@@ -192,9 +177,9 @@ describe('ordering', () => {
     const stored = await world.event('cooledge', first.event_id as string);
     // The message `cli replay` sends for a stored event.
     const replay = replayMessage(stored ?? {});
-    expect(
-      (await world.consumer({ Records: [sqsRecord(JSON.stringify(replay))] })).batchItemFailures,
-    ).toEqual([]);
+    expect((await world.consumer({ Records: [recordOf(JSON.stringify(replay))] })).batchItemFailures).toEqual(
+      [],
+    );
     expect((await world.event('cooledge', first.event_id as string))?.outcome).toBe('applied');
     expect(await world.job('cooledge', jobId)).toMatchObject({ status: 'second', eventCount: 2 });
   });
@@ -335,8 +320,8 @@ describe('failures and the DLQ', () => {
     const good = cooledgeEvent('job.completed', { job_id: randomUUID() });
     await world.postCooledge(good);
     const [message] = await takeMessages(world, 1);
-    const poison = sqsRecord('not json');
-    const response = await world.consumer({ Records: [sqsRecord(message?.Body ?? ''), poison] });
+    const poison = recordOf('not json');
+    const response = await world.consumer({ Records: [recordOf(message?.Body ?? ''), poison] });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: poison.messageId }]);
     expect((await world.job('cooledge', good.job_id as string))?.eventCount).toBe(1);
   });
@@ -393,7 +378,7 @@ describe('what is kept', () => {
     const stored = await world.event('cooledge', body.event_id as string);
     // The message `cli replay` sends for a stored event.
     const replay = replayMessage(stored ?? {});
-    const response = await world.consumer({ Records: [sqsRecord(JSON.stringify(replay))] });
+    const response = await world.consumer({ Records: [recordOf(JSON.stringify(replay))] });
     expect(response.batchItemFailures).toEqual([]);
     const job = await world.job('cooledge', body.job_id as string);
     expect(job?.eventCount).toBe(1);

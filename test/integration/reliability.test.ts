@@ -18,7 +18,7 @@ import { localCredentials, localRegion } from '../../local/stack.ts';
 import { allFaults, type Fault, injectFaults } from '../chaos/faults.ts';
 import { cooledgeEvent, queueMessage, zenbookerEvent } from '../support/factories.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
-import { apiEvent, CountingMetrics, cooledgeSecret, World, zenbookerToken } from '../support/world.ts';
+import { apiEvent, cooledgeSecret, TallyMetrics, World, zenbookerToken } from '../support/world.ts';
 
 /**
  * What happens when the parts around the pipeline fail: the queue at ingest, DynamoDB under the
@@ -61,7 +61,7 @@ describe('the queue refusing writes at ingest', () => {
   afterAll(() => world.sqs.destroy());
 
   /** The real ingest handler over the real SQS adapter, on a client whose sends can be refused. */
-  function ingestWith(sqs: SQSClient, metrics = new CountingMetrics()) {
+  function ingestWith(sqs: SQSClient, metrics = new TallyMetrics()) {
     return {
       metrics,
       handler: createIngest({

@@ -5,22 +5,7 @@
 import type { EventRecord, EventStore, JobWrite, StoreResult } from '#core/consume';
 import type { CredentialsSource, WebhookCredentials } from '#core/credentials';
 import type { Queue, QueueMessage } from '#core/message';
-import type { Clock, Logger, MetricName, Metrics } from '#core/ports';
-
-/** Counts metrics in memory so tests can assert on them. */
-export class CountingMetrics implements Metrics {
-  readonly counts = new Map<MetricName, number>();
-  flushes = 0;
-  count(name: MetricName, value = 1) {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
-  }
-  flush() {
-    this.flushes += 1;
-  }
-  get(name: MetricName) {
-    return this.counts.get(name) ?? 0;
-  }
-}
+import type { Clock, Logger } from '#core/ports';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';

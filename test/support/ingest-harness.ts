@@ -1,7 +1,8 @@
 import type { IngestDeps } from '#core/ingest';
 import { providers } from '#providers/index';
 import { createHandler } from '../../functions/ingest/app.ts';
-import { CountingMetrics, FixedCredentials, fixedClock, RecordingLogger, RecordingQueue } from './fakes.ts';
+import { TallyMetrics } from '../../local/log.ts';
+import { FixedCredentials, fixedClock, RecordingLogger, RecordingQueue } from './fakes.ts';
 
 export interface FakeIngestOptions {
   secret: string;
@@ -14,7 +15,7 @@ export interface FakeIngestOptions {
 export function fakeIngest(options: FakeIngestOptions, overrides: Partial<IngestDeps> = {}) {
   const queue = new RecordingQueue();
   const logger = new RecordingLogger();
-  const metrics = new CountingMetrics();
+  const metrics = new TallyMetrics();
   const handler = createHandler({
     providers,
     queue,

@@ -16,6 +16,7 @@ import { providers } from '#providers/index';
 import { queueDepth } from '../../cli/redrive.ts';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
 import { createHandler as createIngest } from '../../functions/ingest/app.ts';
+import { TallyMetrics } from '../../local/log.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import {
   createQueues,
@@ -27,10 +28,9 @@ import {
   sqsClient,
 } from '../../local/stack.ts';
 import { apiEvent } from './api-event.ts';
-import { CountingMetrics } from './fakes.ts';
 
+export { TallyMetrics } from '../../local/log.ts';
 export { apiEvent } from './api-event.ts';
-export { CountingMetrics } from './fakes.ts';
 
 export const cooledgeSecret = 'whsec_test_0123456789abcdef';
 export const zenbookerToken = 'zbk_test_token_0123456789abcdefghij';
@@ -57,8 +57,8 @@ export class World {
   readonly dynamo: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
-  readonly ingestMetrics = new CountingMetrics();
-  readonly consumerMetrics = new CountingMetrics();
+  readonly ingestMetrics = new TallyMetrics();
+  readonly consumerMetrics = new TallyMetrics();
   urls!: QueueUrls;
   ingest!: ReturnType<typeof createIngest>;
   consumer!: ReturnType<typeof createConsumer>;

@@ -9,6 +9,7 @@ import { cooledge } from '#providers/cooledge';
 import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
 import { type ConsumerHandlerDeps, createHandler } from '../../functions/consume/app.ts';
+import { TallyMetrics } from '../../local/log.ts';
 import {
   cooledgeEvent,
   jsonWithNumbers,
@@ -16,14 +17,7 @@ import {
   queueMessage,
   zenbookerEvent,
 } from '../support/factories.ts';
-import {
-  barrier,
-  CountingMetrics,
-  FakeStore,
-  fixedClock,
-  RecordingLogger,
-  type StoreCall,
-} from '../support/fakes.ts';
+import { barrier, FakeStore, fixedClock, RecordingLogger, type StoreCall } from '../support/fakes.ts';
 import { fixture } from '../support/fixtures.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
 
@@ -32,7 +26,7 @@ const receivedAt = '2026-06-20T00:00:00.000Z';
 
 function setup(store = new FakeStore(), overrides: Partial<ConsumerHandlerDeps> = {}) {
   const logger = new RecordingLogger();
-  const metrics = new CountingMetrics();
+  const metrics = new TallyMetrics();
   const handler = createHandler({
     providers,
     store,
