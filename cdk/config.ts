@@ -1,10 +1,14 @@
 import * as v from 'valibot';
+import type { AnyProvider, ProviderSetting } from '#core/provider';
 import { defaults, maxBodyBytesCeiling } from '#infra/definitions';
+import { providers as registry } from '#providers/index';
 
 /**
  * The deployment's settings, read from CDK context (`cdk.json`, `cdk.context.json` or
  * `npx cdk deploy -c key=value`) and validated before any construct exists, so a bad value fails
- * `cdk synth` with the key's name instead of surfacing as a broken stack.
+ * `cdk synth` with the key's name instead of surfacing as a broken stack. Besides the fixed keys
+ * below, every provider of the registry brings its own (see `providerEntries`): its route's throttle
+ * and its settings.
  */
 
 /** Thrown when a context value is missing its mark; the message names every bad key. */
@@ -63,6 +67,11 @@ const tableName = v.pipe(
   ),
 );
 
+/** A route's steady rate and its burst, in requests per second (what API Gateway accepts). */
+const rateLimit = wholeNumber(1, 10_000);
+const burstLimit = wholeNumber(1, 5_000);
+
+/** The keys every deployment has, whatever its providers. */
 const ContextSchema = v.object({
   /** Names this deployment: stack names, resource names, metrics namespace. */
   stage: v.optional(
@@ -73,28 +82,17 @@ const ContextSchema = v.object({
     'prod',
   ),
   /**
-   * Requests per second each route accepts in steady state, unless the route has a limit of its
-   * own (below); also the stage's default for any other route. Each route has its own bucket, so
-   * traffic on one URL never uses up the other's.
+   * Requests per second each route accepts in steady state, unless its provider has a limit of its
+   * own (`<provider>RateLimit`, see `throttleKeys`); also the stage's default for any other route.
+   * Each route has its own bucket, so traffic on one URL never uses up another's.
    */
-  throttleRateLimit: v.optional(wholeNumber(1, 10_000), 50),
-  /** Requests each route accepts in a burst above the steady rate, unless it has its own (below). */
-  throttleBurstLimit: v.optional(wholeNumber(1, 5_000), 100),
-  /** `/webhooks/cooledge`'s own rate and burst; `throttleRateLimit`/`throttleBurstLimit` when unset. */
-  cooledgeRateLimit: v.optional(wholeNumber(1, 10_000)),
-  cooledgeBurstLimit: v.optional(wholeNumber(1, 5_000)),
-  /** `/webhooks/zenbooker/{token}`'s own rate and burst; the stage defaults when unset. */
-  zenbookerRateLimit: v.optional(wholeNumber(1, 10_000)),
-  zenbookerBurstLimit: v.optional(wholeNumber(1, 5_000)),
+  throttleRateLimit: v.optional(rateLimit, 50),
+  /** Requests each route accepts in a burst above the steady rate, unless it has its own. */
+  throttleBurstLimit: v.optional(burstLimit, 100),
   /** Days an event log record (the dedupe marker) is kept; 0 keeps it forever. */
   dedupeHorizonDays: v.optional(wholeNumber(0, 3_650), defaults.dedupeHorizonDays),
   /** Largest webhook body accepted, in bytes. */
   maxBodyBytes: v.optional(wholeNumber(1_024, maxBodyBytesCeiling), defaults.maxBodyBytes),
-  signatureScheme: v.optional(
-    v.picklist(['timestamped', 'plain'], 'must be "timestamped" or "plain"'),
-    defaults.signatureScheme,
-  ),
-  signatureToleranceSeconds: v.optional(wholeNumber(1, 86_400), defaults.signatureToleranceSeconds),
   /**
    * Seconds an event's own time may lie after its receipt before the event is quarantined; the
    * ingest function checks deliveries and the consumer checks replays with the same value.
@@ -148,29 +146,113 @@ const ContextSchema = v.object({
   existingJobsTable: optionalText(tableName),
 });
 
-export type DeploymentConfig = v.InferOutput<typeof ContextSchema>;
+/** What the fixed keys give. */
+type BaseConfig = v.InferOutput<typeof ContextSchema>;
 
-export const contextKeys = Object.keys(ContextSchema.entries) as ReadonlyArray<keyof DeploymentConfig>;
+/** What a deployment takes from context for one provider (see `providerEntries`). */
+export interface ProviderConfig {
+  /** Its route's steady rate: `<provider>RateLimit`, else `throttleRateLimit`. */
+  readonly rateLimit: number;
+  /** Its route's burst: `<provider>BurstLimit`, else `throttleBurstLimit`. */
+  readonly burstLimit: number;
+  /**
+   * Its settings as the ingest function reads them at cold start: each `ProviderSetting.variable`
+   * with the text given to the setting's context key, else the setting's default.
+   */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+export type DeploymentConfig = BaseConfig & {
+  /** Each provider's part, by provider name, in the order of the providers it was read for. */
+  readonly perProvider: ReadonlyMap<string, ProviderConfig>;
+};
 
 /**
- * Reads and validates this project's context keys. `context` is everything CDK gathered; keys that
- * belong to CDK itself (`@aws-cdk/…`, `aws:cdk:…`, lookups) contain `@`, `:` or `-` and are left
- * alone, while any other camelCase key must be one of ours, so a typo such as `throttleRate` fails
- * the synth instead of silently deploying the default.
+ * A provider's own throttle keys, `<name>RateLimit` and `<name>BurstLimit` (`cooledgeRateLimit`),
+ * the name in camelCase (`acme-crm` gives `acmeCrmRateLimit`) so they look like every other key and
+ * a misspelt one is refused as unknown.
  */
-export function readDeploymentConfig(context: Record<string, unknown>): DeploymentConfig {
-  const ours = new Set<string>(contextKeys);
+export function throttleKeys(provider: AnyProvider): { rate: string; burst: string } {
+  const prefix = provider.name.replace(/-+([a-z0-9])/g, (_, next: string) => next.toUpperCase());
+  return { rate: `${prefix}RateLimit`, burst: `${prefix}BurstLimit` };
+}
+
+/**
+ * A provider setting's context value as the text its environment variable will hold: `String()` of
+ * what context gave (`-c` gives text, `cdk.json` may give a number), checked by the setting's own
+ * schema, which the function applies again at cold start; the setting's default when unset.
+ */
+function settingText(setting: ProviderSetting) {
+  return v.optional(
+    v.pipe(
+      v.unknown(),
+      v.transform((value) => String(value)),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const checked = v.safeParse(setting.schema, dataset.value, { abortPipeEarly: true });
+        if (!checked.success) addIssue({ message: checked.issues.map((issue) => issue.message).join('; ') });
+      }),
+    ),
+    setting.default,
+  );
+}
+
+/**
+ * The keys the providers bring: for each, its route's throttle (`throttleKeys`) and each of its
+ * settings' `context` key.
+ *
+ * @throws Error when a key is taken twice (by two providers, or by a provider and a fixed key): a
+ * mistake in the registry, not in the context.
+ */
+function providerEntries(providers: ReadonlyMap<string, AnyProvider>): v.ObjectEntries {
+  const entries: v.ObjectEntries = {};
+  const add = (key: string, schema: v.ObjectEntries[string], owner: AnyProvider) => {
+    if (Object.hasOwn(ContextSchema.entries, key) || Object.hasOwn(entries, key)) {
+      throw new Error(`provider ${owner.name}: context key ${key} is already taken`);
+    }
+    entries[key] = schema;
+  };
+  for (const provider of providers.values()) {
+    const keys = throttleKeys(provider);
+    add(keys.rate, v.optional(rateLimit), provider);
+    add(keys.burst, v.optional(burstLimit), provider);
+    for (const setting of Object.values(provider.settings)) {
+      add(setting.context, settingText(setting), provider);
+    }
+  }
+  return entries;
+}
+
+/** Every context key of a deployment receiving from `providers`: the fixed ones, then theirs. */
+export function contextKeys(providers: ReadonlyMap<string, AnyProvider> = registry): string[] {
+  return [...Object.keys(ContextSchema.entries), ...Object.keys(providerEntries(providers))];
+}
+
+/**
+ * Reads and validates this project's context keys, those of `providers` included (the registry
+ * unless a test gives its own). `context` is everything CDK gathered; keys that belong to CDK itself
+ * (`@aws-cdk/…`, `aws:cdk:…`, lookups) contain `@`, `:` or `-` and are left alone, while any other
+ * camelCase key must be one of ours, so a typo such as `throttleRate` fails the synth instead of
+ * silently deploying the default.
+ */
+export function readDeploymentConfig(
+  context: Record<string, unknown>,
+  providers: ReadonlyMap<string, AnyProvider> = registry,
+): DeploymentConfig {
+  const schema = v.object({ ...ContextSchema.entries, ...providerEntries(providers) });
+  const known = Object.keys(schema.entries);
+  const ours = new Set<string>(known);
   const problems: string[] = [];
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(context)) {
     if (ours.has(key)) raw[key] = value;
     else if (/^[a-z][A-Za-z0-9]*$/.test(key)) {
-      problems.push(`${key}: unknown context key (known: ${contextKeys.join(', ')})`);
+      problems.push(`${key}: unknown context key (known: ${known.join(', ')})`);
     }
   }
 
-  const result = v.safeParse(ContextSchema, raw, { abortPipeEarly: true });
-  if (result.success) problems.push(...adoptionProblems(result.output));
+  const result = v.safeParse(schema, raw, { abortPipeEarly: true });
+  if (result.success) problems.push(...adoptionProblems(result.output as BaseConfig));
   if (!result.success) {
     for (const issue of result.issues) {
       const key = issue.path?.map((p) => String(p.key)).join('.') ?? '(context)';
@@ -180,7 +262,25 @@ export function readDeploymentConfig(context: Record<string, unknown>): Deployme
   if (problems.length > 0 || !result.success) {
     throw new ContextError(`invalid CDK context:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
-  return result.output;
+  const output = result.output as Record<string, unknown>;
+  const base = Object.fromEntries(
+    Object.keys(ContextSchema.entries).map((key) => [key, output[key]]),
+  ) as BaseConfig;
+  const perProvider = new Map<string, ProviderConfig>();
+  for (const provider of providers.values()) {
+    const keys = throttleKeys(provider);
+    perProvider.set(provider.name, {
+      rateLimit: (output[keys.rate] as number | undefined) ?? base.throttleRateLimit,
+      burstLimit: (output[keys.burst] as number | undefined) ?? base.throttleBurstLimit,
+      environment: Object.fromEntries(
+        Object.values(provider.settings).map((setting) => [
+          setting.variable,
+          output[setting.context] as string,
+        ]),
+      ),
+    });
+  }
+  return { ...base, perProvider };
 }
 
 /**
@@ -189,7 +289,7 @@ export function readDeploymentConfig(context: Record<string, unknown>): Deployme
  * duplicate and never apply it, and an old jobs table beside a new event log would take them all
  * again. And they must be two tables.
  */
-function adoptionProblems(config: DeploymentConfig): string[] {
+function adoptionProblems(config: Pick<BaseConfig, 'existingEventsTable' | 'existingJobsTable'>): string[] {
   const { existingEventsTable: events, existingJobsTable: jobs } = config;
   if (events === undefined && jobs !== undefined) {
     return [

@@ -197,7 +197,7 @@ export class Monitoring extends Construct {
         'ApiThrottled',
         throttled,
         props.throttledThreshold,
-        `API Gateway answered 429 (throttled) at least ${props.throttledThreshold} times in every 5 minutes for ${sustained}: a route is at its limit. Providers retry, but their deliveries are delayed. In Logs Insights on the API access log group: filter status = "429" | stats count() by routeKey, sourceIp. The provider's own traffic: raise that route's limit (-c cooledgeRateLimit / zenbookerRateLimit, and the burst) and redeploy. Other callers on a URL: the other route is unaffected (each has its own limit); rotate the Zenbooker token if its URL leaked (README: Rotating).`,
+        `API Gateway answered 429 (throttled) at least ${props.throttledThreshold} times in every 5 minutes for ${sustained}: a route is at its limit. Providers retry, but their deliveries are delayed. In Logs Insights on the API access log group: filter status = "429" | stats count() by routeKey, sourceIp. The provider's own traffic: raise that route's limit (-c <provider>RateLimit and <provider>BurstLimit) and redeploy. Other callers on a URL: the other routes are unaffected (each has its own limit); rotate the token if a URL with one leaked (README: Rotating).`,
         { evaluationPeriods: sustainedPeriods },
       ),
       alarm(

@@ -16,7 +16,7 @@ export interface DeploymentNames {
   readonly jobsTable: string;
   readonly queue: string;
   readonly deadLetterQueue: string;
-  /** Secrets Manager secret holding `{"cooledgeSecrets": [...], "zenbookerTokens": [...]}`. */
+  /** Secrets Manager secret holding the credentials, `{"<provider>": <its credentials>, …}` (docs/http.md). */
   readonly credentialsSecret: string;
   readonly alarmTopic: string;
   /**

@@ -145,21 +145,24 @@ export class StatefulStack extends NestedStack {
   }
 
   /**
-   * The secret starts as `{"cooledgeSecrets":[],"zenbookerTokens":[],"placeholder":"…"}`: the right
-   * shape, deliberately incomplete. Cooledge generates its signing secret when the webhook is
-   * created (it cannot exist before this stack), so the operator writes both lists once with
-   * `put-secret-value` (README: Deploy). Until then the ingest function cannot load credentials and
-   * answers 503, which both providers retry, and the 5xx alarm says why; nothing is rejected for
-   * good. CloudFormation needs a generated key next to a template; `placeholder` is that key and is
-   * never read. The template is never changed afterwards, because a changed
-   * `GenerateSecretString` would overwrite the operator's values.
+   * The secret holds the credentials document, `{"<provider>": <its credentials>, …}`
+   * (docs/http.md). It starts as `{"cooledgeSecrets":[],"zenbookerTokens":[],"placeholder":"…"}`,
+   * the document's first shape, deliberately incomplete: a provider's signing secret or token often
+   * exists only once its webhook is created, which cannot happen before this stack, so the operator
+   * writes it with `put-secret-value` (README: Deploy). Until then the ingest function cannot load
+   * credentials and answers 503, which providers retry, and the 5xx alarm says why; nothing is
+   * rejected for good. CloudFormation needs a generated key next to a template; `placeholder` is
+   * that key and is never read.
    */
   private credentialsSecret(secretName: string): Secret {
     const secret = new Secret(this, 'CredentialsSecret', {
       secretName,
-      description:
-        'Field webhooks credentials: {"cooledgeSecrets":["<signing secret>"],"zenbookerTokens":["<url token>"]}',
+      description: 'Field webhooks credentials: {"<provider>": <its credentials>, ...} (docs/http.md)',
       generateSecretString: {
+        // The document's first shape, frozen: it must never follow the registry. A changed
+        // `GenerateSecretString` makes CloudFormation generate the secret again, overwriting the
+        // values operators have put in a deployed one. The receiver still reads this shape
+        // (`legacy` in a provider's `credentials`); a test pins it.
         secretStringTemplate: JSON.stringify({ cooledgeSecrets: [], zenbookerTokens: [] }),
         generateStringKey: 'placeholder',
         excludePunctuation: true,
@@ -173,7 +176,7 @@ export class StatefulStack extends NestedStack {
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The values are issued by and registered with the providers (Cooledge shows its signing secret once; the Zenbooker token is part of the URL saved in Zenbooker), so a rotation Lambda cannot change them. Rotation is the documented manual overlap: add the new value, switch the provider, remove the old one.',
+        'The values are issued by or registered with the providers (a signing secret a provider shows once, a token inside the URL saved at the provider), so a rotation Lambda cannot change them. Rotation is the documented manual overlap: add the new value, switch the provider, remove the old one.',
     });
     return secret;
   }

@@ -26,13 +26,16 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { AnyProvider } from '#core/provider';
+import { routePath } from '#core/routes';
 import {
   consumerBatchingWindowSeconds,
   consumerBatchSize,
   consumerTimeoutSeconds,
   tables,
 } from '#infra/definitions';
-import type { DeploymentConfig } from './config.ts';
+import { providers as registry } from '#providers/index';
+import type { DeploymentConfig, ProviderConfig } from './config.ts';
 import { Monitoring } from './monitoring.ts';
 import type { DeploymentNames } from './names.ts';
 import { NodeFunction } from './node-function.ts';
@@ -42,6 +45,12 @@ import { StatefulStack } from './stateful-stack.ts';
 export interface WebhooksStackProps extends StackProps {
   readonly config: DeploymentConfig;
   readonly names: DeploymentNames;
+  /**
+   * The providers to receive from: one route, one URL output and the settings of each. The registry
+   * (`functions/providers/index.ts`) unless a test gives its own; `config` must have been read for
+   * the same ones (`readDeploymentConfig`), since their context keys are theirs.
+   */
+  readonly providers?: ReadonlyMap<string, AnyProvider>;
 }
 
 /**
@@ -54,25 +63,26 @@ export interface WebhooksStackProps extends StackProps {
 const ingestTimeoutSeconds = 20;
 
 /**
- * The two routes of docs/http.md, nothing else. The function matches the path itself and answers 405
- * for a method other than POST, so each route takes ANY; every other path gets API Gateway's 404.
+ * The id of a provider's URL output: its name in PascalCase, then `WebhookUrl` (`cooledge` gives
+ * `CooledgeWebhookUrl`, `acme-crm` gives `AcmeCrmWebhookUrl`).
  */
-export const webhookRoutes = ['/webhooks/cooledge', '/webhooks/zenbooker/{token}'] as const;
+export function webhookUrlOutputId(provider: AnyProvider): string {
+  const pascal = provider.name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+  return `${pascal}WebhookUrl`;
+}
 
-type WebhookRoute = (typeof webhookRoutes)[number];
-
-/** Each route's own throttle: its provider's context keys, else the stage-wide ones. */
-function routeThrottles(config: DeploymentConfig): Record<WebhookRoute, { rate: number; burst: number }> {
-  return {
-    '/webhooks/cooledge': {
-      rate: config.cooledgeRateLimit ?? config.throttleRateLimit,
-      burst: config.cooledgeBurstLimit ?? config.throttleBurstLimit,
-    },
-    '/webhooks/zenbooker/{token}': {
-      rate: config.zenbookerRateLimit ?? config.throttleRateLimit,
-      burst: config.zenbookerBurstLimit ?? config.throttleBurstLimit,
-    },
-  };
+/** A provider's part of the config, which must have been read for it. */
+function configOf(config: DeploymentConfig, provider: AnyProvider): ProviderConfig {
+  const found = config.perProvider.get(provider.name);
+  if (!found) {
+    throw new Error(
+      `provider ${provider.name}: the deployment config was not read for it (readDeploymentConfig)`,
+    );
+  }
+  return found;
 }
 
 /**
@@ -100,6 +110,7 @@ export class WebhooksStack extends Stack {
       ...props,
     });
     const { config, names } = props;
+    const providers = [...(props.providers ?? registry).values()];
     const logRetention = config.logRetentionDays as RetentionDays;
     this.stateful = new StatefulStack(this, 'Data', { config, names });
 
@@ -135,6 +146,24 @@ export class WebhooksStack extends Stack {
       this.formatArn({ service: 'sns', resource: names.alarmTopic }),
     );
     const metricsNamespace = { POWERTOOLS_METRICS_NAMESPACE: names.metricsNamespace };
+    const ingestEnvironment: Record<string, string> = {
+      ...metricsNamespace,
+      QUEUE_URL: queue.queueUrl,
+      MAX_BODY_BYTES: String(config.maxBodyBytes),
+      EVENT_TIME_SKEW_SECONDS: String(config.eventTimeSkewSeconds),
+      // The secret's name, never its value: the function reads it at cold start and every refresh.
+      WEBHOOK_SECRET_ID: secretName,
+      SECRET_REFRESH_SECONDS: String(config.secretRefreshSeconds),
+    };
+    // Every provider's settings (e.g. how it signs), from their context keys or their defaults.
+    for (const provider of providers) {
+      for (const [variable, value] of Object.entries(configOf(config, provider).environment)) {
+        if (Object.hasOwn(ingestEnvironment, variable)) {
+          throw new Error(`provider ${provider.name}: environment variable ${variable} is already set`);
+        }
+        ingestEnvironment[variable] = value;
+      }
+    }
     // `-c tracing=true`: X-Ray active tracing of both functions (invocation, init and overhead
     // segments; the SDK clients are not instrumented, so calls to SQS, Secrets Manager and DynamoDB
     // show as time inside the function, not as subsegments). Off by default, since X-Ray bills per
@@ -151,17 +180,7 @@ export class WebhooksStack extends Stack {
       logRetention,
       sourceMapsAtRuntime: config.sourceMaps,
       tracing,
-      environment: {
-        ...metricsNamespace,
-        QUEUE_URL: queue.queueUrl,
-        MAX_BODY_BYTES: String(config.maxBodyBytes),
-        COOLEDGE_SIGNATURE_SCHEME: config.signatureScheme,
-        COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: String(config.signatureToleranceSeconds),
-        EVENT_TIME_SKEW_SECONDS: String(config.eventTimeSkewSeconds),
-        // The secret's name, never its value: the function reads it at cold start and every refresh.
-        WEBHOOK_SECRET_ID: secretName,
-        SECRET_REFRESH_SECONDS: String(config.secretRefreshSeconds),
-      },
+      environment: ingestEnvironment,
     });
     this.ingest.addToRolePolicy(
       new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
@@ -231,7 +250,7 @@ export class WebhooksStack extends Stack {
 
     this.api = new HttpApi(this, 'Api', {
       apiName: names.stack,
-      description: 'Webhook receiver: POST /webhooks/cooledge, POST /webhooks/zenbooker/{token}',
+      description: 'Webhook receiver: POST /webhooks/<provider>, one route per provider',
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
@@ -242,7 +261,7 @@ export class WebhooksStack extends Stack {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      // The default for a route without settings of its own; both webhook routes have their own.
+      // The default for a route without settings of its own; every webhook route has its own.
       throttle: { rateLimit: config.throttleRateLimit, burstLimit: config.throttleBurstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
@@ -252,23 +271,26 @@ export class WebhooksStack extends Stack {
     const integration = new HttpLambdaIntegration('IngestIntegration', this.ingest, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
-    // One throttle per route (`RouteSettings`, keyed by route key), so whoever floods one URL gets
-    // that route's 429s and never the other provider's deliveries. A route's settings replace the
-    // stage defaults for it as a whole; only throttling is set in either. The stage must be created
-    // after the routes it names ("Unable to find Route by key"), hence the dependency.
-    const throttles = routeThrottles(config);
+    // One route per provider at its path (`routePath`), and nothing else: every other path gets
+    // API Gateway's 404. The function matches the path itself and answers 405 for a method other
+    // than POST, so each route takes ANY. One throttle per route (`RouteSettings`, keyed by route
+    // key), so whoever floods one URL gets that route's 429s and never another provider's
+    // deliveries. A route's settings replace the stage defaults for it as a whole; only throttling
+    // is set in either. The stage must be created after the routes it names ("Unable to find Route
+    // by key"), hence the dependency.
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
-    for (const path of webhookRoutes) {
+    for (const provider of providers) {
+      const path = routePath(provider);
+      const { rateLimit, burstLimit } = configOf(config, provider);
       routeSettings[HttpRouteKey.with(path, HttpMethod.ANY).key] = {
-        ThrottlingRateLimit: throttles[path].rate,
-        ThrottlingBurstLimit: throttles[path].burst,
+        ThrottlingRateLimit: rateLimit,
+        ThrottlingBurstLimit: burstLimit,
       };
       for (const route of this.api.addRoutes({ path, methods: [HttpMethod.ANY], integration })) {
         stage.node.addDependency(route);
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason:
-            'Webhook providers cannot use IAM, JWT or Lambda authorizers. Every request is authenticated inside the ingest function before anything is stored: an HMAC signature over the raw body (Cooledge) or a constant-time comparison of the URL token (Zenbooker).',
+          reason: `Webhook providers cannot use IAM, JWT or Lambda authorizers. Every request to this route is authenticated inside the ingest function, by ${provider.title}'s own scheme (a signature over the raw body or a secret in the URL, compared in constant time), before anything is stored.`,
         });
       }
     }
@@ -293,20 +315,15 @@ export class WebhooksStack extends Stack {
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
-    output(
-      'CooledgeWebhookUrl',
-      `${this.api.apiEndpoint}${webhookRoutes[0]}`,
-      'Paste into Cooledge as the webhook URL',
-    );
-    output(
-      'ZenbookerWebhookUrl',
-      `${this.api.apiEndpoint}/webhooks/zenbooker/<token>`,
-      'Paste into Zenbooker with <token> replaced by one of "zenbookerTokens" in the credentials secret',
-    );
+    // One URL per provider. A route parameter stays a placeholder (`{token}`, `{source}`): a
+    // secret one is never a real value in an output, and the provider's `setup` says what to put.
+    for (const provider of providers) {
+      output(webhookUrlOutputId(provider), `${this.api.apiEndpoint}${routePath(provider)}`, provider.setup);
+    }
     output(
       'CredentialsCommand',
       `aws secretsmanager get-secret-value --secret-id ${secretName} --query SecretString --output text`,
-      'Prints the credentials secret: the Zenbooker token is in "zenbookerTokens"',
+      'Prints the credentials secret: {"<provider>": <its credentials>, ...} (docs/http.md)',
     );
     output(
       'DashboardUrl',
@@ -324,7 +341,7 @@ export class WebhooksStack extends Stack {
     output(
       'CredentialsSecretName',
       secretName,
-      'Secrets Manager secret with the Cooledge signing secrets and Zenbooker tokens (README: Deploy)',
+      'Secrets Manager secret with each provider\'s credentials, {"<provider>": ...} (docs/http.md, README: Deploy)',
     );
     output('AlarmTopicArn', alarmTopic.topicArn, 'SNS topic the alarms notify');
 
@@ -339,9 +356,9 @@ export class WebhooksStack extends Stack {
 }
 
 /**
- * One JSON line per request. `$context.path` and the raw path are left out on purpose: the
- * Zenbooker token is a path segment. `routeKey` is the route template (`ANY /webhooks/zenbooker/
- * {token}`), which names the provider without the secret.
+ * One JSON line per request. `$context.path` and the raw path are left out on purpose: a route's
+ * parameter may be a secret (a URL token, `ProviderRoute`). `routeKey` is the route template
+ * (`ANY /webhooks/<provider>/{token}`), which names the provider without the secret.
  */
 export const accessLogFields = {
   requestId: '$context.requestId',

@@ -1,3 +1,5 @@
+import type { AnyProvider, ProviderSetting } from '#core/provider';
+import { providers } from '#providers/index';
 import type { OptionSpec, Parsed } from './args.ts';
 
 /**
@@ -85,8 +87,18 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/** `a, b or c`. */
+function either(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+}
+
+const providerNames = [...providers.keys()];
+
+/** The `--provider` line of the filters, from the registry. */
+const providerFilterHelp = `--provider <name>     ${either(providerNames)} (default: all of them)`;
+
 const eventFiltersHelp = `Filters:
-  --provider <name>     cooledge or zenbooker (default: both)
+  ${providerFilterHelp}
   --type <event type>   e.g. job.completed
   --outcome <outcome>   applied, stale, recorded, quarantined, conflict (a known event key
                         arrived again with a different body: stored beside the kept record,
@@ -97,53 +109,133 @@ const eventFiltersHelp = `Filters:
   --job <id>            events naming this job id
   --account <id>        events of this business/account`;
 
+/**
+ * A `send` flag a provider declares: the text of its credentials (`credentials.env.flag`, e.g.
+ * `--secret`), or a value of one of its settings (`ProviderSetting.flag`, e.g. `--scheme`).
+ */
+export type ProviderFlag =
+  | { kind: 'credentials'; flag: string; provider: AnyProvider }
+  | { kind: 'setting'; flag: string; provider: AnyProvider; setting: ProviderSetting };
+
+/**
+ * Every provider's `send` flags, in registry order.
+ *
+ * @throws Error when two declare one flag, or one is a flag `send` has already.
+ */
+export function providerFlags(list: ReadonlyMap<string, AnyProvider> = providers): ProviderFlag[] {
+  const flags: ProviderFlag[] = [];
+  for (const provider of list.values()) {
+    const own = provider.credentials.env.flag;
+    if (own !== undefined) flags.push({ kind: 'credentials', flag: own, provider });
+    for (const setting of Object.values(provider.settings)) {
+      if (setting.flag !== undefined) flags.push({ kind: 'setting', flag: setting.flag, provider, setting });
+    }
+  }
+  const seen = new Set(Object.keys(sendOwnOptions));
+  for (const { flag, provider } of flags) {
+    if (seen.has(flag)) throw new Error(`send flag --${flag} (${provider.name}) is declared twice`);
+    seen.add(flag);
+  }
+  return flags;
+}
+
+/** `send`'s flags that are not a provider's. */
+const sendOwnOptions = {
+  ...help,
+  url: { type: 'string' },
+  provider: { type: 'string' },
+  type: { type: 'string' },
+  count: { type: 'string' },
+  concurrency: { type: 'string' },
+  duplicates: { type: 'string' },
+  'out-of-order': { type: 'boolean' },
+  file: { type: 'string', multiple: true },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies OptionSpec;
+
+const sendFlags = providerFlags();
+
+/** `text`'s words in lines of at most `width` characters (a longer word has a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
+}
+
+/** A help entry: the flag in the first 26 columns, its text beside it, wrapped at 100. */
+function helpEntry(left: string, text: string): string {
+  const indent = ' '.repeat(26);
+  const [first, ...rest] = wrap(text, 100 - indent.length);
+  const head = `  ${left}`;
+  const opening =
+    head.length < indent.length ? `${head.padEnd(indent.length)}${first}` : `${head}\n${indent}${first}`;
+  return [opening, ...rest.map((l) => `${indent}${l}`)].join('\n');
+}
+
+/** The help lines of the providers' flags, from their declarations. */
+function providerFlagsHelp(): string {
+  return sendFlags
+    .map((f) => {
+      if (f.kind === 'credentials') {
+        const { variable } = f.provider.credentials.env;
+        return helpEntry(
+          `--${f.flag} <${f.flag.split('-').at(-1)}>`,
+          `${f.provider.title} credentials, written as ${variable} holds them (default: ${variable}, else the local dev value)`,
+        );
+      }
+      const name = Object.entries(f.provider.settings).find(([, s]) => s === f.setting)?.[0] ?? 'value';
+      return helpEntry(
+        `--${f.flag} <${name}>`,
+        `${f.provider.title}: ${f.setting.description} (default: ${f.setting.variable}, else ${f.setting.default})`,
+      );
+    })
+    .join('\n');
+}
+
+const titles = either([...providers.values()].map((p) => p.title));
+
 export const commands: readonly CommandSpec[] = [
   {
     name: 'send',
     summary: 'sign and POST sample or given events to a webhook URL',
     options: {
-      ...help,
-      url: { type: 'string' },
-      provider: { type: 'string' },
-      type: { type: 'string' },
-      count: { type: 'string' },
-      concurrency: { type: 'string' },
-      duplicates: { type: 'string' },
-      'out-of-order': { type: 'boolean' },
-      file: { type: 'string', multiple: true },
-      secret: { type: 'string' },
-      token: { type: 'string' },
-      scheme: { type: 'string' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean' },
+      ...sendOwnOptions,
+      ...Object.fromEntries(sendFlags.map((f) => [f.flag, { type: 'string' } as const])),
     },
     help: `Usage: npm run cli -- send [options]
 
-Signs and POSTs webhook deliveries, as Cooledge and Zenbooker would, to the local stack or any URL.
-With --count 1 (the default) it sends one job.completed; larger counts send realistic job
-histories (booked → completed → paid for Cooledge, created → started → completed for Zenbooker).
-Prints the response of a single delivery, or a progress bar and a summary of status codes and
-latencies for many. Exits 1 when any delivery did not get a 2xx.
+${wrap(
+  `Signs and POSTs webhook deliveries to the local stack or any URL, as ${titles} would. With ` +
+    '--count 1 (the default) it sends one job.completed; larger counts send realistic job histories ' +
+    "(each job's events in the order they happen, e.g. booked → completed → paid). Prints the " +
+    'response of a single delivery, or a progress bar and a summary of status codes and latencies ' +
+    'for many. Exits 1 when any delivery did not get a 2xx.',
+  96,
+).join('\n')}
 
 Options:
   --url <url>             base URL of the receiver, or one of its webhook URLs (default: the local
                           stack, http://127.0.0.1:3000); e.g. the deployed API's URL
-  --provider <name>       cooledge, zenbooker or all (default: cooledge)
-  --type <event type>     send only this event type (cooledge: job.completed, booking.created,
-                          invoice.paid, lead.created; zenbooker: job.created, job.started,
-                          job.completed, job.canceled)
+${helpEntry('--provider <name>', `${either([...providerNames, 'all'])} (every one; default: ${providerNames[0]})`)}
+  --type <event type>     send only this event type (a type a provider has no sample of is refused,
+                          naming the ones it has)
   --count <n>             distinct events to send (default 1, at most 100000)
   --concurrency <n>       requests in flight at once (default 4, at most 256)
-  --duplicates <rate>     share of events delivered a second time, 0–1 or a percentage (default 0):
-                          Cooledge redelivers the same body, Zenbooker with retry_count + 1
+  --duplicates <rate>     share of events delivered a second time, 0–1 or a percentage (default 0),
+                          each as its provider redelivers one event
   --out-of-order          send each job's events newest first (older ones should end up stale)
   --file <path>           send this JSON file's exact bytes instead of generated events (repeatable;
                           the provider is inferred from the body unless --provider is given)
-  --secret <secret>       Cooledge signing secret (default: first of COOLEDGE_WEBHOOK_SECRETS, else
-                          the local dev secret)
-  --token <token>         Zenbooker path token (default: first of ZENBOOKER_WEBHOOK_TOKENS, else the
-                          local dev token)
-  --scheme <scheme>       timestamped or plain (default: COOLEDGE_SIGNATURE_SCHEME or timestamped)
+${providerFlagsHelp()}
   --data-dir <dir>        find the local stack's URL in this data directory
   --json                  print the summary as JSON
   -h, --help              show this help
@@ -177,7 +269,7 @@ Lists jobs, most recently updated first, or shows one job with every stored fiel
 Options:
   --account <id>        only this business (Cooledge business_id, Zenbooker account): reads the
                         byAccount index; without it the table is scanned (fine locally)
-  --provider <name>     cooledge or zenbooker (default: both)
+  ${providerFilterHelp}
   --status <status>     only jobs with this status
   --limit <n>           at most this many (default 20)
   --payload             include the latest provider payload (personal data: keep it on screen)

@@ -57,11 +57,12 @@ export async function main(argv: readonly string[], terminal: Io): Promise<numbe
     for (const option of optionsOf(spec.options)) command.addOption(option);
   }
   try {
+    swallowedFlag(argv);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return commanderError(error, argv, io);
-    return report(error, running, io);
+    return report(error, running ?? commands.find((c) => c.name === argv[0]), io);
   }
 }
 
@@ -78,12 +79,50 @@ function optionsOf(spec: OptionSpec): Option[] {
     });
 }
 
-/** commander's options (camelCase keys) back under our long names, as the commands read them. */
+/**
+ * commander gives a flag that takes a value the next word, whatever it is: `--data-dir --dry-run`
+ * would make `--dry-run` a folder and replay for real. A flag followed by another flag (or `-h`)
+ * is refused instead, as `--data-dir` with nothing after it is; a value that starts with `--` is
+ * given as `--flag=--value`. Single-dash values (`--limit -3`) still reach the flag's own check.
+ *
+ * @throws UsageError naming the flag.
+ */
+function swallowedFlag(argv: readonly string[]): void {
+  const [name, ...args] = argv;
+  const spec = commands.find((c) => c.name === name);
+  if (!spec) return;
+  for (let i = 0; i < args.length; i += 1) {
+    const word = args[i] as string;
+    if (word === '--') return;
+    const flag = /^--([\w-]+)$/.exec(word)?.[1];
+    if (flag === undefined || spec.options[flag]?.type !== 'string') continue;
+    const next = args[i + 1];
+    if (next !== undefined && (next.startsWith('--') || next === '-h')) {
+      throw new UsageError(`${word} needs a value (for one that starts with "--", write ${word}=…)`);
+    }
+    i += 1;
+  }
+}
+
+/**
+ * commander's options (camelCase keys) back under our long names, as the commands read them.
+ *
+ * @throws UsageError for an empty value (`--account=`, `--status ''`): no flag takes one.
+ */
 function valuesOf(spec: OptionSpec, options: Record<string, unknown>, positionals: string[]): Parsed {
   const values: Values = {};
   for (const option of optionsOf(spec)) {
     const value = options[option.attributeName()];
-    if (value !== undefined) values[option.long?.slice(2) as string] = value as Values[string];
+    if (value === undefined) continue;
+    const flag = option.long as string;
+    if (
+      value === '' ||
+      (Array.isArray(value) && value.some((v) => String(v).trim() === '')) ||
+      (typeof value === 'string' && value.trim() === '')
+    ) {
+      throw new UsageError(`${flag} needs a value (got an empty one)`);
+    }
+    values[flag.slice(2)] = value as Values[string];
   }
   return { values, positionals };
 }

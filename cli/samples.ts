@@ -1,38 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import { parseJsonObject } from '#core/json';
+import type { AnyProvider, ProviderSender, SampleJob } from '#core/provider';
 import { type Random, shuffle } from '../tools/stats.ts';
 
 /**
- * Realistic webhook bodies for `send`, built in code (the shapes follow docs/providers.md and the
- * fixtures): a few businesses, made-up customers on example.com, jobs that move forward through
- * their events. Nothing here is real personal data.
+ * What `send` shares between providers: made-up people, work, services and addresses (customers on
+ * example.com: nothing here is real personal data), the jobs sample bodies tell the story of
+ * (`SampleJob`), and the plan of one run's deliveries. Each provider's bodies, redeliveries and
+ * requests are its sender's (`provider.sender()`, e.g. functions/providers/cooledge.sender.ts).
  */
 
-export type Provider = 'cooledge' | 'zenbooker';
-
-export const sampleTypes: Record<Provider, readonly string[]> = {
-  cooledge: ['booking.created', 'job.completed', 'invoice.paid', 'lead.created'],
-  zenbooker: ['job.created', 'job.started', 'job.completed', 'job.canceled'],
-};
-
-/** The events of one job, in the order they happen. */
-const stories: Record<Provider, readonly string[]> = {
-  cooledge: ['booking.created', 'job.completed', 'invoice.paid'],
-  zenbooker: ['job.created', 'job.started', 'job.completed'],
-};
+/** A provider to send as: its registry entry and its loaded sender. */
+export interface SampleProvider {
+  provider: AnyProvider;
+  sender: ProviderSender;
+}
 
 /** One HTTP delivery to make: the exact body bytes, and what it is for the summary. */
 export interface Delivery {
-  provider: Provider;
+  /** The provider's name in the registry. */
+  provider: string;
   body: string;
   eventType: string;
   /** The job the event is about, when it names one. */
   jobId: string | undefined;
   /** True for the second delivery of an event. */
   duplicate: boolean;
+  /**
+   * The same for every delivery of one event, different for every event: what providers that
+   * identify a delivery by a header send (Standard Webhooks' `webhook-id`).
+   */
+  messageId: string;
 }
-
-const cooledgeBusinesses = ['a7f3c9d1-2e84-4b6f-8c01-5d9e2a1f7b30', '3b8e5f12-7a49-4c6d-9e02-1f4a8c7d2b95'];
-const zenbookerAccounts = ['1571029418512x639482157734019100', '1604771203315x218845620193847200'];
 
 const people = [
   ['Priya Nair', '+61498765432'],
@@ -61,164 +60,66 @@ function pick<T>(items: readonly T[], random: Random): T {
   return items[Math.floor(random() * items.length)] as T;
 }
 
-/** A Bubble-style id as Zenbooker sends them: opaque text, larger than 2^53. */
-export function bubbleId(random: Random): string {
-  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join('');
-  return `1${digits(12)}x${digits(18)}`;
-}
-
-interface Story {
-  provider: Provider;
-  jobId: string;
-  account: string;
-  customerId: string;
-  person: readonly [string, string];
-  start: Date;
-  number: number;
-  random: Random;
-}
-
 function email(name: string): string {
   return `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.com`;
 }
 
-function newStory(provider: Provider, index: number, now: Date, random: Random): Story {
+/** A new message id, `msg_` and 32 hex digits (see `Delivery.messageId`). */
+export function messageId(): string {
+  return `msg_${randomUUID().replaceAll('-', '')}`;
+}
+
+/** Hours before the send that a run's jobs start: every story (under two hours) ends in the past. */
+const storyHours = 3;
+
+/**
+ * Job `index` of a run of `jobs`: a made-up customer, work and place, and its start. The starts are
+ * a second apart, the last `storyHours` hours before `now`, so each job's story happens in the past
+ * (an event dated ahead of its receipt is quarantined, and a sample must show the happy path),
+ * however many jobs there are.
+ */
+export function sampleJob(index: number, jobs: number, now: Date, random: Random): SampleJob {
+  const [name, phone] = pick(people, random);
+  const [title, details] = pick(work, random);
   return {
-    provider,
-    jobId: provider === 'cooledge' ? randomUUID() : bubbleId(random),
-    account: pick(provider === 'cooledge' ? cooledgeBusinesses : zenbookerAccounts, random),
-    customerId: provider === 'cooledge' ? randomUUID() : bubbleId(random),
-    person: pick(people, random),
-    // Each job's story happens in the three hours before now, so every time in it is past: an
-    // event dated ahead of its receipt is quarantined, and a sample must show the happy path.
-    start: new Date(now.getTime() - 3 * 3_600_000 + index * 1_000),
-    number: 1000 + Math.floor(random() * 9000),
+    index,
+    start: new Date(now.getTime() - storyHours * 3_600_000 - (jobs - 1 - index) * 1_000),
+    person: { name, phone, email: email(name) },
+    work: { title, details },
+    service: pick(services, random),
+    address: pick(addresses, random),
     random,
+    ids: {},
   };
 }
 
-const minutes = (date: Date, n: number) => new Date(date.getTime() + n * 60_000).toISOString();
+/** `history`'s `job.completed`, else its last event: what a run of one event sends. */
+export function singleType(sender: ProviderSender): string {
+  return sender.history.includes('job.completed') ? 'job.completed' : (sender.history.at(-1) as string);
+}
 
-export function cooledgeEvent(type: string, story: Story, step: number): Record<string, unknown> {
-  const [name, phone] = story.person;
-  const [description, details] = pick(work, story.random);
-  const customer = {
-    customer_id: story.customerId,
-    customer_name: name,
-    customer_email: email(name),
-    customer_phone: phone,
-    external_ghl_contact_id: null,
-    external_ghl_opportunity_id: null,
-  };
-  const envelope = {
-    version: 'v1',
-    event_type: type,
-    event_id: randomUUID(),
-    business_id: story.account,
-    // An hour apart: booked, then done after the booked window, then paid.
-    occurred_at: minutes(story.start, step * 60),
-  };
-  switch (type) {
-    case 'booking.created':
-      return {
-        ...envelope,
-        booking_id: randomUUID(),
-        job_id: story.jobId,
-        booking_type: 'scheduled_job',
-        status: 'confirmed',
-        starts_at: minutes(story.start, 10),
-        ends_at: minutes(story.start, 50),
-        staff_ids: [randomUUID()],
-        ...customer,
-      };
-    case 'job.completed':
-      return {
-        ...envelope,
-        job_id: story.jobId,
-        job_number: story.number,
-        job_category_id: randomUUID(),
-        status: 'completed',
-        completed_at: envelope.occurred_at,
-        description,
-        work_details: details,
-        ...customer,
-      };
-    case 'invoice.paid':
-      return {
-        ...envelope,
-        invoice_id: randomUUID(),
-        invoice_number: story.number,
-        total: 462,
-        payment_amount: 462,
-        amount_paid_total: 462,
-        amount_due: 0,
-        status: 'paid',
-        payment_method: 'card',
-        job_id: story.jobId,
-        paid_at: envelope.occurred_at,
-        ...customer,
-      };
-    case 'lead.created':
-      return {
-        ...envelope,
-        lead_id: randomUUID(),
-        customer_id: null,
-        name,
-        email: email(name),
-        phone,
-        lead_type: 'inbound',
-        source: 'api',
-        status: 'new',
-      };
-    default:
-      throw new Error(`no Cooledge sample for ${type}`);
+/**
+ * The job a body names, as the receiver reads it: the job it changes, else the job named in its
+ * entity ids; `undefined` when it names none or fails validation.
+ */
+export function jobIdOf(provider: AnyProvider, body: string): string | undefined {
+  const parsed = parseJsonObject(Buffer.from(body, 'utf8'));
+  if (!parsed.ok) return undefined;
+  const validation = provider.validate(parsed.value);
+  if (!validation.ok) return undefined;
+  try {
+    const facts = provider.describe(validation.event);
+    return facts.job?.jobId ?? facts.entityIds.job_id;
+  } catch {
+    return undefined;
   }
-}
-
-export function zenbookerEvent(type: string, story: Story): Record<string, unknown> {
-  const [name, phone] = story.person;
-  const status = { 'job.created': 'scheduled', 'job.started': 'started', 'job.completed': 'complete' }[type];
-  // Scheduled from +10 to +100 minutes, started at +15, completed at +95: all in the past.
-  const start = minutes(story.start, 10);
-  const data: Record<string, unknown> = {
-    id: story.jobId,
-    job_number: String(story.number),
-    status: status ?? 'scheduled',
-    canceled: type === 'job.canceled',
-    rescheduled: false,
-    timezone: 'America/New_York',
-    start_date: start,
-    end_date: minutes(story.start, 100),
-    estimated_duration_seconds: 7200,
-    service_name: pick(services, story.random),
-    customer: { id: story.customerId, name, email: email(name), phone },
-    service_address: { formatted: pick(addresses, story.random) },
-    job_notes: [{ text: 'Gate code 4421, dog in the backyard.' }],
-    invoice: { id: bubbleId(story.random), status: 'unpaid', total: 240, subtotal: 240, amount_paid: 0 },
-  };
-  if (type === 'job.started' || type === 'job.completed') data.started_at = minutes(story.start, 15);
-  if (type === 'job.completed') data.completed_at = minutes(story.start, 95);
-  if (!(type in { 'job.created': 1, 'job.started': 1, 'job.completed': 1, 'job.canceled': 1 })) {
-    throw new Error(`no Zenbooker sample for ${type}`);
-  }
-  return {
-    account: story.account,
-    webhook_id: bubbleId(story.random),
-    event: type,
-    type: 'job',
-    retry_count: 0,
-    data,
-  };
-}
-
-function build(type: string, story: Story, step: number): Record<string, unknown> {
-  return story.provider === 'cooledge' ? cooledgeEvent(type, story, step) : zenbookerEvent(type, story);
 }
 
 export interface PlanOptions {
-  providers: readonly Provider[];
+  /** Taking turns job by job, in this order. */
+  providers: readonly SampleProvider[];
   count: number;
-  /** Only this event type; default: one job.completed for a single event, job histories otherwise. */
+  /** Only this event type; default: one `singleType` for a single event, job histories otherwise. */
   type?: string;
   duplicates: number;
   outOfOrder: boolean;
@@ -229,36 +130,42 @@ export interface PlanOptions {
 /**
  * The deliveries for one `send` run: `count` distinct events (providers taking turns, job by job),
  * each job's events newest first with `outOfOrder`, plus `round(count × duplicates)` second
- * deliveries placed somewhere after their first.
+ * deliveries (as the provider redelivers, under the first's `messageId`) placed somewhere after
+ * their first.
  */
 export function plan(options: PlanOptions): Delivery[] {
   const random = options.random ?? Math.random;
   const now = options.now ?? new Date();
+  if (options.providers.length === 0) throw new Error('plan needs at least one provider');
   const events: Delivery[] = [];
-  let storyIndex = 0;
+  let jobIndex = 0;
   while (events.length < options.count) {
-    const provider = options.providers[storyIndex % options.providers.length] as Provider;
-    const story = newStory(provider, storyIndex, now, random);
-    storyIndex += 1;
+    const { provider, sender } = options.providers[jobIndex % options.providers.length] as SampleProvider;
+    // At most `count` jobs: one event each at the least.
+    const job = sampleJob(jobIndex, options.count, now, random);
+    jobIndex += 1;
     const types =
       options.type !== undefined
         ? [options.type]
         : options.count === 1
-          ? ['job.completed']
-          : stories[provider];
-    const chapter = types.slice(0, options.count - events.length).map((type, step): Delivery => {
-      const body = build(type, story, step);
+          ? [singleType(sender)]
+          : sender.history;
+    const chapter = types.slice(0, options.count - events.length).map((type): Delivery => {
+      // A type's step is its place in the job's history, whether or not the earlier ones are sent.
+      const body = JSON.stringify(sender.sample(type, job, Math.max(0, sender.history.indexOf(type))));
       return {
-        provider,
-        body: JSON.stringify(body),
+        provider: provider.name,
+        body,
         eventType: type,
-        jobId: type === 'lead.created' ? undefined : story.jobId,
+        jobId: jobIdOf(provider, body),
         duplicate: false,
+        messageId: messageId(),
       };
     });
     events.push(...(options.outOfOrder ? chapter.reverse() : chapter));
   }
 
+  const senders = new Map(options.providers.map((p) => [p.provider.name, p.sender]));
   const duplicateCount = Math.round(options.count * options.duplicates);
   const chosen = shuffle(
     events.map((_, i) => i),
@@ -267,25 +174,10 @@ export function plan(options: PlanOptions): Delivery[] {
   const out = [...events];
   for (const index of chosen.sort((a, b) => b - a)) {
     const original = events[index] as Delivery;
-    const copy: Delivery = { ...original, duplicate: true, body: redelivery(original) };
+    const sender = senders.get(original.provider) as ProviderSender;
+    const copy: Delivery = { ...original, duplicate: true, body: sender.redeliver(original.body) };
     const at = index + 1 + Math.floor(random() * (out.length - index));
     out.splice(at, 0, copy);
   }
   return out;
-}
-
-/** Cooledge redelivers the same bytes (same event_id); Zenbooker resends with retry_count + 1. */
-function redelivery(delivery: Delivery): string {
-  if (delivery.provider === 'cooledge') return delivery.body;
-  const body = JSON.parse(delivery.body) as Record<string, unknown>;
-  return JSON.stringify({ ...body, retry_count: Number(body.retry_count ?? 0) + 1 });
-}
-
-/** Which provider a JSON body comes from, by its envelope; undefined when it is not clear. */
-export function detectProvider(body: unknown): Provider | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const record = body as Record<string, unknown>;
-  if (typeof record.event_id === 'string' && typeof record.event_type === 'string') return 'cooledge';
-  if (typeof record.event === 'string' && typeof record.data === 'object') return 'zenbooker';
-  return undefined;
 }

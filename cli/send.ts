@@ -1,39 +1,46 @@
 import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
-import type { SignatureScheme } from '#core/config';
+import * as v from 'valibot';
+import { ConfigError, readSettings } from '#core/config';
+import { readCredentials } from '#core/credentials';
 import { parseJsonObject } from '#core/json';
-import { sign } from '#providers/cooledge';
+import type { AnyProvider, DeliveryRequest, ProviderSetting } from '#core/provider';
 import { providers } from '#providers/index';
-import {
-  dataDirFrom,
-  defaultPorts,
-  devCooledgeSecret,
-  devZenbookerToken,
-  firstOf,
-  portFrom,
-  readStackFile,
-} from '../local/config.ts';
+import { dataDirFrom, defaultPorts, portFrom, readStackFile } from '../local/config.ts';
 import { percentile } from '../tools/stats.ts';
-import { CommandError, flag, integer, list, oneOf, rate, str, UsageError } from './args.ts';
-import { type CommandContext, shellQuote } from './commands.ts';
+import { CommandError, flag, integer, list, oneOf, rate, str, UsageError, type Values } from './args.ts';
+import { type CommandContext, providerFlags, shellQuote } from './commands.ts';
 import { json, ms, say, visible } from './format.ts';
-import { type Delivery, detectProvider, type Provider, plan, sampleTypes } from './samples.ts';
+import { type Delivery, jobIdOf, messageId, plan, type SampleProvider } from './samples.ts';
 
 const requestTimeoutMs = 15_000;
 
+/** A provider `send` delivers as: its sender, credentials and settings, and where they came from. */
+export interface ProviderUse extends SampleProvider {
+  /** The provider's entry, as `credentials.schema` returned it. */
+  credentials: unknown;
+  /** As `readSettings` returned them, with any setting's flag in force. */
+  settings: unknown;
+  /** The credentials as text (the variable's form), for the 401 hint's first characters. */
+  text: string;
+  /** Where `text` came from: `--secret`, `COOLEDGE_WEBHOOK_SECRETS in this terminal`, the dev default. */
+  from: string;
+  /** The settings given by flag or read from this terminal, for the 401 hint: each as text. */
+  flagged: Array<{ flag: string; variable: string; text: string }>;
+}
+
 export interface SendSettings {
   base: string;
-  secret: string;
-  token: string;
-  scheme: SignatureScheme;
   concurrency: number;
   deliveries: Delivery[];
-  /** Where `secret` and `token` came from, for the hint after a 401. */
-  from: { secret: string; token: string };
+  /** Every provider a delivery is for, by name. */
+  providers: ReadonlyMap<string, ProviderUse>;
 }
 
 interface Outcome {
   delivery: Delivery;
+  /** What the provider's `envelope` reads of the request sent (its headers, its path parameter). */
+  request: Omit<DeliveryRequest, 'rawBody'>;
   status: number | 'error';
   /** `accepted`, `quarantined`, a problem title, or the network error. */
   label: string;
@@ -41,8 +48,15 @@ interface Outcome {
   ms: number;
 }
 
+type Env = Record<string, string | undefined>;
+
+/** Every provider in the registry with its sender (loaded on demand: `provider.sender()`). */
+async function loadSenders(list: readonly AnyProvider[]): Promise<SampleProvider[]> {
+  return Promise.all(list.map(async (provider) => ({ provider, sender: await provider.sender() })));
+}
+
 /** Reads and checks every flag before anything is sent. */
-export function sendSettings(context: CommandContext): SendSettings {
+export async function sendSettings(context: CommandContext): Promise<SendSettings> {
   const { values, positionals, io } = context;
   if (positionals.length > 0) {
     throw new UsageError(
@@ -50,21 +64,22 @@ export function sendSettings(context: CommandContext): SendSettings {
     );
   }
   const env = io.env;
-  const providerFlag = oneOf(values, 'provider', ['cooledge', 'zenbooker', 'all'] as const);
+  const names = [...providers.keys()];
+  const providerFlag = oneOf(values, 'provider', [...names, 'all']);
   const files = list(values, 'file');
   const count = integer(values, 'count', 1, { min: 1, max: 100_000 });
   const concurrency = integer(values, 'concurrency', 4, { min: 1, max: 256 });
   const duplicates = rate(values, 'duplicates');
   const outOfOrder = flag(values, 'out-of-order');
-  const scheme = oneOf(
-    values,
-    'scheme',
-    ['timestamped', 'plain'] as const,
-    env.COOLEDGE_SIGNATURE_SCHEME === 'plain' ? 'plain' : 'timestamped',
-  ) as SignatureScheme;
+  const flags = checkedFlags(values);
   const type = str(values, 'type');
 
+  const chosen =
+    providerFlag === 'all'
+      ? [...providers.values()]
+      : [providers.get(providerFlag ?? (names[0] as string)) as AnyProvider];
   let deliveries: Delivery[];
+  let senders: SampleProvider[];
   if (files.length > 0) {
     if (type !== undefined || duplicates > 0 || outOfOrder) {
       throw new UsageError(
@@ -72,112 +87,183 @@ export function sendSettings(context: CommandContext): SendSettings {
       );
     }
     if (providerFlag === 'all') throw new UsageError('--provider all does not apply to --file');
-    const loaded = files.map((path) => fileDelivery(path, providerFlag));
+    // Without --provider, each file's provider is the first whose sender recognises it.
+    senders = await loadSenders(providerFlag === undefined ? [...providers.values()] : chosen);
+    const loaded = files.map((path) => fileDelivery(path, senders, providerFlag !== undefined));
     deliveries = Array.from({ length: count }, () => loaded).flat();
   } else {
-    const providers: Provider[] =
-      providerFlag === 'all' ? ['cooledge', 'zenbooker'] : [providerFlag ?? 'cooledge'];
+    senders = await loadSenders(chosen);
     if (type !== undefined) {
-      for (const provider of providers) {
-        if (!sampleTypes[provider].includes(type)) {
+      for (const { provider, sender } of senders) {
+        if (!sender.sampleTypes.includes(type)) {
           throw new UsageError(
-            `--type ${type} has no ${provider} sample; ${provider} samples: ${sampleTypes[provider].join(', ')}`,
+            `--type ${type} has no ${provider.name} sample; ${provider.name} samples: ${sender.sampleTypes.join(', ')}`,
           );
         }
       }
     }
-    deliveries = plan({ providers, count, ...(type ? { type } : {}), duplicates, outOfOrder });
+    deliveries = plan({ providers: senders, count, ...(type ? { type } : {}), duplicates, outOfOrder });
   }
 
+  const used = new Set(deliveries.map((d) => d.provider));
+  const uses = new Map<string, ProviderUse>();
+  for (const entry of senders) {
+    if (used.has(entry.provider.name)) uses.set(entry.provider.name, providerUse(entry, env, flags));
+  }
   return {
     base: baseUrl(str(values, 'url'), env, str(values, 'data-dir')),
-    secret: str(values, 'secret') ?? firstOf(env.COOLEDGE_WEBHOOK_SECRETS, devCooledgeSecret),
-    token: str(values, 'token') ?? firstOf(env.ZENBOOKER_WEBHOOK_TOKENS, devZenbookerToken),
-    scheme,
     concurrency,
     deliveries,
-    from: {
-      secret: source(
-        str(values, 'secret'),
-        '--secret',
-        env.COOLEDGE_WEBHOOK_SECRETS,
-        'COOLEDGE_WEBHOOK_SECRETS',
-      ),
-      token: source(
-        str(values, 'token'),
-        '--token',
-        env.ZENBOOKER_WEBHOOK_TOKENS,
-        'ZENBOOKER_WEBHOOK_TOKENS',
-      ),
-    },
+    providers: uses,
   };
 }
 
-function source(
-  flagValue: string | undefined,
-  flagName: string,
-  envValue: string | undefined,
-  envName: string,
-) {
-  if (flagValue !== undefined) return flagName;
-  return firstOf(envValue, '') === '' ? 'the local dev default' : `${envName} in this terminal`;
+/**
+ * The providers' flags that were given (`--secret`, `--scheme`, …), each checked whichever
+ * provider is sent as: a malformed value is a usage error even when it would not be used.
+ */
+function checkedFlags(values: Values): ReadonlyMap<string, string> {
+  const given = new Map<string, string>();
+  for (const f of providerFlags()) {
+    const text = str(values, f.flag);
+    if (text === undefined) continue;
+    if (f.kind === 'credentials') credentialsOf(f.provider, text, `--${f.flag}`);
+    else settingText(f.setting, text, `--${f.flag}`);
+    given.set(f.flag, text);
+  }
+  return given;
 }
 
 /**
- * After a 401: the receiver did not take this terminal's credentials. Never a secret in full: its
- * first four characters, as `npm start` shows one set in the environment, to compare.
+ * A provider's credentials from their text (as its env variable holds them), checked as the
+ * receiver checks them.
+ *
+ * @throws UsageError naming `where` (the flag or the variable), never quoting the value.
  */
-export function unauthorizedHint(settings: SendSettings, providers: ReadonlySet<Provider>): string {
-  const lines: string[] = [];
-  const start = (value: string) => `${value.slice(0, 4)}…`;
-  const stacks =
-    'the one the stack printed (`npm start`, under "Dev credentials"; a deployed stack: its ' +
-    'CredentialsSecretName secret)';
-  if (providers.has('cooledge')) {
-    lines.push(
-      say`401 from the Cooledge webhook: the signing secret in this terminal (${start(settings.secret)}, from ${settings.from.secret}) ` +
-        `differs from ${stacks}. Pass --secret, or set COOLEDGE_WEBHOOK_SECRETS here as it is set there ` +
-        say`(this terminal signed with --scheme ${settings.scheme}: it must match the stack's COOLEDGE_SIGNATURE_SCHEME too).\n`,
-    );
+function credentialsOf(provider: AnyProvider, text: string, where: string): unknown {
+  const checked = readCredentials(
+    { [provider.name]: provider.credentials.env.parse(text) },
+    new Map([[provider.name, provider]]),
+  );
+  if (!checked.ok) {
+    // The path inside the provider's entry (`secrets.0`); an empty key leaves a trailing dot.
+    const path = checked.problem.path.split('.').slice(1).join('.').replace(/\.$/, '');
+    throw new UsageError(`${where} is invalid${path ? ` at ${path}` : ''}: ${checked.problem.message}`);
   }
-  if (providers.has('zenbooker')) {
+  return checked.value[provider.name];
+}
+
+/** @throws UsageError naming the flag when its value is not one the setting takes. */
+function settingText(setting: ProviderSetting, text: string, where: string): void {
+  const result = v.safeParse(setting.schema, text);
+  if (result.success) return;
+  const schema = setting.schema as { type?: string; options?: readonly string[] };
+  throw new UsageError(
+    schema.type === 'picklist' && schema.options
+      ? `${where} must be one of ${schema.options.join(', ')} (got ${JSON.stringify(text)})`
+      : `${where} ${result.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(text)})`,
+  );
+}
+
+/**
+ * A provider's credentials (its flag, else its variable in this terminal, else its dev value) and
+ * settings (`readSettings` of this terminal, a setting's flag overriding its variable).
+ */
+function providerUse(entry: SampleProvider, env: Env, flags: ReadonlyMap<string, string>): ProviderUse {
+  const { provider } = entry;
+  const { variable, flag: credentialsFlag, dev } = provider.credentials.env;
+  const given = credentialsFlag === undefined ? undefined : flags.get(credentialsFlag);
+  const fromEnv = env[variable]?.trim() || undefined;
+  const text = given ?? fromEnv ?? dev;
+  const from =
+    given !== undefined
+      ? `--${credentialsFlag}`
+      : fromEnv !== undefined
+        ? `${variable} in this terminal`
+        : 'the local dev default';
+  const credentials = credentialsOf(provider, text, given !== undefined ? `--${credentialsFlag}` : variable);
+
+  const settingsEnv: Env = { ...env };
+  const flagged: ProviderUse['flagged'] = [];
+  for (const setting of Object.values(provider.settings)) {
+    if (setting.flag === undefined) continue;
+    const value = flags.get(setting.flag);
+    if (value !== undefined) settingsEnv[setting.variable] = value;
+    flagged.push({
+      flag: setting.flag,
+      variable: setting.variable,
+      text: settingsEnv[setting.variable] ?? setting.default,
+    });
+  }
+  let settings: unknown;
+  try {
+    settings = readSettings(provider, settingsEnv);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  return { ...entry, credentials, settings, text, from, flagged };
+}
+
+/**
+ * After a 401: the receiver did not take this terminal's credentials. Never a credential in full:
+ * its first four characters, as `npm start` shows one set in the environment, to compare.
+ */
+export function unauthorizedHint(settings: SendSettings, names: ReadonlySet<string>): string {
+  const lines: string[] = [];
+  const stacks =
+    'those the stack printed (`npm start`, under "Dev credentials"; a deployed stack: its ' +
+    'CredentialsSecretName secret)';
+  for (const use of settings.providers.values()) {
+    if (!names.has(use.provider.name)) continue;
+    const { title } = use.provider;
+    const { variable, flag: own } = use.provider.credentials.env;
+    const how = own === undefined ? 'Set' : `Pass --${own}, or set`;
+    const also = use.flagged
+      .map(
+        (f) =>
+          say`this terminal sent with --${f.flag} ${f.text}: it must match the stack's ${f.variable} too`,
+      )
+      .join('; ');
     lines.push(
-      say`401 from the Zenbooker webhook: the path token in this terminal (${start(settings.token)}, from ${settings.from.token}) ` +
-        `differs from ${stacks}. Pass --token, or set ZENBOOKER_WEBHOOK_TOKENS here as it is set there.\n`,
+      say`401 from the ${title} webhook: the credentials in this terminal (${use.text.slice(0, 4)}…, from ${use.from}) ` +
+        `differ from ${stacks}. ${how} ${variable} here as it is set there` +
+        `${also ? ` (${also})` : ''}.\n`,
     );
   }
   return lines.join('');
 }
 
-function fileDelivery(path: string, provider: 'cooledge' | 'zenbooker' | undefined): Delivery {
+function fileDelivery(path: string, senders: readonly SampleProvider[], given: boolean): Delivery {
   let body: string;
   try {
     body = readFileSync(path, 'utf8');
   } catch (error) {
     throw new UsageError(`--file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot read it'}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  const detected = provider ?? detectProvider(parsed);
+  const parsed = parseJsonObject(Buffer.from(body, 'utf8'));
+  const detected = given
+    ? senders[0]
+    : parsed.ok
+      ? senders.find(({ sender }) => sender.recognises(parsed.value))
+      : undefined;
   if (!detected) {
     throw new UsageError(
-      `--file ${path}: cannot tell which provider sent it; add --provider cooledge|zenbooker`,
+      `--file ${path}: cannot tell which provider sent it; add --provider ${senders.map((s) => s.provider.name).join('|')}`,
     );
   }
-  const record = (parsed ?? {}) as Record<string, unknown>;
-  const data = record.data as Record<string, unknown> | undefined;
-  const type = detected === 'cooledge' ? record.event_type : record.event;
-  const jobId = detected === 'cooledge' ? record.job_id : data?.id;
+  const { provider } = detected;
+  const envelope = parsed.ok
+    ? provider.envelope(parsed.value, { headers: {}, pathParameter: undefined, rawBody: Buffer.from(body) })
+    : undefined;
   return {
-    provider: detected,
+    provider: provider.name,
     body,
-    eventType: typeof type === 'string' ? type : '(unknown)',
-    jobId: typeof jobId === 'string' ? jobId : undefined,
+    eventType: envelope?.ok ? envelope.eventType : '(unknown)',
+    jobId: jobIdOf(provider, body),
     duplicate: false,
+    // A file sent more than once (--count) is one event delivered again.
+    messageId: messageId(),
   };
 }
 
@@ -204,23 +290,39 @@ export function baseUrl(
   return `${parsed.origin}${path}`;
 }
 
+/**
+ * The request for a delivery, as its provider's sender makes it (path and authenticating headers,
+ * signed now), and what the receiver's `envelope` reads of it.
+ */
 function request(
   settings: SendSettings,
   delivery: Delivery,
-): { url: string; headers: Record<string, string> } {
+): { url: string; headers: Record<string, string>; read: Outcome['request'] } {
+  const use = settings.providers.get(delivery.provider) as ProviderUse;
+  const made = use.sender.request(Buffer.from(delivery.body, 'utf8'), {
+    credentials: use.credentials,
+    settings: use.settings,
+    now: new Date(),
+    messageId: delivery.messageId,
+  });
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
     'user-agent': `field-webhooks-cli (${delivery.provider} sample)`,
+    ...made.headers,
   };
-  if (delivery.provider === 'cooledge') {
-    headers['x-cooledge-signature'] = sign(delivery.body, settings.secret, settings.scheme);
-    return { url: `${settings.base}/webhooks/cooledge`, headers };
-  }
-  return { url: `${settings.base}/webhooks/zenbooker/${encodeURIComponent(settings.token)}`, headers };
+  const prefix = `/webhooks/${delivery.provider}/`;
+  const parameter = made.path.startsWith(prefix) ? made.path.slice(prefix.length) : undefined;
+  return {
+    url: `${settings.base}${made.path}`,
+    headers,
+    read: {
+      headers: Object.fromEntries(Object.entries(headers).map(([k, value]) => [k.toLowerCase(), value])),
+      pathParameter: parameter === undefined ? undefined : decodeURIComponent(parameter),
+    },
+  };
 }
 
 async function deliver(settings: SendSettings, delivery: Delivery): Promise<Outcome> {
-  const { url, headers } = request(settings, delivery);
+  const { url, headers, read } = request(settings, delivery);
   const started = performance.now();
   try {
     const response = await fetch(url, {
@@ -245,6 +347,7 @@ async function deliver(settings: SendSettings, delivery: Delivery): Promise<Outc
             : response.statusText;
     return {
       delivery,
+      request: read,
       status: response.status,
       label,
       eventKey: typeof body.event_key === 'string' ? body.event_key : undefined,
@@ -253,7 +356,14 @@ async function deliver(settings: SendSettings, delivery: Delivery): Promise<Outc
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     const name = (error as Error).name === 'TimeoutError' ? 'timeout' : (cause ?? (error as Error).name);
-    return { delivery, status: 'error', label: name, eventKey: undefined, ms: performance.now() - started };
+    return {
+      delivery,
+      request: read,
+      status: 'error',
+      label: name,
+      eventKey: undefined,
+      ms: performance.now() - started,
+    };
   }
 }
 
@@ -321,9 +431,13 @@ export interface DeliveryIds {
  * does: the event key by `envelope` (ingest), the job by `validate` then `describe` (consume): the
  * job the event changes, else the job it names (`entityIds.job_id` of its record). A body that
  * fails validation is quarantined and reaches no job: its job id is `null`. Works for `--file`
- * bodies and generated samples alike, whatever the receiver answered.
+ * bodies and generated samples alike, whatever the receiver answered. `request` is what was sent
+ * besides the body (a Standard Webhooks event key is its source and `webhook-id` header).
  */
-export function deliveryIds(delivery: Pick<Delivery, 'provider' | 'body' | 'eventType'>): DeliveryIds {
+export function deliveryIds(
+  delivery: Pick<Delivery, 'provider' | 'body' | 'eventType'>,
+  request: Omit<DeliveryRequest, 'rawBody'> = { headers: {}, pathParameter: undefined },
+): DeliveryIds {
   const none = (eventKey: string, jobId = eventKey): DeliveryIds => ({
     eventKey: null,
     jobId: null,
@@ -334,7 +448,7 @@ export function deliveryIds(delivery: Pick<Delivery, 'provider' | 'body' | 'even
   const rawBody = Buffer.from(delivery.body, 'utf8');
   const parsed = parseJsonObject(rawBody);
   if (!parsed.ok) return none(`${parsed.detail}: the receiver refuses it (400)`);
-  const envelope = provider.envelope(parsed.value, { headers: {}, pathToken: undefined, rawBody });
+  const envelope = provider.envelope(parsed.value, { ...request, rawBody });
   if (!envelope.ok) return none(`${envelope.detail}: the receiver refuses it (400)`);
   const found = (jobId: string | null, why: string): DeliveryIds => ({
     eventKey: envelope.eventKey,
@@ -360,7 +474,7 @@ export function deliveryIds(delivery: Pick<Delivery, 'provider' | 'body' | 'even
  * 401, say); `null` only when neither has one.
  */
 function deliveryResult(o: Outcome) {
-  const ids = deliveryIds(o.delivery);
+  const ids = deliveryIds(o.delivery, o.request);
   const eventKey = o.eventKey ?? ids.eventKey;
   const { eventKey: _eventKeyMissing, ...otherMissing } = ids.missing ?? {};
   const missing = eventKey === null ? ids.missing : otherMissing;
@@ -377,7 +491,7 @@ function deliveryResult(o: Outcome) {
 
 export async function send(context: CommandContext): Promise<number> {
   const { io, values } = context;
-  const settings = sendSettings(context);
+  const settings = await sendSettings(context);
   const total = settings.deliveries.length;
   const asJson = flag(values, 'json');
   const showProgress = io.interactive && total > 1 && !asJson;

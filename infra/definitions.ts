@@ -136,8 +136,6 @@ export const maxBodyBytesCeiling = 300 * 1024;
 export const defaults = {
   maxBodyBytes: 256 * 1024,
   dedupeHorizonDays: 30,
-  signatureToleranceSeconds: 300,
-  signatureScheme: 'timestamped',
   /** How far after its receipt an event's own time may lie before the event is quarantined. */
   eventTimeSkewSeconds: 300,
   /**

@@ -1,6 +1,10 @@
 import { relative } from 'node:path';
-import { dataDirFrom, firstOf, repoRoot, resetCommand } from './config.ts';
-import type { RunningLocalStack } from './runner.ts';
+import * as v from 'valibot';
+import { readSettings } from '#core/config';
+import type { AnyProvider } from '#core/provider';
+import { matchRoute, routePath } from '#core/routes';
+import { dataDirFrom, repoRoot, resetCommand } from './config.ts';
+import type { LocalSettings, RunningLocalStack } from './runner.ts';
 
 const bold = (s: string, on: boolean) => (on ? `\x1b[1m${s}\x1b[0m` : s);
 
@@ -10,14 +14,55 @@ function masked(value: string): string {
 }
 
 /**
- * What `npm start` prints once the stack is up: where to send webhooks, with which dev
- * credentials, where the emulators listen, and one command that sends a signed sample event.
+ * The path to POST to: the route itself, or for a route with a parameter the path the provider's
+ * sender would use with these credentials (a Standard Webhooks source, Zenbooker's token). A secret
+ * parameter is the credential itself, so it is filled in only when it is the public dev value; else,
+ * or when the sender cannot address a request, the route's template (`/webhooks/zenbooker/{token}`).
  */
-export function banner(stack: RunningLocalStack, options: { colour: boolean; reset: boolean }): string {
+async function webhookPath(provider: AnyProvider, settings: LocalSettings): Promise<string> {
+  const template = routePath(provider);
+  const parameter = provider.route.parameter;
+  if (!parameter || (parameter.secret && !settings.devCredentials[provider.name])) return template;
+  try {
+    const text = settings.credentials[provider.name] ?? provider.credentials.env.dev;
+    const credentials = v.parse(provider.credentials.schema, provider.credentials.env.parse(text));
+    const sender = await provider.sender();
+    const { path } = sender.request(Buffer.from('{}'), {
+      credentials,
+      settings: readSettings(provider, settings.handlerEnv),
+      now: new Date(),
+      messageId: 'msg_banner',
+    });
+    return matchRoute(path, new Map([[provider.name, provider]])) ? path : template;
+  } catch {
+    return template;
+  }
+}
+
+/** The current value of each setting `cli send` has a flag for (Cooledge's `scheme timestamped`). */
+function flaggedSettings(provider: AnyProvider, env: LocalSettings['handlerEnv']): string {
+  const shown = Object.entries(provider.settings)
+    .filter(([, setting]) => setting.flag !== undefined)
+    .map(([name, setting]) => `${name} ${env[setting.variable] ?? setting.default}`);
+  return shown.length > 0 ? `   (${shown.join(', ')})` : '';
+}
+
+/** `A`, `A and B`, `A, B and C`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/**
+ * What `npm start` prints once the stack is up: where to send webhooks and with which dev
+ * credentials (one line per provider served), where the emulators listen, and one command that
+ * sends a signed sample event.
+ */
+export async function banner(
+  stack: RunningLocalStack,
+  options: { colour: boolean; reset: boolean },
+): Promise<string> {
   const { settings, stack: s } = stack;
-  const secret = firstOf(settings.cooledgeSecrets, '');
-  const token = firstOf(settings.zenbookerTokens, '');
-  const scheme = settings.handlerEnv.COOLEDGE_SIGNATURE_SCHEME ?? 'timestamped';
+  const providers = [...settings.providers.values()];
   const inRepo = !relative(repoRoot, settings.dataDir).startsWith('..');
   const shownDir = inRepo ? relative(repoRoot, settings.dataDir) || '.' : settings.dataDir;
   const defaultDir = settings.dataDir === dataDirFrom({});
@@ -25,28 +70,34 @@ export function banner(stack: RunningLocalStack, options: { colour: boolean; res
   const dirFlag = defaultDir ? '' : ` --data-dir ${settings.dataDir}`;
   const sendCommand = `npm run cli -- send${dirFlag}`;
   const jobsCommand = `npm run cli -- jobs${dirFlag}`;
-  const needsEnv = [
-    settings.devCredentials.cooledge ? undefined : 'COOLEDGE_WEBHOOK_SECRETS',
-    settings.devCredentials.zenbooker ? undefined : 'ZENBOOKER_WEBHOOK_TOKENS',
-  ].filter(Boolean);
-  const zenbookerUrl = `${s.url}/webhooks/zenbooker/${settings.devCredentials.zenbooker ? token : '<token>'}`;
+  const needsEnv = providers
+    .filter((p) => !settings.devCredentials[p.name])
+    .map((p) => p.credentials.env.variable);
   const h = (text: string) => bold(text, options.colour);
+
+  const titleWidth = Math.max(...providers.map((p) => p.title.length)) + 2;
+  const variableWidth = Math.max(...providers.map((p) => p.credentials.env.variable.length)) + 2;
+  const paths = await Promise.all(providers.map((p) => webhookPath(p, settings)));
+  const urls = providers.map((p, i) => `  ${p.title.padEnd(titleWidth)}POST ${s.url}${paths[i]}`);
+  const credentials = providers.map((p) => {
+    const text = settings.credentials[p.name] ?? '';
+    const value = settings.devCredentials[p.name] ? text : masked(text);
+    return `  ${p.title.padEnd(titleWidth)}${p.credentials.env.variable.padEnd(variableWidth)}${value}${flaggedSettings(p, settings.handlerEnv)}`;
+  });
 
   return `
 ${h('Webhook URLs')}
-  Cooledge    POST ${s.url}/webhooks/cooledge
-  Zenbooker   POST ${zenbookerUrl}
+${urls.join('\n')}
 
-${h('Dev credentials')} (set COOLEDGE_WEBHOOK_SECRETS / ZENBOOKER_WEBHOOK_TOKENS to use others)
-  Cooledge signing secret  ${settings.devCredentials.cooledge ? secret : masked(secret)}   (scheme ${scheme})
-  Zenbooker token          ${settings.devCredentials.zenbooker ? token : masked(token)}
+${h('Dev credentials')} (each provider's variable, when set, replaces its dev value)
+${credentials.join('\n')}
 
 ${h('Local AWS')} (region ${s.region}, any credentials)
   DynamoDB    ${s.dynamoEndpoint}   tables ${s.names.eventsTable}, ${s.names.jobsTable}
   SQS         ${s.sqsEndpoint}   queue ${s.names.queue}, DLQ ${s.names.deadLetterQueue}
   Data        ${shownDir}${options.reset ? ' (just wiped)' : ''}   \`${resetCommand(settings.dataDir)}\` wipes it
 
-${h('Send a signed sample event')} (in another terminal${needsEnv.length ? `, with ${needsEnv.join(' and ')} set there too` : ''}):
+${h('Send a signed sample event')} (in another terminal${needsEnv.length ? `, with ${listed(needsEnv)} set there too` : ''}):
   ${sendCommand}
 Then look at the result:  ${jobsCommand}
 

@@ -4,18 +4,12 @@ import { LocalStackError, type QueueUrls, type ResourceNames } from './names.ts'
 
 /**
  * Settings shared by the local runner (`npm start`) and the CLI when it talks to the local stack:
- * ports, the data directory, the dev credentials, and the small "stack file" the runner writes so
- * the CLI finds a stack started with other ports or another data directory.
+ * ports, the data directory, and the small "stack file" the runner writes so the CLI finds a stack
+ * started with other ports or another data directory. The dev credentials are each provider's own
+ * (`credentials.env.dev` in its module).
  */
 
 export const repoRoot = resolve(dirname(import.meta.dirname));
-
-/**
- * Dev-only credentials, printed by `npm start` and used by `cli send` unless the environment sets
- * others. They satisfy the same rules as real ones (`functions/core/credentials.ts`).
- */
-export const devCooledgeSecret = 'whsec_local_dev_0123456789abcdef';
-export const devZenbookerToken = 'zbk_local_dev_0123456789abcdefghij';
 
 /** The resource name prefix of the local stack (tables `local-events`, `local-jobs`, …). */
 export const localPrefix = 'local';

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
 import { errorLogLine, errorName } from '#core/errors';
+import type { AnyProvider } from '#core/provider';
 import { queueVisibilityTimeoutSeconds } from '#infra/definitions';
+import { providers as registry } from '#providers/index';
 import { defaultDeps as consumerDeps, createHandler as createConsumer } from '../functions/consume/app.ts';
 import { createHandler as createIngest, defaultDeps as ingestDeps } from '../functions/ingest/app.ts';
 import {
   dataDirFrom,
   defaultPorts,
-  devCooledgeSecret,
-  devZenbookerToken,
   localPrefix,
   portFrom,
   processAlive,
@@ -58,6 +58,8 @@ export interface LocalStackOptions {
   reset?: boolean;
   out: LineWriter;
   colour?: boolean;
+  /** The providers served: the registry unless a test brings its own (`registry([...])`). */
+  providers?: ReadonlyMap<string, AnyProvider>;
 }
 
 export interface RunningLocalStack {
@@ -81,18 +83,36 @@ export interface LocalSettings {
   dataDir: string;
   host: string;
   ports: { http: number; dynamodb: number; sqs: number };
-  cooledgeSecrets: string;
-  zenbookerTokens: string;
-  devCredentials: { cooledge: boolean; zenbooker: boolean };
+  /** The providers served, by name (the registry unless a test brings its own). */
+  providers: ReadonlyMap<string, AnyProvider>;
+  /**
+   * Each provider's credentials as text, by provider name: its variable's value
+   * (`credentials.env.variable`), or its public dev value when the variable is unset or blank.
+   */
+  credentials: Readonly<Record<string, string>>;
+  /** By provider name: true when the provider runs on its dev value (its variable unset). */
+  devCredentials: Readonly<Record<string, boolean>>;
   visibilityTimeoutSeconds: number;
-  /** The environment the handlers' own `defaultDeps` read, minus the queue URL known later. */
+  /** The environment the handlers' config reads (`ingestConfig`), minus the queue URL known later. */
   handlerEnv: Env;
 }
 
-export function localSettings(env: Env, dataDir?: string): LocalSettings {
+export function localSettings(
+  env: Env,
+  dataDir?: string,
+  providers: ReadonlyMap<string, AnyProvider> = registry,
+): LocalSettings {
   const names = resourceNames(localPrefix);
-  const cooledgeSecrets = env.COOLEDGE_WEBHOOK_SECRETS?.trim() || devCooledgeSecret;
-  const zenbookerTokens = env.ZENBOOKER_WEBHOOK_TOKENS?.trim() || devZenbookerToken;
+  const credentials: Record<string, string> = {};
+  const devCredentials: Record<string, boolean> = {};
+  const credentialEnv: Env = {};
+  for (const provider of providers.values()) {
+    const { variable, dev } = provider.credentials.env;
+    const text = env[variable]?.trim() || dev;
+    credentials[provider.name] = text;
+    devCredentials[provider.name] = text === dev;
+    credentialEnv[variable] = text;
+  }
   const visibility = env.QUEUE_VISIBILITY_TIMEOUT_SECONDS?.trim();
   // Below the batching window plus a batch's work, SQS would hand a batch out again mid-flight.
   if (visibility && (!/^\d+$/.test(visibility) || Number(visibility) < 3 || Number(visibility) > 43_200)) {
@@ -104,13 +124,12 @@ export function localSettings(env: Env, dataDir?: string): LocalSettings {
     ...env,
     // Local credentials come from the environment, never from Secrets Manager.
     WEBHOOK_SECRET_ID: undefined,
-    COOLEDGE_WEBHOOK_SECRETS: cooledgeSecrets,
-    ZENBOOKER_WEBHOOK_TOKENS: zenbookerTokens,
+    ...credentialEnv,
     EVENTS_TABLE_NAME: names.eventsTable,
     JOBS_TABLE_NAME: names.jobsTable,
   };
   // Fails now, naming the variable, rather than after the emulators have started.
-  ingestConfig({ ...handlerEnv, QUEUE_URL: 'http://127.0.0.1/000000000000/check' });
+  ingestConfig({ ...handlerEnv, QUEUE_URL: 'http://127.0.0.1/000000000000/check' }, providers);
   consumerConfig(handlerEnv);
   return {
     dataDir: dataDirFrom(env, dataDir),
@@ -120,12 +139,9 @@ export function localSettings(env: Env, dataDir?: string): LocalSettings {
       dynamodb: portFrom(env, 'DYNAMODB_PORT', defaultPorts.dynamodb),
       sqs: portFrom(env, 'SQS_PORT', defaultPorts.sqs),
     },
-    cooledgeSecrets,
-    zenbookerTokens,
-    devCredentials: {
-      cooledge: cooledgeSecrets === devCooledgeSecret,
-      zenbooker: zenbookerTokens === devZenbookerToken,
-    },
+    providers,
+    credentials,
+    devCredentials,
     visibilityTimeoutSeconds: visibility ? Number(visibility) : queueVisibilityTimeoutSeconds,
     handlerEnv,
   };
@@ -186,7 +202,7 @@ function pathStyle(endpoint: string, queueUrl: string): string {
 
 /** Starts everything; on any failure, stops what did start and rejects with an actionable error. */
 export async function startLocalStack(options: LocalStackOptions): Promise<RunningLocalStack> {
-  const settings = localSettings(options.env, options.dataDir);
+  const settings = localSettings(options.env, options.dataDir, options.providers);
   const { dataDir } = settings;
   const dynamoDir = join(dataDir, 'dynamodb');
   const sqsDir = join(dataDir, 'sqs');
@@ -266,13 +282,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const consumerMetrics = new TallyMetrics();
     const handlerEnv = { ...settings.handlerEnv, QUEUE_URL: queues.queueUrl };
     const ingest = createIngest({
-      ...ingestDeps(handlerEnv),
+      ...ingestDeps(handlerEnv, settings.providers),
       logger: lineLogger('ingest', options.out, colour),
       metrics: ingestMetrics,
     });
     const consumerLogger = lineLogger('consume', options.out, colour);
     const consumer = createConsumer({
-      ...consumerDeps(handlerEnv),
+      ...consumerDeps(handlerEnv, settings.providers),
       logger: consumerLogger,
       metrics: consumerMetrics,
     });
@@ -293,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     try {
       server = await startLocalServer({
         handler: ingest,
+        providers: settings.providers,
         port: settings.ports.http,
         host: settings.host,
         onRequest: (entry) =>

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { AnyProvider } from '#core/provider';
+import { matchRoute, routePath } from '#core/routes';
+import { providers as registry } from '#providers/index';
 
 /**
  * A local stand-in for the API Gateway HTTP API in front of the ingest function: it turns each
@@ -15,18 +18,26 @@ export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatew
 /** API Gateway's own request limit: larger bodies never reach the function. */
 export const apiGatewayMaxBodyBytes = 10 * 1024 * 1024;
 
-/** The routes the stack declares; anything else reaches the function under `$default`. */
-export interface RouteDefinition {
-  method: string;
-  /** `/webhooks/zenbooker/{token}` style; a `{name}` segment matches one path segment. */
-  path: string;
+/**
+ * The route a request takes, as the stack declares them: one `ANY` route per provider of the
+ * registry (`routePath`), matched by the ingest function's own `matchRoute`; anything else reaches
+ * the function under `$default`.
+ */
+function routeFor(
+  path: string,
+  providers: ReadonlyMap<string, AnyProvider>,
+): { template: string; parameters: Record<string, string> } | undefined {
+  const matched = matchRoute(path, providers);
+  if (!matched) return undefined;
+  const parameter = matched.provider.route.parameter;
+  return {
+    template: routePath(matched.provider),
+    parameters:
+      parameter && matched.pathParameter !== undefined
+        ? { [parameter.name]: safeDecode(matched.pathParameter) }
+        : {},
+  };
 }
-
-export const webhookRoutes: readonly RouteDefinition[] = [
-  // As the stack declares them: any method, so the function answers a GET with its own 405.
-  { method: 'ANY', path: '/webhooks/cooledge' },
-  { method: 'ANY', path: '/webhooks/zenbooker/{token}' },
-];
 
 /**
  * HTTP APIs pass these bodies to the function as text; everything else (and a request without a
@@ -56,7 +67,7 @@ export interface RequestFacts {
 /** Builds the API Gateway HTTP API (payload 2.0) event for one request. */
 export function toApiGatewayEvent(
   request: RequestFacts,
-  routes: readonly RouteDefinition[] = webhookRoutes,
+  providers: ReadonlyMap<string, AnyProvider> = registry,
 ): APIGatewayProxyEventV2 {
   const now = request.now ?? new Date();
   const queryAt = request.url.indexOf('?');
@@ -79,8 +90,9 @@ export function toApiGatewayEvent(
     headers[key] = headers[key] === undefined ? joined : `${headers[key]},${joined}`;
   }
 
-  const matched = matchRoute(method, rawPath, routes);
-  const routeKey = matched ? `${matched.route.method} ${matched.route.path}` : '$default';
+  // As the stack declares them: any method, so the function answers a GET with its own 405.
+  const matched = routeFor(rawPath, providers);
+  const routeKey = matched ? `ANY ${matched.template}` : '$default';
   const query = queryParameters(rawQueryString);
   const host = headers.host ?? 'localhost';
   const domainName = host.replace(/:\d+$/, '');
@@ -133,30 +145,6 @@ function eventBody(
   return isTextual(contentType) && isUtf8(body)
     ? { body: body.toString('utf8'), isBase64Encoded: false }
     : { body: body.toString('base64'), isBase64Encoded: true };
-}
-
-function matchRoute(
-  method: string,
-  path: string,
-  routes: readonly RouteDefinition[],
-): { route: RouteDefinition; parameters: Record<string, string> } | undefined {
-  const segments = path.split('/');
-  for (const route of routes) {
-    if (route.method !== 'ANY' && route.method !== method) continue;
-    const pattern = route.path.split('/');
-    if (pattern.length !== segments.length) continue;
-    const parameters: Record<string, string> = {};
-    const ok = pattern.every((part, i) => {
-      const segment = segments[i] ?? '';
-      const name = /^\{(\w+)\}$/.exec(part)?.[1];
-      if (name === undefined) return part === segment;
-      if (segment === '') return false;
-      parameters[name] = safeDecode(segment);
-      return true;
-    });
-    if (ok) return { route, parameters };
-  }
-  return undefined;
 }
 
 function queryParameters(raw: string): Record<string, string> | undefined {
@@ -231,7 +219,8 @@ export interface LocalServerOptions {
   port: number;
   host?: string;
   maxBodyBytes?: number;
-  routes?: readonly RouteDefinition[];
+  /** The providers whose routes the stack declares; the registry unless a test brings its own. */
+  providers?: ReadonlyMap<string, AnyProvider>;
   onRequest?: (entry: AccessLogEntry) => void;
   onError?: (error: unknown) => void;
 }
@@ -250,7 +239,7 @@ const tooLarge = JSON.stringify({ message: 'Request Entity Too Large' });
 /** Starts the HTTP server; rejects with `EADDRINUSE` and friends when it cannot listen. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const maxBodyBytes = options.maxBodyBytes ?? apiGatewayMaxBodyBytes;
-  const routes = options.routes ?? webhookRoutes;
+  const providers = options.providers ?? registry;
   let active = 0;
   let idle: (() => void) | undefined;
 
@@ -270,7 +259,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         } else res.destroy();
       })
       .finally(() => {
-        const event = routeOf(req, routes);
+        const event = routeOf(req, providers);
         options.onRequest?.({
           method: req.method ?? '',
           route: event,
@@ -297,7 +286,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         body,
         sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
       },
-      routes,
+      providers,
     );
     const result = fromApiGatewayResult(await options.handler(event));
     const headers: Record<string, string | string[]> = { ...result.headers };
@@ -377,12 +366,11 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 export const noRoute = '(no route)';
 
 /**
- * The route template a request matched, or `noRoute`: never the path itself, which may hold a real
- * token sent to a wrong path (`POST /webhooks/<token>`). The deployed API's access log omits the
- * path too.
+ * The route template a request matched (`/webhooks/zenbooker/{token}`), or `noRoute`: never the
+ * path itself, which holds a route's secret parameter (a token) or may hold a real token sent to a
+ * wrong path (`POST /webhooks/<token>`). The deployed API's access log omits the path too.
  */
-function routeOf(req: IncomingMessage, routes: readonly RouteDefinition[]): string {
+function routeOf(req: IncomingMessage, providers: ReadonlyMap<string, AnyProvider>): string {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const matched = matchRoute((req.method ?? '').toUpperCase(), path, routes);
-  return matched ? matched.route.path : noRoute;
+  return routeFor(path, providers)?.template ?? noRoute;
 }

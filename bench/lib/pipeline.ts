@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { StaticCredentials } from '#adapters/credentials';
+import { readAllSettings } from '#core/config';
 import type { IngestDeps } from '#core/ingest';
 import type { JsonObject } from '#core/json';
 import type { Queue, QueueMessage } from '#core/message';
@@ -46,15 +47,14 @@ export function ingestDeps(
     providers,
     queue,
     credentials: new StaticCredentials({
-      cooledgeSecrets: [benchCooledgeSecret],
-      zenbookerTokens: [benchZenbookerToken],
+      cooledge: { secrets: [benchCooledgeSecret] },
+      zenbooker: { tokens: [benchZenbookerToken] },
     }),
     clock: options.clock ?? (() => new Date()),
     logger: options.logger ?? silentLogger,
     metrics: options.metrics ?? noMetrics,
     maxBodyBytes: 256 * 1024,
-    signatureScheme: 'timestamped',
-    signatureToleranceSeconds: 300,
+    providerSettings: readAllSettings(providers, {}),
     eventTimeSkewSeconds: 300,
   };
 }

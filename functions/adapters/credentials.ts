@@ -1,10 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as v from 'valibot';
 import type { CredentialSource } from '#core/config';
-import { type CredentialsSource, WebhookCredentials } from '#core/credentials';
+import { type CredentialsSource, readCredentials, type WebhookCredentials } from '#core/credentials';
 import { errorLogLine, LoggableError } from '#core/errors';
 import { type Logger, silentLogger } from '#core/ports';
-import { toIssues } from '#core/validation';
+import type { AnyProvider } from '#core/provider';
 import { ingestClientOptions } from './client-options.ts';
 
 const retryAfterFailureSeconds = 30;
@@ -18,8 +17,8 @@ export class StaticCredentials implements CredentialsSource {
 }
 
 /**
- * Credentials from one Secrets Manager secret holding
- * `{"cooledgeSecrets": ["…"], "zenbookerTokens": ["…"]}`. Read at cold start, cached, and re-read
+ * Credentials from one Secrets Manager secret holding the credentials document (`readCredentials`:
+ * `{"cooledge": {"secrets": ["…"]}, "zenbooker": {"tokens": ["…"]}, …}`). Read at cold start, cached, and re-read
  * every `refreshSeconds` so a rotation takes effect without a redeploy. When a refresh fails the
  * last good value is kept (a Secrets Manager blip must not turn into 401s for real deliveries) and
  * the failure is logged here, since no request fails for it; a failed first read fails the request,
@@ -32,6 +31,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
   constructor(
     private readonly secretId: string,
     private readonly refreshSeconds: number,
+    private readonly providers: ReadonlyMap<string, AnyProvider>,
     private readonly client: SecretsManagerClient = new SecretsManagerClient(ingestClientOptions),
     private readonly now: () => number = Date.now,
     private readonly logger: Logger = silentLogger,
@@ -74,22 +74,31 @@ export class SecretsManagerCredentials implements CredentialsSource {
     } catch {
       throw new LoggableError('webhook secret is not JSON');
     }
-    const result = v.safeParse(WebhookCredentials, parsed);
-    if (!result.success) {
-      // Path and expectation only: valibot's own messages quote the received value, here a secret.
-      const [issue] = toIssues(result.issues);
-      throw new LoggableError(`webhook secret is invalid at ${issue?.path}: ${issue?.message}`);
+    const result = readCredentials(parsed, this.providers);
+    if (!result.ok) {
+      throw new LoggableError(
+        `webhook secret is invalid at ${result.problem.path}: ${result.problem.message}`,
+      );
     }
-    this.cached = { value: result.output, at: this.now() };
-    return result.output;
+    this.cached = { value: result.value, at: this.now() };
+    return result.value;
   }
 }
 
-export function credentialsFrom(source: CredentialSource, logger: Logger = silentLogger): CredentialsSource {
+/** The source a configuration names: the env credentials as read, or the secret, cached. */
+export function credentialsFrom(
+  source: CredentialSource,
+  providers: ReadonlyMap<string, AnyProvider>,
+  logger: Logger = silentLogger,
+): CredentialsSource {
   return source.kind === 'env'
-    ? new StaticCredentials({
-        cooledgeSecrets: source.cooledgeSecrets,
-        zenbookerTokens: source.zenbookerTokens,
-      })
-    : new SecretsManagerCredentials(source.secretId, source.refreshSeconds, undefined, undefined, logger);
+    ? new StaticCredentials(source.credentials)
+    : new SecretsManagerCredentials(
+        source.secretId,
+        source.refreshSeconds,
+        providers,
+        undefined,
+        undefined,
+        logger,
+      );
 }

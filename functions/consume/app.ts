@@ -5,6 +5,7 @@ import { consumerConfig } from '#core/config';
 import { type ConsumeDeps, consume } from '#core/consume';
 import { errorLogLine } from '#core/errors';
 import type { Logger, MetricName, Metrics } from '#core/ports';
+import type { AnyProvider } from '#core/provider';
 import { providers } from '#providers/index';
 
 export interface ConsumerHandlerDeps extends ConsumeDeps {
@@ -59,11 +60,17 @@ export function createHandler(deps: ConsumerHandlerDeps) {
   };
 }
 
-/** Built once per cold start; a bad environment fails here with the variable's name. */
-export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ConsumerHandlerDeps {
+/**
+ * Built once per cold start; a bad environment fails here with the variable's name. `served` is
+ * the registry unless a caller (the local stack) serves another.
+ */
+export function defaultDeps(
+  env: NodeJS.ProcessEnv = process.env,
+  served: ReadonlyMap<string, AnyProvider> = providers,
+): ConsumerHandlerDeps {
   const config = consumerConfig(env);
   return {
-    providers,
+    providers: served,
     store: new DynamoEventStore({
       eventsTableName: config.eventsTableName,
       jobsTableName: config.jobsTableName,

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { defaults, maxBodyBytesCeiling } from '#infra/definitions';
-import { WebhookCredentials } from './credentials.ts';
+import { readCredentials, type WebhookCredentials } from './credentials.ts';
+import type { AnyProvider } from './provider.ts';
 
 /** Thrown at cold start when the environment is incomplete or malformed; names the variable. */
 export class ConfigError extends Error {
@@ -10,7 +11,11 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const nonEmpty = v.pipe(v.string(), v.trim(), v.nonEmpty());
-const integer = (min: number, max: number) =>
+/**
+ * A whole number written as text (an environment variable's value) within `min`..`max`, as a
+ * number. Messages say what is expected, never quote the value.
+ */
+export const wholeNumberText = (min: number, max: number) =>
   v.pipe(
     v.string(),
     v.trim(),
@@ -19,17 +24,6 @@ const integer = (min: number, max: number) =>
     v.minValue(min),
     v.maxValue(max),
   );
-const list = v.pipe(
-  v.string(),
-  v.transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x.length > 0),
-  ),
-  v.minLength(1, 'must list at least one value'),
-);
-
 function read<const S extends v.GenericSchema<string, unknown>>(
   env: Env,
   name: string,
@@ -52,14 +46,14 @@ export type SignatureScheme = 'timestamped' | 'plain';
 
 /** Where the webhook credentials come from: env vars locally, Secrets Manager in AWS. */
 export type CredentialSource =
-  | ({ kind: 'env' } & WebhookCredentials)
+  | { kind: 'env'; credentials: WebhookCredentials }
   | { kind: 'secrets-manager'; secretId: string; refreshSeconds: number };
 
 export interface IngestConfig {
   queueUrl: string;
   maxBodyBytes: number;
-  signatureScheme: SignatureScheme;
-  signatureToleranceSeconds: number;
+  /** Each provider's settings (see `readSettings`), by provider name. */
+  providerSettings: ReadonlyMap<string, unknown>;
   /** Seconds an event's own time may lie after its receipt; later is quarantined. */
   eventTimeSkewSeconds: number;
   credentials: CredentialSource;
@@ -75,32 +69,57 @@ export interface ConsumerConfig {
 }
 
 /** Reads and validates the ingest function's environment once, at cold start. */
-export function ingestConfig(env: Env = process.env): IngestConfig {
+export function ingestConfig(env: Env, providers: ReadonlyMap<string, AnyProvider>): IngestConfig {
   return {
     queueUrl: read(env, 'QUEUE_URL', v.pipe(nonEmpty, v.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'))),
-    maxBodyBytes: read(env, 'MAX_BODY_BYTES', integer(1, maxBodyBytesLimit), String(defaults.maxBodyBytes)),
-    signatureScheme: read(
+    maxBodyBytes: read(
       env,
-      'COOLEDGE_SIGNATURE_SCHEME',
-      v.picklist(['timestamped', 'plain'], 'must be "timestamped" or "plain"'),
-      defaults.signatureScheme,
+      'MAX_BODY_BYTES',
+      wholeNumberText(1, maxBodyBytesLimit),
+      String(defaults.maxBodyBytes),
     ),
-    signatureToleranceSeconds: read(
-      env,
-      'COOLEDGE_SIGNATURE_TOLERANCE_SECONDS',
-      integer(1, 86_400),
-      String(defaults.signatureToleranceSeconds),
-    ),
+    providerSettings: readAllSettings(providers, env),
     eventTimeSkewSeconds: eventTimeSkewSeconds(env),
-    credentials: credentialSource(env),
+    credentials: credentialSource(env, providers),
   };
 }
 
-function eventTimeSkewSeconds(env: Env): number {
-  return read(env, 'EVENT_TIME_SKEW_SECONDS', integer(0, 86_400), String(defaults.eventTimeSkewSeconds));
+/**
+ * A provider's settings from the environment, by the names it declares them under: each from its
+ * variable, else its default, checked by its schema.
+ *
+ * @throws ConfigError naming the variable when a value is malformed.
+ */
+export function readSettings(provider: AnyProvider, env: Env): unknown {
+  return Object.fromEntries(
+    Object.entries(provider.settings).map(([name, setting]) => [
+      name,
+      read(env, setting.variable, setting.schema, setting.default),
+    ]),
+  );
 }
 
-function credentialSource(env: Env): CredentialSource {
+/** Every provider's settings (`readSettings`), by provider name. */
+export function readAllSettings(providers: ReadonlyMap<string, AnyProvider>, env: Env): Map<string, unknown> {
+  return new Map([...providers.values()].map((p) => [p.name, readSettings(p, env)]));
+}
+
+function eventTimeSkewSeconds(env: Env): number {
+  return read(
+    env,
+    'EVENT_TIME_SKEW_SECONDS',
+    wholeNumberText(0, 86_400),
+    String(defaults.eventTimeSkewSeconds),
+  );
+}
+
+/**
+ * Secrets Manager when `WEBHOOK_SECRET_ID` is set; else each provider's local variable (e.g.
+ * `COOLEDGE_WEBHOOK_SECRETS`). A provider whose variable is unset is not configured.
+ *
+ * @throws ConfigError naming the variable whose value is malformed, or when none is set.
+ */
+function credentialSource(env: Env, providers: ReadonlyMap<string, AnyProvider>): CredentialSource {
   if (env.WEBHOOK_SECRET_ID !== undefined) {
     return {
       kind: 'secrets-manager',
@@ -108,22 +127,27 @@ function credentialSource(env: Env): CredentialSource {
       refreshSeconds: read(
         env,
         'SECRET_REFRESH_SECONDS',
-        integer(0, 86_400),
+        wholeNumberText(0, 86_400),
         String(defaults.secretRefreshSeconds),
       ),
     };
   }
-  const cooledgeSecrets = read(env, 'COOLEDGE_WEBHOOK_SECRETS', list);
-  const zenbookerTokens = read(env, 'ZENBOOKER_WEBHOOK_TOKENS', list);
-  const checked = v.safeParse(WebhookCredentials, { cooledgeSecrets, zenbookerTokens });
-  if (!checked.success) {
-    const name =
-      checked.issues[0]?.path?.[0]?.key === 'zenbookerTokens'
-        ? 'ZENBOOKER_WEBHOOK_TOKENS'
-        : 'COOLEDGE_WEBHOOK_SECRETS';
-    throw new ConfigError(`${name} is invalid: ${checked.issues[0]?.message}`);
+  const document: Record<string, unknown> = {};
+  for (const provider of providers.values()) {
+    const text = env[provider.credentials.env.variable]?.trim();
+    if (text) document[provider.name] = provider.credentials.env.parse(text);
   }
-  return { kind: 'env', ...checked.output };
+  const checked = readCredentials(document, providers);
+  if (!checked.ok) {
+    const provider = providers.get(checked.problem.path.split('.')[0] ?? '');
+    const names = [...providers.values()].map((p) => p.credentials.env.variable).join(', ');
+    throw new ConfigError(
+      provider
+        ? `${provider.credentials.env.variable} is invalid: ${checked.problem.message}`
+        : `no webhook credentials: set WEBHOOK_SECRET_ID, or at least one of ${names}`,
+    );
+  }
+  return { kind: 'env', credentials: checked.value };
 }
 
 /** Reads and validates the consumer function's environment once, at cold start. */
@@ -131,7 +155,12 @@ export function consumerConfig(env: Env = process.env): ConsumerConfig {
   return {
     eventsTableName: read(env, 'EVENTS_TABLE_NAME', nonEmpty),
     jobsTableName: read(env, 'JOBS_TABLE_NAME', nonEmpty),
-    dedupeHorizonDays: read(env, 'DEDUPE_HORIZON_DAYS', integer(0, 3650), String(defaults.dedupeHorizonDays)),
+    dedupeHorizonDays: read(
+      env,
+      'DEDUPE_HORIZON_DAYS',
+      wholeNumberText(0, 3650),
+      String(defaults.dedupeHorizonDays),
+    ),
     eventTimeSkewSeconds: eventTimeSkewSeconds(env),
   };
 }

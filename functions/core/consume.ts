@@ -180,7 +180,7 @@ function identify(message: QueueMessage, raw: Buffer, base: EventRecord, deps: C
   if (!provider) throw new Error("the message's provider is not configured in this deployment");
   const parsed = parseJsonObject(raw);
   if (!parsed.ok) throw new Error(`message body unreadable: ${parsed.detail}`);
-  const envelope = provider.envelope(parsed.value, { headers: {}, pathToken: undefined, rawBody: raw });
+  const envelope = provider.envelope(parsed.value, { headers: {}, pathParameter: undefined, rawBody: raw });
   return {
     provider,
     body: parsed.value,

@@ -1,5 +1,4 @@
 import { parse as parseContentType } from 'content-type';
-import type { SignatureScheme } from './config.ts';
 import type { CredentialsSource } from './credentials.ts';
 import { errorDescription, errorLogLine } from './errors.ts';
 import { type HttpResponse, json, problem } from './http.ts';
@@ -7,7 +6,14 @@ import { type JsonObject, parseJsonObject } from './json.ts';
 import { admissionIssues, illFormedIdDetail, illFormedIdPath } from './limits.ts';
 import type { Queue, QueueMessage } from './message.ts';
 import type { Clock, Logger, Metrics } from './ports.ts';
-import type { DeliveryRequest, EventFacts, Provider, Validation } from './provider.ts';
+import type {
+  AnyProvider,
+  AuthResult,
+  DeliveryRequest,
+  EventFacts,
+  Provider,
+  Validation,
+} from './provider.ts';
 import { matchRoute } from './routes.ts';
 
 /** An HTTP request as the ingest function sees it, whatever built it (API Gateway or the local server). */
@@ -21,15 +27,16 @@ export interface IngestRequest {
 }
 
 export interface IngestDeps {
-  providers: ReadonlyMap<string, Provider>;
+  /** The registry (`providers/index.ts`), by provider name. */
+  providers: ReadonlyMap<string, AnyProvider>;
+  /** Each provider's settings (`readSettings`), by provider name; a provider without any may be absent. */
+  providerSettings: ReadonlyMap<string, unknown>;
   queue: Queue;
   credentials: CredentialsSource;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
   maxBodyBytes: number;
-  signatureScheme: SignatureScheme;
-  signatureToleranceSeconds: number;
   /** Seconds an event's own time may lie after its receipt before it is quarantined. */
   eventTimeSkewSeconds: number;
 }
@@ -93,14 +100,17 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   }
 
   const rawBody = decodeBody(request);
-  const delivery: DeliveryRequest = { headers, pathToken: route.pathToken, rawBody };
+  const delivery: DeliveryRequest = { headers, pathParameter: route.pathParameter, rawBody };
   const now = deps.clock();
-  const auth = provider.authenticate(delivery, {
-    credentials: await deps.credentials.get(),
-    now,
-    signatureScheme: deps.signatureScheme,
-    signatureToleranceSeconds: deps.signatureToleranceSeconds,
-  });
+  const credentials = (await deps.credentials.get())[provider.name];
+  const auth: AuthResult =
+    credentials === undefined
+      ? { ok: false, reason: 'provider not configured' }
+      : provider.authenticate(delivery, {
+          credentials,
+          settings: deps.providerSettings.get(provider.name) ?? {},
+          now,
+        });
   if (!auth.ok) {
     metrics.count('RejectedUnauthorized');
     logger.warn('authentication failed', { ...log, reason: auth.reason });

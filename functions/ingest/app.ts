@@ -5,6 +5,7 @@ import { powertoolsLogger, powertoolsMetrics } from '#adapters/telemetry';
 import { ingestConfig } from '#core/config';
 import { errorLogLine } from '#core/errors';
 import { type IngestDeps, ingest, internalError } from '#core/ingest';
+import type { AnyProvider } from '#core/provider';
 import { providers } from '#providers/index';
 
 /**
@@ -35,20 +36,25 @@ export function createHandler(deps: IngestDeps) {
   };
 }
 
-/** Built once per cold start; a bad environment fails here with the variable's name. */
-export function defaultDeps(env: NodeJS.ProcessEnv = process.env): IngestDeps {
-  const config = ingestConfig(env);
+/**
+ * Built once per cold start; a bad environment fails here with the variable's name. `served` is
+ * the registry unless a caller (the local stack) serves another.
+ */
+export function defaultDeps(
+  env: NodeJS.ProcessEnv = process.env,
+  served: ReadonlyMap<string, AnyProvider> = providers,
+): IngestDeps {
+  const config = ingestConfig(env, served);
   const logger = powertoolsLogger('ingest');
   return {
-    providers,
+    providers: served,
     queue: new SqsQueue(config.queueUrl),
-    credentials: credentialsFrom(config.credentials, logger),
+    credentials: credentialsFrom(config.credentials, served, logger),
     clock: () => new Date(),
     logger,
     metrics: powertoolsMetrics('ingest'),
     maxBodyBytes: config.maxBodyBytes,
-    signatureScheme: config.signatureScheme,
-    signatureToleranceSeconds: config.signatureToleranceSeconds,
+    providerSettings: config.providerSettings,
     eventTimeSkewSeconds: config.eventTimeSkewSeconds,
   };
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import * as v from 'valibot';
-import type { SignatureScheme } from '#core/config';
+import { type SignatureScheme, wholeNumberText } from '#core/config';
+import { commaList } from '#core/credentials';
 import { hmacSha256Hex } from '#core/crypto';
 import { isoTime, type JobChange, type JobFields, jobNumberText, present } from '#core/job';
 import { idProblem } from '#core/limits';
@@ -9,8 +10,8 @@ import {
   type EventFacts,
   fingerprint,
   idOrUndefined,
-  maxEventTypeChars,
   type Provider,
+  readEventType,
 } from '#core/provider';
 import { dateTime, eventTime, id, jobNumber, money, toIssues } from '#core/validation';
 
@@ -316,10 +317,54 @@ function entityIds(event: CooledgeEvent): Record<string, string> {
 // The provider
 // ---------------------------------------------------------------------------------------------
 
+/** Cooledge's entry in the credentials: its active signing secrets (several during a rotation). */
+export const CooledgeCredentials = v.object({
+  secrets: v.pipe(
+    v.array(v.pipe(v.string(), v.minLength(16, 'a signing secret of at least 16 characters'))),
+    v.minLength(1, 'at least one signing secret'),
+  ),
+});
+export type CooledgeCredentials = v.InferOutput<typeof CooledgeCredentials>;
+
+/** How Cooledge signs (docs/http.md): read from the environment at cold start. */
+export interface CooledgeSettings {
+  scheme: SignatureScheme;
+  /** Seconds the `t=` of a timestamped signature may lie from the clock, either way. */
+  toleranceSeconds: number;
+}
+
 /** Cooledge: flat JSON envelope, HMAC-signed, at-least-once, `event_id` stable across redeliveries. */
-export const cooledge: Provider<CooledgeEvent> = {
+export const cooledge: Provider<CooledgeEvent, CooledgeCredentials, CooledgeSettings> = {
   name: 'cooledge',
-  pathToken: false,
+  title: 'Cooledge',
+  route: {},
+  credentials: {
+    schema: CooledgeCredentials,
+    env: {
+      variable: 'COOLEDGE_WEBHOOK_SECRETS',
+      parse: (text) => ({ secrets: commaList(text) }),
+      dev: 'whsec_local_dev_0123456789abcdef',
+      flag: 'secret',
+    },
+    legacy: { key: 'cooledgeSecrets', entry: (secrets) => ({ secrets }) },
+  },
+  settings: {
+    scheme: {
+      variable: 'COOLEDGE_SIGNATURE_SCHEME',
+      context: 'signatureScheme',
+      default: 'timestamped',
+      schema: v.picklist(['timestamped', 'plain'], 'must be "timestamped" or "plain"'),
+      description: 'how Cooledge signs: timestamped (t=…,v1=…) or plain (sha256=…)',
+      flag: 'scheme',
+    },
+    toleranceSeconds: {
+      variable: 'COOLEDGE_SIGNATURE_TOLERANCE_SECONDS',
+      context: 'signatureToleranceSeconds',
+      default: '300',
+      schema: wholeNumberText(1, 86_400),
+      description: 'seconds a timestamped signature may lie from the clock, either way',
+    },
+  },
   keptHeaders: [
     'content-type',
     'user-agent',
@@ -327,16 +372,17 @@ export const cooledge: Provider<CooledgeEvent> = {
     'x-cooledge-event-type',
     'x-cooledge-delivery-id',
   ],
+  setup: 'Paste into Cooledge as the webhook URL; put its signing secret in the credentials secret',
 
-  authenticate(request, settings) {
-    if (request.pathToken !== undefined) return { ok: false, reason: 'unexpected path token' };
+  authenticate(request, { credentials, settings, now }) {
+    if (request.pathParameter !== undefined) return { ok: false, reason: 'unexpected path parameter' };
     return verifySignature({
       header: request.headers['x-cooledge-signature'],
       rawBody: request.rawBody,
-      secrets: settings.credentials.cooledgeSecrets,
-      scheme: settings.signatureScheme,
-      toleranceSeconds: settings.signatureToleranceSeconds,
-      now: settings.now,
+      secrets: credentials.secrets,
+      scheme: settings.scheme,
+      toleranceSeconds: settings.toleranceSeconds,
+      now,
     });
   },
 
@@ -347,16 +393,8 @@ export const cooledge: Provider<CooledgeEvent> = {
     }
     const eventIdProblem = idProblem(eventId);
     if (eventIdProblem) return { ok: false, detail: `event_id ${eventIdProblem}` };
-    const eventType = body.event_type;
-    if (typeof eventType !== 'string' || eventType.trim() === '') {
-      return { ok: false, detail: 'event_type must be a non-empty string' };
-    }
-    if (eventType.length > maxEventTypeChars || !eventType.isWellFormed()) {
-      return {
-        ok: false,
-        detail: `event_type must be well-formed Unicode of at most ${maxEventTypeChars} characters`,
-      };
-    }
+    const read = readEventType(body.event_type, 'event_type');
+    if (!read.ok) return read;
     const headerId = request.headers['x-cooledge-event-id'];
     if (headerId !== undefined && headerId !== eventId) {
       return { ok: false, detail: 'X-Cooledge-Event-Id does not match the body event_id' };
@@ -364,7 +402,7 @@ export const cooledge: Provider<CooledgeEvent> = {
     return {
       ok: true,
       eventKey: eventId,
-      eventType,
+      eventType: read.eventType,
       accountId: idOrUndefined(body.business_id),
       // Computed when read: only the consumer reads it, so ingest's hot path skips the canonical
       // serialisation and the hash.
@@ -394,4 +432,6 @@ export const cooledge: Provider<CooledgeEvent> = {
       job: jobChange(event),
     };
   },
+
+  sender: async () => (await import('./cooledge.sender.ts')).cooledgeSender,
 };

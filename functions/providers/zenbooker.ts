@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { commaList } from '#core/credentials';
 import { safeEqual } from '#core/crypto';
 import {
   amount,
@@ -10,13 +11,7 @@ import {
   present,
 } from '#core/job';
 import { JsonNumber, type JsonObject } from '#core/json';
-import {
-  type EventFacts,
-  fingerprint,
-  idOrUndefined,
-  maxEventTypeChars,
-  type Provider,
-} from '#core/provider';
+import { type EventFacts, fingerprint, idOrUndefined, type Provider, readEventType } from '#core/provider';
 import { dateTime, id, isEventTime, jobNumber, money, toIssues } from '#core/validation';
 
 // ---------------------------------------------------------------------------------------------
@@ -217,33 +212,54 @@ function jobChange(event: ZenbookerEvent): JobChange | undefined {
 // The provider
 // ---------------------------------------------------------------------------------------------
 
-/** Zenbooker: unsigned JSON deliveries, authenticated by an unguessable token in the URL path. */
-export const zenbooker: Provider<ZenbookerEvent> = {
-  name: 'zenbooker',
-  pathToken: true,
-  keptHeaders: ['content-type', 'user-agent'],
+/** Zenbooker's entry in the credentials: the URL tokens in force (several during a rotation). */
+export const ZenbookerCredentials = v.object({
+  tokens: v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_-]{24,}$/, 'a token of at least 24 URL-safe characters ([A-Za-z0-9_-])'),
+      ),
+    ),
+    v.minLength(1, 'at least one token'),
+  ),
+});
+export type ZenbookerCredentials = v.InferOutput<typeof ZenbookerCredentials>;
 
-  authenticate(request, settings) {
-    const token = request.pathToken;
+/** Zenbooker: unsigned JSON deliveries, authenticated by an unguessable token in the URL path. */
+export const zenbooker: Provider<ZenbookerEvent, ZenbookerCredentials> = {
+  name: 'zenbooker',
+  title: 'Zenbooker',
+  route: { parameter: { name: 'token', secret: true } },
+  credentials: {
+    schema: ZenbookerCredentials,
+    env: {
+      variable: 'ZENBOOKER_WEBHOOK_TOKENS',
+      parse: (text) => ({ tokens: commaList(text) }),
+      dev: 'zbk_local_dev_0123456789abcdefghij',
+      flag: 'token',
+    },
+    legacy: { key: 'zenbookerTokens', entry: (tokens) => ({ tokens }) },
+  },
+  settings: {},
+  keptHeaders: ['content-type', 'user-agent'],
+  setup: 'Paste into Zenbooker with {token} replaced by one of the tokens in the credentials secret',
+
+  authenticate(request, { credentials }) {
+    const token = request.pathParameter;
     if (!token) return { ok: false, reason: 'token missing' };
     let matched = false;
     // Every configured token is compared, in constant time, so timing reveals neither which one
     // matched nor how much of a guess was right.
-    for (const candidate of settings.credentials.zenbookerTokens) {
+    for (const candidate of credentials.tokens) {
       if (safeEqual(token, candidate)) matched = true;
     }
     return matched ? { ok: true } : { ok: false, reason: 'token mismatch' };
   },
 
   envelope(body) {
-    const event = body.event;
-    if (typeof event !== 'string' || event.trim() === '')
-      return { ok: false, detail: 'event must be a non-empty string' };
-    if (event.length > maxEventTypeChars || !event.isWellFormed())
-      return {
-        ok: false,
-        detail: `event must be well-formed Unicode of at most ${maxEventTypeChars} characters`,
-      };
+    const read = readEventType(body.event, 'event');
+    if (!read.ok) return read;
     // The account becomes part of an index key: a lone surrogate in it is refused whatever else
     // the body holds, as any id is (see `illFormedIdPath`).
     if (typeof body.account === 'string' && !body.account.isWellFormed()) {
@@ -257,7 +273,7 @@ export const zenbooker: Provider<ZenbookerEvent> = {
     return {
       ok: true,
       eventKey: key,
-      eventType: event,
+      eventType: read.eventType,
       accountId: idOrUndefined(body.account),
       fingerprint: key,
     };
@@ -284,4 +300,6 @@ export const zenbooker: Provider<ZenbookerEvent> = {
     // time (a completed_at far ahead of receipt quarantines the event), else the receive time.
     return { accountId: event.account, entityIds, occurredAt: job?.stageTime, job };
   },
+
+  sender: async () => (await import('./zenbooker.sender.ts')).zenbookerSender,
 };

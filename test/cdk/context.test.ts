@@ -3,11 +3,32 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import type { AnyProvider } from '#core/provider';
 import { defaults } from '#infra/definitions';
-import { ContextError, maxBodyBytesCeiling, readDeploymentConfig } from '../../cdk/config.ts';
+import { providers, registry } from '#providers/index';
+import {
+  ContextError,
+  contextKeys,
+  maxBodyBytesCeiling,
+  readDeploymentConfig,
+  throttleKeys,
+} from '../../cdk/config.ts';
 import { projectRoot } from '../../cdk/node-function.ts';
 import { addWebhookStacks } from '../../cdk/webhooks.ts';
+import { testProvider } from './support.ts';
+
+const providerList = [...providers.values()];
+/** Every setting of every provider of the registry, with its provider. */
+const settings = providerList.flatMap((provider) =>
+  Object.values(provider.settings).map((setting) => ({ provider: provider.name, ...setting })),
+);
+
+/** Each setting's variable with its default: what the ingest function gets without context. */
+function defaultEnvironment(provider: AnyProvider): Record<string, string> {
+  return Object.fromEntries(Object.values(provider.settings).map((s) => [s.variable, s.default]));
+}
 
 describe('deployment context', () => {
   it('defaults to the prod stage and the shared defaults', () => {
@@ -16,8 +37,6 @@ describe('deployment context', () => {
       stage: 'prod',
       dedupeHorizonDays: defaults.dedupeHorizonDays,
       maxBodyBytes: defaults.maxBodyBytes,
-      signatureScheme: defaults.signatureScheme,
-      signatureToleranceSeconds: defaults.signatureToleranceSeconds,
       eventTimeSkewSeconds: defaults.eventTimeSkewSeconds,
       secretRefreshSeconds: defaults.secretRefreshSeconds,
     });
@@ -37,12 +56,20 @@ describe('deployment context', () => {
     expect(readDeploymentConfig({ sourceMaps: value }).sourceMaps).toBe(expected);
   });
 
-  it('leaves the per-route throttles unset (the stage defaults apply), tracing off, and the API alarm defaults', () => {
+  it('gives every provider of the registry the stage throttle and its settings’ defaults', () => {
     const config = readDeploymentConfig({});
-    expect(config.cooledgeRateLimit).toBeUndefined();
-    expect(config.cooledgeBurstLimit).toBeUndefined();
-    expect(config.zenbookerRateLimit).toBeUndefined();
-    expect(config.zenbookerBurstLimit).toBeUndefined();
+    expect([...config.perProvider.keys()]).toEqual([...providers.keys()]);
+    for (const provider of providerList) {
+      expect(config.perProvider.get(provider.name), provider.name).toEqual({
+        rateLimit: 50,
+        burstLimit: 100,
+        environment: defaultEnvironment(provider),
+      });
+    }
+  });
+
+  it('leaves tracing off, and the API alarm defaults', () => {
+    const config = readDeploymentConfig({});
     expect(config).toMatchObject({
       throttleRateLimit: 50,
       throttleBurstLimit: 100,
@@ -52,22 +79,141 @@ describe('deployment context', () => {
     });
   });
 
-  it('reads per-route throttles, the tracing switch and the API alarm thresholds', () => {
+  it('names each provider’s throttle keys after it, as the first deployments’ keys were', () => {
+    for (const provider of providerList) {
+      expect(throttleKeys(provider)).toEqual({
+        rate: `${provider.name}RateLimit`,
+        burst: `${provider.name}BurstLimit`,
+      });
+    }
+    // Kept working for deployments that set them before the registry existed.
+    expect(contextKeys()).toEqual(
+      expect.arrayContaining([
+        'cooledgeRateLimit',
+        'cooledgeBurstLimit',
+        'zenbookerRateLimit',
+        'zenbookerBurstLimit',
+        'signatureScheme',
+        'signatureToleranceSeconds',
+      ]),
+    );
+    expect(throttleKeys(testProvider)).toEqual({ rate: 'acmeCrmRateLimit', burst: 'acmeCrmBurstLimit' });
+  });
+
+  it.each(providerList.map((provider, index) => [provider.name, provider, index] as const))(
+    'reads %s’s own rate and burst, as text or numbers, leaving the other providers at the stage’s',
+    (_name, provider, index) => {
+      const keys = throttleKeys(provider);
+      const config = readDeploymentConfig({ [keys.rate]: String(5 + index), [keys.burst]: 10 + index });
+      for (const other of providerList) {
+        expect(config.perProvider.get(other.name), other.name).toMatchObject(
+          other === provider
+            ? { rateLimit: 5 + index, burstLimit: 10 + index }
+            : { rateLimit: 50, burstLimit: 100 },
+        );
+      }
+      // Only the burst: the rate stays the stage's.
+      expect(readDeploymentConfig({ [keys.burst]: '7' }).perProvider.get(provider.name)).toMatchObject({
+        rateLimit: 50,
+        burstLimit: 7,
+      });
+      expect(() => readDeploymentConfig({ [keys.rate]: 'fast' })).toThrow(
+        `${keys.rate}: must be a whole number (got "fast")`,
+      );
+      expect(() => readDeploymentConfig({ [keys.burst]: 5_001 })).toThrow(
+        `${keys.burst}: must be at most 5000`,
+      );
+    },
+  );
+
+  it('falls back to a changed stage throttle for the providers without their own', () => {
+    const config = readDeploymentConfig({
+      throttleRateLimit: '7',
+      throttleBurstLimit: 15,
+      cooledgeRateLimit: 3,
+    });
+    expect(config.perProvider.get('cooledge')).toMatchObject({ rateLimit: 3, burstLimit: 15 });
+    for (const provider of providerList.filter((p) => p.name !== 'cooledge')) {
+      expect(config.perProvider.get(provider.name)).toMatchObject({ rateLimit: 7, burstLimit: 15 });
+    }
+  });
+
+  it.each(settings)(
+    'reads $provider’s setting $context into $variable, its default when unset',
+    (setting) => {
+      const config = readDeploymentConfig({});
+      expect(config.perProvider.get(setting.provider)?.environment[setting.variable]).toBe(setting.default);
+      expect(v.is(setting.schema, setting.default)).toBe(true);
+    },
+  );
+
+  it.each([
+    ['signatureScheme', 'plain', 'cooledge', 'COOLEDGE_SIGNATURE_SCHEME', 'plain'],
+    ['signatureToleranceSeconds', '60', 'cooledge', 'COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', '60'],
+    // `cdk.json` gives numbers as numbers; the variable holds their text.
+    ['signatureToleranceSeconds', 90, 'cooledge', 'COOLEDGE_SIGNATURE_TOLERANCE_SECONDS', '90'],
+    ['standardWebhookToleranceSeconds', 60, 'standard', 'STANDARD_WEBHOOK_TOLERANCE_SECONDS', '60'],
+  ])('takes -c %s=%j into %s’s %s', (key, value, provider, variable, expected) => {
+    const config = readDeploymentConfig({ [key]: value });
+    expect(config.perProvider.get(provider)?.environment[variable]).toBe(expected);
+  });
+
+  it.each(settings.filter((setting) => !v.is(setting.schema, 'soon')))(
+    'refuses a bad $context with its own schema’s message, naming the key',
+    (setting) => {
+      const [issue] = v.safeParse(setting.schema, 'soon', { abortPipeEarly: true }).issues ?? [];
+      expect(() => readDeploymentConfig({ [setting.context]: 'soon' })).toThrow(ContextError);
+      expect(() => readDeploymentConfig({ [setting.context]: 'soon' })).toThrow(
+        `${setting.context}: ${issue?.message} (got "soon")`,
+      );
+    },
+  );
+
+  it('reads the keys of the providers it is given, and refuses those of providers it is not', () => {
+    const withTest = registry([...providerList, testProvider]);
+    const config = readDeploymentConfig({ acmeCrmRateLimit: 9, acmeCrmMode: 'lenient' }, withTest);
+    expect(config.perProvider.get('acme-crm')).toEqual({
+      rateLimit: 9,
+      burstLimit: 100,
+      environment: { ACME_CRM_MODE: 'lenient' },
+    });
+    expect(() => readDeploymentConfig({ acmeCrmMode: 'loose' }, withTest)).toThrow(
+      'acmeCrmMode: must be "strict" or "lenient" (got "loose")',
+    );
+    expect(() => readDeploymentConfig({ acmeCrmRateLimit: 9 })).toThrow(
+      'acmeCrmRateLimit: unknown context key',
+    );
+  });
+
+  it.each([
+    [
+      'a provider whose throttle key is a fixed key',
+      { ...testProvider, name: 'throttle' },
+      'throttleRateLimit',
+    ],
+    [
+      'a setting whose key is a fixed key',
+      { ...testProvider, settings: { mode: { ...testProvider.settings.mode, context: 'stage' } } },
+      'stage',
+    ],
+    [
+      'a setting whose key is another provider’s',
+      { ...testProvider, settings: { mode: { ...testProvider.settings.mode, context: 'signatureScheme' } } },
+      'signatureScheme',
+    ],
+  ] as Array<[string, AnyProvider, string]>)('refuses a registry with %s', (_name, provider, key) => {
+    const clashing = registry([...providerList, provider]);
+    expect(() => readDeploymentConfig({}, clashing)).toThrow(`context key ${key} is already taken`);
+  });
+
+  it('reads the tracing switch and the API alarm thresholds', () => {
     expect(
       readDeploymentConfig({
-        cooledgeRateLimit: '5',
-        cooledgeBurstLimit: 10,
-        zenbookerRateLimit: 200,
-        zenbookerBurstLimit: '400',
         tracing: 'true',
         throttledAlarmThreshold: '1',
         clientErrorAlarmThreshold: 1_000,
       }),
     ).toMatchObject({
-      cooledgeRateLimit: 5,
-      cooledgeBurstLimit: 10,
-      zenbookerRateLimit: 200,
-      zenbookerBurstLimit: 400,
       tracing: true,
       throttledAlarmThreshold: 1,
       clientErrorAlarmThreshold: 1_000,
@@ -112,6 +258,7 @@ describe('deployment context', () => {
     ['cooledgeBurstLimit', 5_001, 'cooledgeBurstLimit: must be at most 5000'],
     ['zenbookerRateLimit', 10_001, 'zenbookerRateLimit: must be at most 10000'],
     ['zenbookerBurstLimit', '1.5', 'zenbookerBurstLimit: must be a whole number'],
+    ['standardRateLimit', 0, 'standardRateLimit: must be at least 1'],
     ['tracing', 'on', 'tracing: must be true or false'],
     ['throttledAlarmThreshold', 0, 'throttledAlarmThreshold: must be at least 1'],
     ['throttledAlarmThreshold', 'ten', 'throttledAlarmThreshold: must be a whole number (got "ten")'],
@@ -120,7 +267,13 @@ describe('deployment context', () => {
     ['dedupeHorizonDays', '-1', 'dedupeHorizonDays: must be a whole number'],
     ['dedupeHorizonDays', 3651, 'dedupeHorizonDays: must be at most 3650'],
     ['maxBodyBytes', maxBodyBytesCeiling + 1, `maxBodyBytes: must be at most ${maxBodyBytesCeiling}`],
-    ['signatureScheme', 'hmac', 'signatureScheme: must be "timestamped" or "plain"'],
+    ['signatureScheme', 'hmac', 'signatureScheme: must be "timestamped" or "plain" (got "hmac")'],
+    ['signatureToleranceSeconds', 'soon', 'signatureToleranceSeconds: must be a whole number (got "soon")'],
+    [
+      'standardWebhookToleranceSeconds',
+      '5m',
+      'standardWebhookToleranceSeconds: must be a whole number (got "5m")',
+    ],
     ['eventTimeSkewSeconds', '5m', 'eventTimeSkewSeconds: must be a whole number (got "5m")'],
     ['eventTimeSkewSeconds', -1, 'eventTimeSkewSeconds: must be at least 0'],
     ['eventTimeSkewSeconds', 86_401, 'eventTimeSkewSeconds: must be at most 86400'],
@@ -194,12 +347,19 @@ describe('the CDK app (cdk.json `app`)', () => {
       },
     });
 
-  it('fails a synth with a bad context value, saying which and why', () => {
+  it.each([
+    ['a fixed key', { throttleBurstLimit: 'lots' }, 'throttleBurstLimit: must be a whole number'],
+    [
+      'a provider setting',
+      { standardWebhookToleranceSeconds: 'soon' },
+      'standardWebhookToleranceSeconds: must be a whole number',
+    ],
+  ])('fails a synth with a bad value of %s, saying which and why', (_name, context, message) => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-context-'));
     try {
-      const result = runApp({ throttleBurstLimit: 'lots' }, outdir);
+      const result = runApp(context, outdir);
       expect(result.status).toBe(1);
-      expect(result.stderr).toContain('invalid CDK context:\n  - throttleBurstLimit: must be a whole number');
+      expect(result.stderr).toContain(`invalid CDK context:\n  - ${message}`);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     } finally {
       rmSync(outdir, { recursive: true, force: true });

@@ -3,7 +3,16 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { buildApp, synthesize } from './support.ts';
+import type { AnyProvider } from '#core/provider';
+import { routePath } from '#core/routes';
+import { providers, registry } from '#providers/index';
+import { throttleKeys } from '../../cdk/config.ts';
+import { buildApp, synthesize, testProvider } from './support.ts';
+
+const providerList = [...providers.values()];
+/** The construct path CDK gives a provider's route (`ANY /a/b` becomes `ANY--a--b`). */
+const routeConstruct = (provider: AnyProvider) =>
+  `field-webhooks-prod/Api/ANY${routePath(provider).replaceAll('/', '--')}`;
 
 /** Every acknowledged finding in the app: construct path → rule id → reason. */
 function acknowledgments(app: ReturnType<typeof synthesize>['app']) {
@@ -36,8 +45,9 @@ describe('cdk-nag AWS Solutions checks', () => {
     [
       'a deployment with per-route throttles',
       {
-        cooledgeRateLimit: 5,
-        zenbookerRateLimit: 20,
+        ...Object.fromEntries(
+          providerList.map((provider, index) => [throttleKeys(provider).rate, 5 + index]),
+        ),
         throttledAlarmThreshold: 1,
         clientErrorAlarmThreshold: 1,
       },
@@ -49,12 +59,28 @@ describe('cdk-nag AWS Solutions checks', () => {
 
   it('acknowledge exactly the expected findings, each with its reason', () => {
     const found = acknowledgments(synthesize().app);
-    expect(found.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual([
-      'AwsSolutions-APIG4 field-webhooks-prod/Api/ANY--webhooks--cooledge',
-      'AwsSolutions-APIG4 field-webhooks-prod/Api/ANY--webhooks--zenbooker--{token}',
-      'AwsSolutions-SMG4 field-webhooks-prod/Data/CredentialsSecret',
-    ]);
+    expect(found.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual(
+      [
+        ...providerList.map((provider) => `AwsSolutions-APIG4 ${routeConstruct(provider)}`),
+        'AwsSolutions-SMG4 field-webhooks-prod/Data/CredentialsSecret',
+      ].sort(),
+    );
+    expect(found.map(({ path }) => path)).toContain(
+      'field-webhooks-prod/Api/ANY--webhooks--zenbooker--{token}',
+    );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it('acknowledge each route’s missing authorizer for its own provider, and no more', () => {
+    const withTest = registry([...providerList, testProvider]);
+    const { app } = synthesize({}, { providers: withTest });
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+    const routes = acknowledgments(app).filter(({ rule }) => rule === 'AwsSolutions-APIG4');
+    expect(routes.map(({ path }) => path).sort()).toEqual([...withTest.values()].map(routeConstruct).sort());
+    for (const provider of withTest.values()) {
+      const reason = routes.find(({ path }) => path === routeConstruct(provider))?.reason;
+      expect(reason).toContain(`inside the ingest function, by ${provider.title}'s own scheme`);
+    }
   });
 
   it('acknowledge X-Ray’s wildcard resource on each function role only when tracing is on', () => {

@@ -1,6 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WebhookCredentials } from '#core/credentials';
 import {
   consumerTimeoutSeconds,
   globalSecondaryIndexSpec,
@@ -9,7 +8,8 @@ import {
   queueVisibilityTimeoutSeconds,
   tables,
 } from '#infra/definitions';
-import { resolveOffline, resourcesOf, type Synthesized, synthesize } from './support.ts';
+import { providers, registry } from '#providers/index';
+import { resolveOffline, resourcesOf, type Synthesized, synthesize, testProvider } from './support.ts';
 
 let deployed: Synthesized;
 beforeAll(() => {
@@ -156,13 +156,41 @@ describe('credentials secret', () => {
     expect(secrets[0]?.Properties.SecretString).toBeUndefined();
   });
 
-  it('starts in the shape the ingest function reads, with no credential in it yet', () => {
-    const [[, secret]] = resourcesOf(deployed.statefulTemplate, 'AWS::SecretsManager::Secret') as [
-      [string, { Properties: { GenerateSecretString: { SecretStringTemplate: string } } }],
+  type SecretProperties = {
+    Description: string;
+    GenerateSecretString: { SecretStringTemplate: string; GenerateStringKey: string };
+  };
+  const secretOf = (synthesized: Synthesized) => {
+    const [[, secret]] = resourcesOf(synthesized.statefulTemplate, 'AWS::SecretsManager::Secret') as [
+      [string, { Properties: SecretProperties }],
     ];
-    const template = JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate);
-    expect(Object.keys(template).sort()).toEqual(Object.keys(WebhookCredentials.entries).sort());
-    expect(template).toEqual({ cooledgeSecrets: [], zenbookerTokens: [] });
+    return secret.Properties;
+  };
+
+  it('keeps its template at the legacy value for good, whatever the registry: a changed template would overwrite the values operators put in a deployed secret', () => {
+    const legacy = '{"cooledgeSecrets":[],"zenbookerTokens":[]}';
+    expect(secretOf(deployed).GenerateSecretString).toMatchObject({
+      SecretStringTemplate: legacy,
+      GenerateStringKey: 'placeholder',
+    });
+    const withTest = synthesize({}, { providers: registry([...providers.values(), testProvider]) });
+    expect(secretOf(withTest).GenerateSecretString.SecretStringTemplate).toBe(legacy);
+  });
+
+  it('starts in a shape the ingest function reads (the providers’ legacy keys), with no credential in it yet', () => {
+    const template = JSON.parse(secretOf(deployed).GenerateSecretString.SecretStringTemplate);
+    const legacyKeys = [...providers.values()].flatMap((p) =>
+      p.credentials.legacy ? [p.credentials.legacy.key] : [],
+    );
+    expect(Object.keys(template).sort()).toEqual(legacyKeys.sort());
+    for (const value of Object.values(template)) expect(value).toEqual([]);
+  });
+
+  it('describes the credentials document without listing the providers', () => {
+    const description = secretOf(deployed).Description;
+    expect(description).toContain('{"<provider>": ');
+    for (const provider of providers.values())
+      expect(description).not.toMatch(new RegExp(provider.name, 'i'));
   });
 
   it('is not created when an existing secret is named in context', () => {

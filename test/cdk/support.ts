@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import * as v from 'valibot';
+import type { AnyProvider } from '#core/provider';
+import { standard } from '#providers/standard';
 import { addWebhookStacks, type WebhookStacks } from '../../cdk/webhooks.ts';
 
 /** The feature flags `cdk synth` runs with, so the tests synthesize what a deploy would. */
@@ -17,13 +20,20 @@ export interface Synthesized extends WebhookStacks {
   readonly statefulTemplate: Template;
 }
 
+export interface BuildOptions {
+  bundle?: boolean;
+  outdir?: string;
+  /** The providers the stack receives from; the registry when unset. */
+  providers?: ReadonlyMap<string, AnyProvider>;
+}
+
 /**
  * Builds the app as `cdk/app.ts` does, with `context` as if passed by `-c`. Bundling is skipped
  * (`aws:cdk:bundling-stacks: []`) unless `bundle` is set.
  */
 export function buildApp(
   context: Record<string, unknown> = {},
-  options: { bundle?: boolean; outdir?: string } = {},
+  options: BuildOptions = {},
 ): WebhookStacks & { app: App } {
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
@@ -33,17 +43,14 @@ export function buildApp(
       ...context,
     },
   });
-  return { app, ...addWebhookStacks(app) };
+  return { app, ...addWebhookStacks(app, { providers: options.providers }) };
 }
 
 /**
  * {@link buildApp}, then synthesizes the top-level and the nested template. Synthesis runs cdk-nag,
  * so any unacknowledged finding fails whichever test triggered it.
  */
-export function synthesize(
-  context: Record<string, unknown> = {},
-  options: { bundle?: boolean; outdir?: string } = {},
-): Synthesized {
+export function synthesize(context: Record<string, unknown> = {}, options: BuildOptions = {}): Synthesized {
   const built = buildApp(context, options);
   return {
     ...built,
@@ -103,3 +110,25 @@ export function resolveOffline(value: unknown): string {
   }
   throw new Error(`cannot resolve ${JSON.stringify(value)} offline`);
 }
+
+/**
+ * A provider that exists only in tests, to show that a provider listed in a registry gets its route,
+ * throttle, settings and output with no change to the CDK code. Only what the stack reads is its
+ * own; the rest is borrowed from Standard Webhooks, since the stack never calls it.
+ */
+export const testProvider: AnyProvider = {
+  ...standard,
+  name: 'acme-crm',
+  title: 'Acme CRM',
+  route: { parameter: { name: 'account', secret: true } },
+  settings: {
+    mode: {
+      variable: 'ACME_CRM_MODE',
+      context: 'acmeCrmMode',
+      default: 'strict',
+      schema: v.picklist(['strict', 'lenient'], 'must be "strict" or "lenient"'),
+      description: 'how strictly Acme CRM deliveries are checked',
+    },
+  },
+  setup: 'Paste into Acme CRM with {account} replaced by one of its account tokens',
+};

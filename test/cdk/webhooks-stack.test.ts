@@ -3,17 +3,22 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MetricName } from '#core/ports';
+import type { AnyProvider } from '#core/provider';
+import { routePath } from '#core/routes';
 import {
   consumerBatchingWindowSeconds,
   consumerBatchSize,
   consumerTimeoutSeconds,
   defaults,
 } from '#infra/definitions';
+import { providers, registry } from '#providers/index';
+import { throttleKeys } from '../../cdk/config.ts';
 import {
   deadLetterAgeThresholdSeconds,
   sustainedPeriods,
   throttledMetricName,
 } from '../../cdk/monitoring.ts';
+import { webhookUrlOutputId } from '../../cdk/webhooks-stack.ts';
 import {
   logicalId,
   resolveOffline,
@@ -21,6 +26,7 @@ import {
   roleStatements,
   type Synthesized,
   synthesize,
+  testProvider,
 } from './support.ts';
 
 let deployed: Synthesized;
@@ -30,6 +36,16 @@ beforeAll(() => {
 
 const arnOf = (template: unknown) => resolveOffline(template);
 const queueArn = 'arn:aws:sqs:us-east-1:123456789012:field-webhooks-prod-webhook-events';
+const providerList = [...providers.values()];
+const routeKey = (provider: AnyProvider) => `ANY ${routePath(provider)}`;
+/** Each setting's variable with its default: what the ingest function gets without context. */
+const settingDefaults = (provider: AnyProvider) =>
+  Object.fromEntries(Object.values(provider.settings).map((setting) => [setting.variable, setting.default]));
+/** The ingest function's environment variables. */
+const ingestVariables = (synthesized: Synthesized): Record<string, unknown> => {
+  const id = logicalId(synthesized.stack, synthesized.stack.ingest);
+  return synthesized.template.toJSON().Resources[id].Properties.Environment.Variables;
+};
 
 describe('functions', () => {
   it('run on Node.js 24, arm64, from the bundled ES module, without source maps at run time', () => {
@@ -119,6 +135,7 @@ describe('functions', () => {
       maxBodyBytes: 100_000,
       signatureScheme: 'plain',
       signatureToleranceSeconds: '60',
+      standardWebhookToleranceSeconds: 60,
       secretRefreshSeconds: 120,
       eventTimeSkewSeconds: '900',
     });
@@ -128,15 +145,31 @@ describe('functions', () => {
           POWERTOOLS_METRICS_NAMESPACE: 'FieldWebhooks/prod',
           QUEUE_URL: Match.anyValue(),
           MAX_BODY_BYTES: '100000',
-          COOLEDGE_SIGNATURE_SCHEME: 'plain',
-          COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
           EVENT_TIME_SKEW_SECONDS: '900',
           WEBHOOK_SECRET_ID: 'field-webhooks/prod/credentials',
           SECRET_REFRESH_SECONDS: '120',
+          ...Object.assign({}, ...providerList.map(settingDefaults)),
+          COOLEDGE_SIGNATURE_SCHEME: 'plain',
+          COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
+          STANDARD_WEBHOOK_TOLERANCE_SECONDS: '60',
         }),
       },
     });
   });
+
+  it.each(providerList)('give the ingest function each of $name’s settings, at its default', (provider) => {
+    const variables = ingestVariables(deployed);
+    for (const setting of Object.values(provider.settings)) {
+      expect(variables[setting.variable], setting.variable).toBe(setting.default);
+    }
+  });
+
+  it.each(providerList.flatMap((provider) => Object.values(provider.settings)))(
+    'fail the synth on a bad $context, naming the key',
+    (setting) => {
+      expect(() => synthesize({ [setting.context]: 'soon' })).toThrow(`${setting.context}: `);
+    },
+  );
 
   it('configure the consumer from context', () => {
     const custom = synthesize({ dedupeHorizonDays: 0, eventTimeSkewSeconds: 0 });
@@ -170,8 +203,9 @@ describe('functions', () => {
     ];
     for (const [, fn] of functions) {
       const variables: Record<string, unknown> = fn.Properties.Environment?.Variables ?? {};
-      expect(variables.COOLEDGE_WEBHOOK_SECRETS).toBeUndefined();
-      expect(variables.ZENBOOKER_WEBHOOK_TOKENS).toBeUndefined();
+      // The local runs' credentials variables (e.g. `COOLEDGE_WEBHOOK_SECRETS`) have no place here.
+      for (const provider of providerList)
+        expect(variables[provider.credentials.env.variable]).toBeUndefined();
       const namesAllowed = new Set(['WEBHOOK_SECRET_ID', 'SECRET_REFRESH_SECONDS']);
       for (const [name, value] of Object.entries(variables)) {
         if (!namesAllowed.has(name)) expect(name).not.toMatch(/SECRET|TOKEN|PASSWORD|KEY/);
@@ -265,11 +299,14 @@ describe('event source mapping', () => {
 });
 
 describe('HTTP API', () => {
-  it('has exactly the two webhook routes, each sent to the ingest function with payload 2.0', () => {
+  it('has exactly one route per provider, at its path, each sent to the ingest function with payload 2.0', () => {
     const routes = resourcesOf(deployed.template, 'AWS::ApiGatewayV2::Route').map(
       ([, route]) => route.Properties.RouteKey,
     );
-    expect(routes.sort()).toEqual(['ANY /webhooks/cooledge', 'ANY /webhooks/zenbooker/{token}']);
+    expect(routes.sort()).toEqual(providerList.map(routeKey).sort());
+    expect(routes).toContain('ANY /webhooks/cooledge');
+    expect(routes).toContain('ANY /webhooks/zenbooker/{token}');
+    expect(routes).toContain('ANY /webhooks/standard/{source}');
     deployed.template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     deployed.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
@@ -280,46 +317,79 @@ describe('HTTP API', () => {
 
   it('lets API Gateway invoke the ingest function only through those routes', () => {
     const permissions = resourcesOf(deployed.template, 'AWS::Lambda::Permission');
-    expect(permissions.map(([, p]) => resolveSourceArn(p.Properties.SourceArn)).sort()).toEqual([
-      'arn:aws:execute-api:us-east-1:123456789012:<api>/*/*/webhooks/cooledge',
-      'arn:aws:execute-api:us-east-1:123456789012:<api>/*/*/webhooks/zenbooker/{token}',
-    ]);
+    expect(permissions.map(([, p]) => resolveSourceArn(p.Properties.SourceArn)).sort()).toEqual(
+      providerList
+        .map((provider) => `arn:aws:execute-api:us-east-1:123456789012:<api>/*/*${routePath(provider)}`)
+        .sort(),
+    );
+  });
+
+  it('describes the API without naming the providers', () => {
+    const [[, api]] = resourcesOf(deployed.template, 'AWS::ApiGatewayV2::Api') as [
+      [string, { Properties: { Description: string } }],
+    ];
+    for (const provider of providerList) {
+      expect(api.Properties.Description).not.toMatch(new RegExp(provider.name, 'i'));
+    }
   });
 
   it('throttles each route on its own, by default at the stage rate and burst', () => {
+    const everyRoute = (rate: number, burst: number) =>
+      Object.fromEntries(
+        providerList.map((p) => [routeKey(p), { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst }]),
+      );
     deployed.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
-      RouteSettings: {
-        'ANY /webhooks/cooledge': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
-        'ANY /webhooks/zenbooker/{token}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
-      },
+      RouteSettings: everyRoute(50, 100),
     });
     synthesize({ throttleRateLimit: 7, throttleBurstLimit: '15' }).template.hasResourceProperties(
       'AWS::ApiGatewayV2::Stage',
       {
         DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 },
-        RouteSettings: {
-          'ANY /webhooks/cooledge': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 },
-          'ANY /webhooks/zenbooker/{token}': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 15 },
-        },
+        RouteSettings: everyRoute(7, 15),
       },
     );
   });
 
-  it('gives a route the rate and burst given in context for its provider, leaving the other alone', () => {
-    const custom = synthesize({ cooledgeRateLimit: '5', cooledgeBurstLimit: 10, zenbookerRateLimit: 200 });
-    const [[, stage]] = resourcesOf(custom.template, 'AWS::ApiGatewayV2::Stage') as [
+  it('gives each route the rate and burst given in context for its provider, by its keys', () => {
+    // A different rate and burst for every provider, as `-c` text and JSON numbers alike.
+    const context = Object.fromEntries(
+      providerList.flatMap((provider, index) => {
+        const keys = throttleKeys(provider);
+        return [
+          [keys.rate, String(5 + index)],
+          [keys.burst, 10 + index],
+        ];
+      }),
+    );
+    const [[, stage]] = resourcesOf(synthesize(context).template, 'AWS::ApiGatewayV2::Stage') as [
       [string, { Properties: { DefaultRouteSettings: unknown; RouteSettings: unknown } }],
     ];
     expect(stage.Properties.DefaultRouteSettings).toEqual({
       ThrottlingRateLimit: 50,
       ThrottlingBurstLimit: 100,
     });
-    expect(stage.Properties.RouteSettings).toEqual({
+    expect(stage.Properties.RouteSettings).toEqual(
+      Object.fromEntries(
+        providerList.map((provider, index) => [
+          routeKey(provider),
+          { ThrottlingRateLimit: 5 + index, ThrottlingBurstLimit: 10 + index },
+        ]),
+      ),
+    );
+  });
+
+  it('keeps the first deployments’ throttle keys, leaving the routes not named at the stage’s', () => {
+    const custom = synthesize({ cooledgeRateLimit: '5', cooledgeBurstLimit: 10, zenbookerRateLimit: 200 });
+    const [[, stage]] = resourcesOf(custom.template, 'AWS::ApiGatewayV2::Stage') as [
+      [string, { Properties: { RouteSettings: Record<string, unknown> } }],
+    ];
+    expect(stage.Properties.RouteSettings).toMatchObject({
       'ANY /webhooks/cooledge': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'ANY /webhooks/zenbooker/{token}': { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 100 },
+      'ANY /webhooks/standard/{source}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
   });
 
@@ -334,7 +404,7 @@ describe('HTTP API', () => {
     for (const [routeId] of routes) expect(stage.DependsOn).toContain(routeId);
   });
 
-  it('writes JSON access logs that never contain the request path (the Zenbooker token)', () => {
+  it('writes JSON access logs that never contain the request path (a route parameter may be a token)', () => {
     const [[, stage]] = resourcesOf(deployed.template, 'AWS::ApiGatewayV2::Stage') as [
       [string, { Properties: { AccessLogSettings: { Format: string; DestinationArn: unknown } } }],
     ];
@@ -598,7 +668,7 @@ describe('dashboard', () => {
       'RecordFailed',
     ];
     for (const name of charted) expect(body).toContain(`\\"${name}\\"`);
-    // API Gateway answers unknown paths itself (only the two routes exist): never emitted in AWS.
+    // API Gateway answers unknown paths itself (only the providers' routes exist): never emitted in AWS.
     expect(body).not.toContain('RejectedNotFound');
     expect(body).toContain('field-webhooks-prod-webhook-events-dlq');
   });
@@ -681,13 +751,40 @@ describe('the stack', () => {
     }
   });
 
-  it('outputs the webhook URLs, how to read the token and where to look', () => {
+  it.each(providerList)(
+    'outputs $name’s URL, its parameter left a placeholder, described by its setup',
+    (provider) => {
+      const output = deployed.template.findOutputs('*')[webhookUrlOutputId(provider)];
+      expect(resolveApi(output?.Value)).toBe(`<endpoint>${routePath(provider)}`);
+      expect(output?.Description).toBe(provider.setup);
+      const parameter = provider.route.parameter;
+      if (parameter) expect(resolveApi(output?.Value)).toMatch(new RegExp(`/\\{${parameter.name}\\}$`));
+    },
+  );
+
+  it('keeps the first deployments’ URL output ids', () => {
+    expect(providerList.map(webhookUrlOutputId)).toEqual([
+      'CooledgeWebhookUrl',
+      'ZenbookerWebhookUrl',
+      'StandardWebhookUrl',
+    ]);
     const outputs = deployed.template.findOutputs('*');
     expect(resolveApi(outputs.CooledgeWebhookUrl?.Value)).toBe('<endpoint>/webhooks/cooledge');
-    expect(resolveApi(outputs.ZenbookerWebhookUrl?.Value)).toBe('<endpoint>/webhooks/zenbooker/<token>');
+    expect(resolveApi(outputs.ZenbookerWebhookUrl?.Value)).toBe('<endpoint>/webhooks/zenbooker/{token}');
+    expect(resolveApi(outputs.StandardWebhookUrl?.Value)).toBe('<endpoint>/webhooks/standard/{source}');
+  });
+
+  it('outputs how to read the credentials, without listing the providers, and where to look', () => {
+    const outputs = deployed.template.findOutputs('*');
     expect(outputs.CredentialsCommand?.Value).toBe(
       'aws secretsmanager get-secret-value --secret-id field-webhooks/prod/credentials --query SecretString --output text',
     );
+    for (const id of ['CredentialsCommand', 'CredentialsSecretName']) {
+      expect(outputs[id]?.Description, id).toContain('{"<provider>": ');
+      for (const provider of providerList) {
+        expect(outputs[id]?.Description, id).not.toMatch(new RegExp(provider.name, 'i'));
+      }
+    }
     expect(resolveOffline(outputs.DashboardUrl?.Value)).toBe(
       'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/field-webhooks-prod',
     );
@@ -697,20 +794,21 @@ describe('the stack', () => {
 
   it('outputs the nested stack’s resources for the CLI and the README, since its own would not be printed', () => {
     const outputs = deployed.template.findOutputs('*');
-    expect(Object.keys(outputs).sort()).toEqual([
-      'AlarmTopicArn',
-      'ConsumerLogGroupName',
-      'CooledgeWebhookUrl',
-      'CredentialsCommand',
-      'CredentialsSecretName',
-      'DashboardUrl',
-      'DeadLetterQueueUrl',
-      'EventsTableName',
-      'IngestLogGroupName',
-      'JobsTableName',
-      'QueueUrl',
-      'ZenbookerWebhookUrl',
-    ]);
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'AlarmTopicArn',
+        'ConsumerLogGroupName',
+        'CredentialsCommand',
+        'CredentialsSecretName',
+        'DashboardUrl',
+        'DeadLetterQueueUrl',
+        'EventsTableName',
+        'IngestLogGroupName',
+        'JobsTableName',
+        'QueueUrl',
+        ...providerList.map(webhookUrlOutputId),
+      ].sort(),
+    );
     expect(outputs.EventsTableName?.Value).toBe('field-webhooks-prod-events');
     expect(outputs.JobsTableName?.Value).toBe('field-webhooks-prod-jobs');
     expect(resolveOffline(outputs.QueueUrl?.Value)).toBe(
@@ -729,6 +827,50 @@ describe('the stack', () => {
     for (const output of Object.values(deployed.template.findOutputs('*'))) {
       expect(output.Export).toBeUndefined();
     }
+  });
+});
+
+describe('a registry with one more provider', () => {
+  let extended: Synthesized;
+  beforeAll(() => {
+    extended = synthesize(
+      { acmeCrmRateLimit: 9, acmeCrmBurstLimit: '18', acmeCrmMode: 'lenient' },
+      { providers: registry([...providerList, testProvider]) },
+    );
+  });
+
+  it('gets its route, with the throttle its own keys give, beside every other', () => {
+    const routes = resourcesOf(extended.template, 'AWS::ApiGatewayV2::Route').map(
+      ([, route]) => route.Properties.RouteKey,
+    );
+    expect(routes.sort()).toEqual([...providerList.map(routeKey), 'ANY /webhooks/acme-crm/{account}'].sort());
+    const [[, stage]] = resourcesOf(extended.template, 'AWS::ApiGatewayV2::Stage') as [
+      [string, { Properties: { RouteSettings: Record<string, unknown> } }],
+    ];
+    expect(stage.Properties.RouteSettings['ANY /webhooks/acme-crm/{account}']).toEqual({
+      ThrottlingRateLimit: 9,
+      ThrottlingBurstLimit: 18,
+    });
+    const permissions = resourcesOf(extended.template, 'AWS::Lambda::Permission');
+    expect(permissions.map(([, p]) => resolveSourceArn(p.Properties.SourceArn))).toContain(
+      'arn:aws:execute-api:us-east-1:123456789012:<api>/*/*/webhooks/acme-crm/{account}',
+    );
+  });
+
+  it('gets its URL output, the secret parameter a placeholder, described by its setup', () => {
+    const output = extended.template.findOutputs('*').AcmeCrmWebhookUrl;
+    expect(resolveApi(output?.Value)).toBe('<endpoint>/webhooks/acme-crm/{account}');
+    expect(output?.Description).toBe(testProvider.setup);
+  });
+
+  it('gives the ingest function its settings from its context keys, next to everyone else’s', () => {
+    expect(ingestVariables(extended)).toMatchObject({
+      ...Object.assign({}, ...providerList.map(settingDefaults)),
+      ACME_CRM_MODE: 'lenient',
+    });
+    expect(
+      ingestVariables(synthesize({}, { providers: registry([...providerList, testProvider]) })).ACME_CRM_MODE,
+    ).toBe('strict');
   });
 });
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { providers } from '#providers/index';
 import { commands } from '../../cli/commands.ts';
 import { freePort } from '../e2e/support.ts';
 import { cli } from './run-cli.ts';
@@ -49,7 +50,10 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
     [['send', '--concurrency', '1000'], '--concurrency must be between 1 and 256'],
     [['send', '--duplicates', '1.5'], '--duplicates must be a rate between 0 and 1'],
     [['send', '--duplicates', 'lots'], '--duplicates must be a rate between 0 and 1'],
-    [['send', '--provider', 'acme'], '--provider must be one of cooledge, zenbooker, all (got "acme")'],
+    [
+      ['send', '--provider', 'acme'],
+      `--provider must be one of ${[...providers.keys(), 'all'].join(', ')} (got "acme")`,
+    ],
     [['send', '--scheme', 'md5'], '--scheme must be one of timestamped, plain'],
     [
       ['send', '--provider', 'zenbooker', '--type', 'invoice.paid'],
@@ -68,7 +72,22 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
     [['events', '--sicne', '1h'], 'unknown option --sicne (did you mean --since?)'],
     [['replay', '--dryrun'], 'unknown option --dryrun (did you mean --dry-run?)'],
     [['redrive', '--dry-run=yes'], '--dry-run does not take a value'],
-    [['jobs', '--provider', 'acme'], '--provider must be one of cooledge, zenbooker'],
+    [
+      ['replay', '--all', '--data-dir', '--dry-run'],
+      '--data-dir needs a value (for one that starts with "--"',
+    ],
+    [['redrive', '--data-dir', '--dry-run'], '--data-dir needs a value'],
+    [['jobs', '--account', '--json'], '--account needs a value'],
+    [['jobs', '--account', '-h'], '--account needs a value'],
+    [['jobs', '--account', '--'], '--account needs a value'],
+    [['jobs', '--account='], '--account needs a value (got an empty one)'],
+    [['jobs', '--status', ''], '--status needs a value (got an empty one)'],
+    [['send', '--secret='], '--secret needs a value (got an empty one)'],
+    [['replay', '--key', 'k1', '--key', ' '], '--key needs a value (got an empty one)'],
+    [
+      ['jobs', '--provider', 'acme'],
+      `--provider must be one of ${[...providers.keys()].join(', ')} (got "acme")`,
+    ],
     [['jobs', '--region', 'eu-west-1'], '--region applies to a deployed stack: add --aws'],
     [['jobs', '--aws', '--data-dir', 'x'], '--data-dir selects a local stack'],
     [['events', 'show'], 'events show needs an event key'],
@@ -174,6 +193,27 @@ describe('cli: a mistyped flag is refused with a suggestion (property)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('cli: a flag that takes a value never takes the next flag as it (property)', () => {
+  it('refuses `--<flag> --<other>` for every value flag and every other flag of every command, and runs nothing', async () => {
+    const cases = commands.flatMap((c) =>
+      Object.entries(c.options)
+        .filter(([, o]) => o.type === 'string')
+        .flatMap(([flag]) => Object.keys(c.options).map((other) => [c.name, flag, other] as const)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...cases), async ([command, flag, other]) => {
+        const result = await cli([command, `--${flag}`, `--${other}`]);
+        expect(result.code).toBe(2);
+        expect(result.stdout).toBe('');
+        expect(result.stderr.split('\n')[0]).toBe(
+          `error: --${flag} needs a value (for one that starts with "--", write --${flag}=…)`,
+        );
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -1,12 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readSettings } from '#core/config';
+import { readCredentials } from '#core/credentials';
 import type { JsonObject } from '#core/json';
+import type { AnyProvider } from '#core/provider';
 import { providers } from '#providers/index';
-import { eventKey } from '#providers/zenbooker';
 import { rate, time } from '../../cli/args.ts';
-import { type Provider, plan, sampleTypes } from '../../cli/samples.ts';
+import { type Delivery, plan, type SampleProvider, sampleJob } from '../../cli/samples.ts';
 import { baseUrl } from '../../cli/send.ts';
 import { writeStackFile } from '../../local/config.ts';
 import { resourceNames } from '../../local/names.ts';
@@ -21,13 +24,57 @@ function timesIn(value: unknown, path = ''): Array<[string, number]> {
   return Object.entries(value).flatMap(([key, child]) => timesIn(child, path ? `${path}.${key}` : key));
 }
 
+/** Every provider of the registry with its sender, loaded once. */
+let all: SampleProvider[] = [];
+const entry = (name: string) => all.find((p) => p.provider.name === name) as SampleProvider;
+beforeAll(async () => {
+  all = await Promise.all(
+    [...providers.values()].map(async (provider) => ({ provider, sender: await provider.sender() })),
+  );
+});
+
+/** A provider's dev credentials and default settings, as the local stack runs with them. */
+function devContext(provider: AnyProvider) {
+  const checked = readCredentials(
+    { [provider.name]: provider.credentials.env.parse(provider.credentials.env.dev) },
+    new Map([[provider.name, provider]]),
+  );
+  if (!checked.ok) throw new Error(`${provider.name}'s dev credentials: ${checked.problem.message}`);
+  return { credentials: checked.value[provider.name], settings: readSettings(provider, {}) };
+}
+
+/**
+ * The request the receiver gets for a delivery: the provider sender's path and headers (lower-cased
+ * as API Gateway gives them), the path parameter after `/webhooks/<name>/`.
+ */
+function received(delivery: Delivery, now: Date) {
+  const { provider, sender } = entry(delivery.provider);
+  const rawBody = Buffer.from(delivery.body);
+  const { credentials, settings } = devContext(provider);
+  const made = sender.request(rawBody, { credentials, settings, now, messageId: delivery.messageId });
+  const prefix = `/webhooks/${provider.name}`;
+  expect(made.path === prefix || made.path.startsWith(`${prefix}/`), made.path).toBe(true);
+  const parameter = made.path.slice(prefix.length + 1);
+  return {
+    request: {
+      headers: Object.fromEntries(Object.entries(made.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      pathParameter: parameter === '' ? undefined : decodeURIComponent(parameter),
+      rawBody,
+    },
+    credentials,
+    settings,
+  };
+}
+
+/** Each provider in the registry, by name: `it.each` over the registry, never a fixed list. */
+const names = [...providers.keys()];
+
 describe('cli samples: a consistent story, all in the past', () => {
   const now = new Date('2026-06-20T12:00:00.000Z');
-  const at = (body: JsonObject, path: string) => timesIn(body).find(([p]) => p === path)?.[1] ?? Number.NaN;
 
   it.each([1, 7, 40, 300])('dates nothing after the send in a run of %i events', (count) => {
     for (const delivery of plan({
-      providers: ['cooledge', 'zenbooker'],
+      providers: all,
       count,
       duplicates: 0,
       outOfOrder: false,
@@ -35,94 +82,243 @@ describe('cli samples: a consistent story, all in the past', () => {
       random: seeded(count),
     })) {
       for (const [path, time] of timesIn(bodyOf(delivery.body))) {
-        expect(time, `${delivery.eventType} ${path}`).toBeLessThanOrEqual(now.getTime());
+        expect(time, `${delivery.provider} ${delivery.eventType} ${path}`).toBeLessThanOrEqual(now.getTime());
       }
     }
   });
 
-  it('orders each job: booked, then its window, then completed after it, then paid', () => {
+  it('keeps the largest run in the past too (jobs start a second apart, ending before the send)', () => {
+    const first = sampleJob(0, 100_000, now, seeded(1));
+    const last = sampleJob(99_999, 100_000, now, seeded(1));
+    expect(first.start.getTime()).toBeLessThan(last.start.getTime());
+    expect(last.start.getTime()).toBeLessThanOrEqual(now.getTime() - 2 * 3_600_000);
+  });
+
+  it.each(names)('%s: a job history in time order, every event time in the past', (name) => {
+    const { provider, sender } = entry(name);
+    const history = plan({
+      providers: [entry(name)],
+      count: sender.history.length,
+      duplicates: 0,
+      outOfOrder: false,
+      now,
+      random: seeded(3),
+    });
+    expect(history.map((d) => d.eventType)).toEqual(sender.history);
+    // One job, named by every event that names a job.
+    expect(new Set(history.map((d) => d.jobId).filter(Boolean)).size).toBe(1);
+    const times = history.map((d) => {
+      const validation = provider.validate(bodyOf(d.body));
+      expect(validation.ok, JSON.stringify(validation)).toBe(true);
+      if (!validation.ok) return Number.NaN;
+      // The event's own time, else (a provider that sends none) its job's time for its stage.
+      const facts = provider.describe(validation.event);
+      const at = facts.occurredAt ?? facts.job?.stageTime;
+      return at === undefined ? undefined : Date.parse(at);
+    });
+    const known = times.filter((t): t is number => t !== undefined);
+    expect(known, 'ordered').toEqual([...known].sort((a, b) => a - b));
+    for (const t of known) expect(t).toBeLessThan(now.getTime());
+    // Every time in every body is past, and the completion follows what was scheduled.
+    for (const d of history) {
+      for (const [path, t] of timesIn(bodyOf(d.body)))
+        expect(t, `${d.eventType} ${path}`).toBeLessThan(now.getTime());
+    }
+    const last = history.at(-1) as Delivery;
+    const fields = (() => {
+      const validation = provider.validate(bodyOf(last.body));
+      return validation.ok ? (provider.describe(validation.event).job?.fields ?? {}) : {};
+    })();
+    if (fields.completedAt !== undefined && fields.scheduledStart !== undefined) {
+      expect(Date.parse(fields.completedAt)).toBeGreaterThan(Date.parse(fields.scheduledStart));
+    }
+  });
+
+  it('orders a Cooledge job: booked, then its window, then completed after it, then paid', () => {
+    const at = (body: JsonObject, path: string) => timesIn(body).find(([p]) => p === path)?.[1] ?? Number.NaN;
     const [booking, completed, paid] = plan({
-      providers: ['cooledge'],
+      providers: [entry('cooledge')],
       count: 3,
       duplicates: 0,
       outOfOrder: false,
       now,
-    }).map((d) => bodyOf(d.body));
-    expect(at(booking as JsonObject, 'occurred_at')).toBeLessThan(at(booking as JsonObject, 'starts_at'));
-    expect(at(booking as JsonObject, 'ends_at')).toBeLessThan(at(completed as JsonObject, 'completed_at'));
-    expect(at(completed as JsonObject, 'occurred_at')).toBeLessThan(at(paid as JsonObject, 'occurred_at'));
-    const zenbooker = plan({ providers: ['zenbooker'], count: 3, duplicates: 0, outOfOrder: false, now }).map(
-      (d) => bodyOf(d.body),
-    );
-    const done = zenbooker[2] as JsonObject;
+    }).map((d) => bodyOf(d.body)) as [JsonObject, JsonObject, JsonObject];
+    expect(at(booking, 'occurred_at')).toBeLessThan(at(booking, 'starts_at'));
+    expect(at(booking, 'ends_at')).toBeLessThan(at(completed, 'completed_at'));
+    expect(at(completed, 'occurred_at')).toBeLessThan(at(paid, 'occurred_at'));
+    const zenbooker = plan({
+      providers: [entry('zenbooker')],
+      count: 3,
+      duplicates: 0,
+      outOfOrder: false,
+      now,
+    });
+    const done = bodyOf((zenbooker[2] as Delivery).body);
     expect(at(done, 'data.start_date')).toBeLessThanOrEqual(at(done, 'data.started_at'));
     expect(at(done, 'data.started_at')).toBeLessThan(at(done, 'data.completed_at'));
     expect(at(done, 'data.completed_at')).toBeLessThanOrEqual(at(done, 'data.end_date'));
   });
 });
 
-describe('cli samples', () => {
-  it.each(
-    (['cooledge', 'zenbooker'] as const).flatMap((p) =>
-      sampleTypes[p].map((t) => [p, t] as [Provider, string]),
-    ),
-  )('builds a %s %s that the provider schema accepts', (provider, type) => {
-    const [delivery] = plan({ providers: [provider], count: 1, type, duplicates: 0, outOfOrder: false });
-    const impl = providers.get(provider);
-    const body = bodyOf(delivery?.body ?? '');
-    const validation = impl?.validate(body);
-    expect(validation?.ok, JSON.stringify(validation)).toBe(true);
-    const envelope = impl?.envelope(body, { headers: {}, pathToken: undefined, rawBody: Buffer.from('') });
-    expect(envelope).toMatchObject({ ok: true, eventType: type });
-    if (validation?.ok && type !== 'lead.created') {
-      expect(impl?.describe(validation.event).job?.jobId).toBe(delivery?.jobId);
+describe('cli samples: every provider in the registry', () => {
+  const now = new Date();
+
+  it('has a sender for every provider, its history drawn from its sample types', () => {
+    expect(all.map((p) => p.provider.name)).toEqual(names);
+    for (const { sender } of all) {
+      expect(sender.history.length).toBeGreaterThan(0);
+      for (const type of sender.history) expect(sender.sampleTypes).toContain(type);
     }
   });
 
-  it('sends one job.completed by default and whole job histories for larger counts', () => {
-    expect(plan({ providers: ['cooledge'], count: 1, duplicates: 0, outOfOrder: false })[0]?.eventType).toBe(
-      'job.completed',
+  it.each(names)(
+    '%s: a sample of every sample type validates, and the receiver authenticates its request',
+    async (name) => {
+      const { provider, sender } = entry(name);
+      for (const type of sender.sampleTypes) {
+        const [delivery] = plan({
+          providers: [entry(name)],
+          count: 1,
+          type,
+          duplicates: 0,
+          outOfOrder: false,
+        });
+        if (!delivery) throw new Error('no delivery');
+        const body = bodyOf(delivery.body);
+        const validation = provider.validate(body);
+        expect(validation.ok, `${type}: ${JSON.stringify(validation)}`).toBe(true);
+        const { request, credentials, settings } = received(delivery, now);
+        expect(provider.authenticate(request, { credentials, settings, now }), type).toEqual({ ok: true });
+        const envelope = provider.envelope(body, request);
+        expect(envelope, type).toMatchObject({ ok: true, eventType: type });
+        if (validation.ok) {
+          const facts = provider.describe(validation.event);
+          expect(facts.job?.jobId ?? facts.entityIds.job_id, type).toBe(delivery.jobId);
+        }
+      }
+    },
+  );
+
+  it.each(names)('%s: a redelivery is the same event (the same event key), the next one is not', (name) => {
+    const { provider } = entry(name);
+    const deliveries = plan({
+      providers: [entry(name)],
+      count: 12,
+      duplicates: 1,
+      outOfOrder: false,
+      now,
+      random: seeded(11),
+    });
+    const keyOf = (d: Delivery) => {
+      const { request } = received(d, now);
+      const envelope = provider.envelope(bodyOf(d.body), request);
+      if (!envelope.ok) throw new Error(envelope.detail);
+      return envelope;
+    };
+    const firsts = deliveries.filter((d) => !d.duplicate);
+    expect(new Set(firsts.map((d) => keyOf(d).eventKey)).size).toBe(firsts.length);
+    expect(new Set(firsts.map((d) => d.messageId)).size).toBe(firsts.length);
+    for (const copy of deliveries.filter((d) => d.duplicate)) {
+      const first = firsts.find((d) => d.messageId === copy.messageId) as Delivery;
+      expect(deliveries.indexOf(first)).toBeLessThan(deliveries.indexOf(copy));
+      expect(keyOf(copy).eventKey).toBe(keyOf(first).eventKey);
+      // The same event, not a conflict.
+      expect(keyOf(copy).fingerprint).toBe(keyOf(first).fingerprint);
+    }
+  });
+
+  it('redelivers as each provider does: Cooledge the same bytes, Zenbooker with retry_count + 1', () => {
+    for (const [name, check] of [
+      ['cooledge', (first: string, copy: string) => expect(copy).toBe(first)],
+      ['zenbooker', (_: string, copy: string) => expect(bodyOf(copy).retry_count).toBe(1)],
+    ] as const) {
+      const [first, copy] = plan({ providers: [entry(name)], count: 1, duplicates: 1, outOfOrder: false });
+      check((first as Delivery).body, (copy as Delivery).body);
+    }
+  });
+
+  it('any plan: every delivery is authentic, valid and dated no later than the send (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(names, { minLength: 1 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.option(fc.constantFrom(...all.flatMap((p) => p.sender.sampleTypes)), { nil: undefined }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.boolean(),
+        fc.integer(),
+        (chosen, count, type, duplicates, outOfOrder, seed) => {
+          const senders = chosen.map(entry);
+          // A type is offered only by the providers that have a sample of it.
+          const offering =
+            type === undefined ? senders : senders.filter((p) => p.sender.sampleTypes.includes(type));
+          fc.pre(offering.length > 0);
+          const deliveries = plan({
+            providers: offering,
+            count,
+            ...(type === undefined ? {} : { type }),
+            duplicates,
+            outOfOrder,
+            now,
+            random: seeded(seed),
+          });
+          expect(deliveries.filter((d) => !d.duplicate)).toHaveLength(count);
+          expect(deliveries.filter((d) => d.duplicate)).toHaveLength(Math.round(count * duplicates));
+          for (const delivery of deliveries) {
+            const { provider } = entry(delivery.provider);
+            const { request, credentials, settings } = received(delivery, now);
+            expect(provider.authenticate(request, { credentials, settings, now })).toEqual({ ok: true });
+            const body = bodyOf(delivery.body);
+            expect(provider.envelope(body, request).ok).toBe(true);
+            expect(provider.validate(body).ok).toBe(true);
+            for (const [, t] of timesIn(body)) expect(t).toBeLessThanOrEqual(now.getTime());
+          }
+        },
+      ),
+      { numRuns: 60 },
     );
-    const six = plan({ providers: ['cooledge', 'zenbooker'], count: 6, duplicates: 0, outOfOrder: false });
-    expect(six.map((d) => `${d.provider} ${d.eventType}`)).toEqual([
-      'cooledge booking.created',
-      'cooledge job.completed',
-      'cooledge invoice.paid',
-      'zenbooker job.created',
-      'zenbooker job.started',
-      'zenbooker job.completed',
-    ]);
-    expect(new Set(six.slice(0, 3).map((d) => d.jobId)).size).toBe(1);
+  });
+
+  it('sends one job.completed by default and whole job histories for larger counts', () => {
+    for (const p of all) {
+      expect(plan({ providers: [p], count: 1, duplicates: 0, outOfOrder: false })[0]?.eventType).toBe(
+        'job.completed',
+      );
+    }
+    const count = all.reduce((n, p) => n + p.sender.history.length, 0);
+    const run = plan({ providers: all, count, duplicates: 0, outOfOrder: false });
+    expect(run.map((d) => `${d.provider} ${d.eventType}`)).toEqual(
+      all.flatMap((p) => p.sender.history.map((type) => `${p.provider.name} ${type}`)),
+    );
+    let at = 0;
+    for (const p of all) {
+      const job = run.slice(at, at + p.sender.history.length);
+      expect(new Set(job.map((d) => d.jobId).filter(Boolean)).size, p.provider.name).toBe(1);
+      at += p.sender.history.length;
+    }
   });
 
   it('sends each job newest first with --out-of-order', () => {
-    const deliveries = plan({ providers: ['cooledge'], count: 3, duplicates: 0, outOfOrder: true });
+    const deliveries = plan({ providers: [entry('cooledge')], count: 3, duplicates: 0, outOfOrder: true });
     const times = deliveries.map((d) => bodyOf(d.body).occurred_at as string);
     expect(times).toEqual([...times].sort().reverse());
   });
 
-  it('adds the requested share of duplicates, each after its first delivery', () => {
-    const random = seeded(7);
+  it('adds the requested share of duplicates, each after its first delivery, under its message id', () => {
     const deliveries = plan({
-      providers: ['cooledge', 'zenbooker'],
+      providers: all,
       count: 40,
       duplicates: 0.25,
       outOfOrder: false,
-      random,
+      random: seeded(7),
     });
     expect(deliveries).toHaveLength(50);
     const duplicates = deliveries.filter((d) => d.duplicate);
     expect(duplicates).toHaveLength(10);
-    const key = (d: (typeof deliveries)[number]) =>
-      d.provider === 'cooledge' ? (bodyOf(d.body).event_id as string) : eventKey(bodyOf(d.body));
     for (const copy of duplicates) {
-      const at = deliveries.indexOf(copy);
-      const first = deliveries.findIndex((d) => !d.duplicate && key(d) === key(copy));
+      const first = deliveries.findIndex((d) => !d.duplicate && d.messageId === copy.messageId);
       expect(first).toBeGreaterThanOrEqual(0);
-      expect(first).toBeLessThan(at);
-      // Zenbooker retries carry a higher retry_count and the same dedupe key.
-      if (copy.provider === 'zenbooker') expect(bodyOf(copy.body).retry_count).toBe(1);
-      else expect(copy.body).toBe(deliveries[first]?.body);
+      expect(first).toBeLessThan(deliveries.indexOf(copy));
+      expect(copy.messageId).toMatch(/^msg_[0-9a-f]{32}$/);
     }
   });
 });

@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readSettings } from '#core/config';
+import { readCredentials } from '#core/credentials';
 import type { JsonObject } from '#core/json';
+import type { AnyProvider, DeliveryRequest } from '#core/provider';
+import { providers } from '#providers/index';
 import { eventKey as zenbookerEventKey } from '#providers/zenbooker';
+import { providerFlags } from '../../cli/commands.ts';
 import { deliveryIds } from '../../cli/send.ts';
 import { cli } from './run-cli.ts';
 
@@ -14,6 +19,8 @@ import { cli } from './run-cli.ts';
 let reply: { status: number; body: unknown } = { status: 202, body: {} };
 /** The bodies received, in order. */
 let received: string[] = [];
+/** The requests received, in order: path, headers (lower-cased by Node), exact body. */
+let requests: Array<{ method: string; path: string; headers: Record<string, string>; body: Buffer }> = [];
 let server: Server;
 let url: string;
 
@@ -22,7 +29,16 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      received.push(Buffer.concat(chunks).toString('utf8'));
+      const body = Buffer.concat(chunks);
+      received.push(body.toString('utf8'));
+      requests.push({
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: Object.fromEntries(
+          Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+        ),
+        body,
+      });
       response.writeHead(reply.status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(reply.body));
     });
@@ -34,6 +50,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
   reply = { status: 202, body: { status: 'accepted', event_key: 'evt_1' } };
   received = [];
+  requests = [];
 });
 
 describe('cli send: what to look at next', () => {
@@ -60,9 +77,12 @@ describe('cli send: what to look at next', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^401 Unauthorized/);
     expect(result.stderr).toContain(
-      '401 from the Cooledge webhook: the signing secret in this terminal (whse…, from COOLEDGE_WEBHOOK_SECRETS in this terminal) differs from the one the stack printed',
+      '401 from the Cooledge webhook: the credentials in this terminal (whse…, from COOLEDGE_WEBHOOK_SECRETS in this terminal) differ from those the stack printed',
     );
-    expect(result.stderr).toContain('--scheme timestamped');
+    expect(result.stderr).toContain('Pass --secret, or set COOLEDGE_WEBHOOK_SECRETS here as it is set there');
+    expect(result.stderr).toContain(
+      "--scheme timestamped: it must match the stack's COOLEDGE_SIGNATURE_SCHEME",
+    );
     expect(result.stderr).not.toContain(secret);
     expect(result.stderr).not.toContain('ZENBOOKER');
   });
@@ -78,15 +98,17 @@ describe('cli send: what to look at next', () => {
       '--count',
       '3',
       '--token',
-      'zbk_mine',
+      'zbk_mine_0123456789abcdefghij',
       '--json',
     ]);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).statuses).toEqual({ '401 Unauthorized': 3 });
     expect(result.stderr).toContain(
-      '401 from the Zenbooker webhook: the path token in this terminal (zbk_…, from --token) differs from the one the stack printed',
+      '401 from the Zenbooker webhook: the credentials in this terminal (zbk_…, from --token) differ from those the stack printed',
     );
-    expect(result.stderr).toContain('ZENBOOKER_WEBHOOK_TOKENS');
+    expect(result.stderr).toContain('Pass --token, or set ZENBOOKER_WEBHOOK_TOKENS here');
+    expect(result.stderr).not.toContain('zbk_mine_0123456789abcdefghij');
+    expect(result.stderr).not.toContain('Cooledge');
   });
 
   it('summarises many deliveries one status a line', async () => {
@@ -188,5 +210,277 @@ describe('cli send --json: one delivery’s job id and event key', () => {
     const out = JSON.parse((await cli(['send', '--url', url, '--count', '2', '--json'])).stdout);
     expect(out).not.toHaveProperty('delivery');
     expect(out.deliveries).toBe(2);
+  });
+});
+
+/** A provider's credentials from their text and its settings from `env`, as the receiver reads them. */
+function receiverContext(provider: AnyProvider, text: string, env: Record<string, string> = {}) {
+  const checked = readCredentials(
+    { [provider.name]: provider.credentials.env.parse(text) },
+    new Map([[provider.name, provider]]),
+  );
+  if (!checked.ok) throw new Error(`${provider.name}: ${checked.problem.message}`);
+  return { credentials: checked.value[provider.name], settings: readSettings(provider, env) };
+}
+
+/** A request the fake receiver got, as the provider reads it behind API Gateway. */
+function asDelivery(provider: AnyProvider, request: (typeof requests)[number]): DeliveryRequest {
+  const prefix = `/webhooks/${provider.name}`;
+  expect(request.path === prefix || request.path.startsWith(`${prefix}/`), request.path).toBe(true);
+  const parameter = request.path.slice(prefix.length + 1);
+  return {
+    headers: request.headers,
+    pathParameter: parameter === '' ? undefined : decodeURIComponent(parameter),
+    rawBody: request.body,
+  };
+}
+
+const registry = [...providers.values()];
+
+describe('cli send: every provider in the registry', () => {
+  it.each(registry.map((p) => [p.name, p] as const))(
+    '--provider %s: a POST its own authenticate accepts, with the dev credentials and default settings',
+    async (name, provider) => {
+      const result = await cli(['send', '--url', url, '--provider', name, '--count', '3']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(requests).toHaveLength(3);
+      const { credentials, settings } = receiverContext(provider, provider.credentials.env.dev);
+      for (const request of requests) {
+        expect(request.method).toBe('POST');
+        expect(request.headers['content-type']).toBe('application/json');
+        const delivery = asDelivery(provider, request);
+        expect(provider.authenticate(delivery, { credentials, settings, now: new Date() })).toEqual({
+          ok: true,
+        });
+        const body = JSON.parse(request.body.toString('utf8')) as JsonObject;
+        expect(provider.envelope(body, delivery).ok).toBe(true);
+        expect(provider.validate(body).ok).toBe(true);
+      }
+    },
+  );
+
+  it('--provider all: every provider in the registry, a job history each, in turn', async () => {
+    const histories = await Promise.all(registry.map(async (p) => (await p.sender()).history));
+    const count = histories.reduce((n, h) => n + h.length, 0);
+    const result = await cli(['send', '--url', url, '--provider', 'all', '--count', String(count)]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(requests.map((r) => r.path.split('/')[2])).toEqual(
+      registry.flatMap((p, i) => (histories[i] ?? []).map(() => p.name)),
+    );
+  });
+
+  it.each(registry.map((p) => [p.name, p] as const))(
+    '--provider %s --duplicates 1: each event delivered twice under one event key',
+    async (_, provider) => {
+      const result = await cli([
+        'send',
+        '--url',
+        url,
+        '--provider',
+        provider.name,
+        '--count',
+        '4',
+        '--duplicates',
+        '1',
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(requests).toHaveLength(8);
+      const keys = new Map<string, number>();
+      for (const request of requests) {
+        const body = JSON.parse(request.body.toString('utf8')) as JsonObject;
+        const envelope = provider.envelope(body, asDelivery(provider, request));
+        if (!envelope.ok) throw new Error(envelope.detail);
+        keys.set(envelope.eventKey, (keys.get(envelope.eventKey) ?? 0) + 1);
+      }
+      expect([...keys.values()]).toEqual([2, 2, 2, 2]);
+    },
+  );
+
+  it('Standard Webhooks: a redelivery keeps its webhook-id, each event has its own', async () => {
+    const result = await cli([
+      'send',
+      '--url',
+      url,
+      '--provider',
+      'standard',
+      '--count',
+      '3',
+      '--duplicates',
+      '1',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const ids = requests.map((r) => r.headers['webhook-id'] as string);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(ids.filter((x) => x === id)).toHaveLength(2);
+  });
+
+  it.each(registry.map((p) => [p.name, p] as const))(
+    '--file without --provider: a %s body is recognised as its own',
+    async (name, provider) => {
+      await cli(['send', '--url', url, '--provider', name]);
+      const body = received[0] as string;
+      requests = [];
+      const dir = mkdtempSync(join(tmpdir(), 'send-'));
+      const file = join(dir, 'body.json');
+      writeFileSync(file, body);
+      try {
+        const result = await cli(['send', '--url', url, '--file', file]);
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stdout).toContain(` ${name} `);
+        expect(requests[0]?.path.startsWith(`/webhooks/${provider.name}`)).toBe(true);
+        expect(requests[0]?.body.toString('utf8')).toBe(body);
+      } finally {
+        rmSync(dir, { recursive: true });
+      }
+    },
+  );
+
+  it('--file: a body no provider recognises needs --provider, naming every one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'send-'));
+    const file = join(dir, 'body.json');
+    writeFileSync(file, '{"hello":"world"}');
+    try {
+      const result = await cli(['send', '--url', url, '--file', file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`add --provider ${registry.map((p) => p.name).join('|')}`);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('cli send: credentials and settings from the providers’ flags and variables', () => {
+  /** Each provider's flag, with a valid value other than its dev one. */
+  const others: Record<string, string> = {
+    cooledge: 'whsec_another_secret_0123456789',
+    zenbooker: 'zbk_another_token_0123456789abcdef',
+    standard: `billing=whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+  };
+
+  it('offers every provider’s credentials flag and setting flags, with its help line', async () => {
+    const help = (await cli(['send', '--help'])).stdout;
+    for (const provider of registry) {
+      const own = provider.credentials.env.flag;
+      if (own !== undefined) {
+        expect(help).toMatch(new RegExp(`^  --${own} <`, 'm'));
+        expect(help).toContain(provider.credentials.env.variable);
+      }
+      for (const setting of Object.values(provider.settings)) {
+        if (setting.flag === undefined) continue;
+        expect(help).toMatch(new RegExp(`^  --${setting.flag} <`, 'm'));
+        expect(help.replace(/\s+/g, ' ')).toContain(setting.description);
+      }
+    }
+    expect(help).toContain(`--provider <name>       ${registry.map((p) => p.name).join(', ')} or all`);
+  });
+
+  it('refuses a flag two providers declare, or one send has already', () => {
+    const cooledge = providers.get('cooledge') as AnyProvider;
+    const twin = { ...cooledge, name: 'twin' };
+    expect(() =>
+      providerFlags(
+        new Map([
+          ['cooledge', cooledge],
+          ['twin', twin],
+        ]),
+      ),
+    ).toThrow('send flag --secret (twin) is declared twice');
+    const clash = {
+      ...cooledge,
+      credentials: { ...cooledge.credentials, env: { ...cooledge.credentials.env, flag: 'count' } },
+    };
+    expect(() => providerFlags(new Map([['cooledge', clash]]))).toThrow('send flag --count (cooledge)');
+    expect(providerFlags().map((f) => f.flag)).toEqual(
+      registry.flatMap((p) => [
+        ...(p.credentials.env.flag === undefined ? [] : [p.credentials.env.flag]),
+        ...Object.values(p.settings).flatMap((s) => (s.flag === undefined ? [] : [s.flag])),
+      ]),
+    );
+  });
+
+  it.each(registry.filter((p) => p.credentials.env.flag !== undefined).map((p) => [p.name, p] as const))(
+    '%s: its flag, else its variable, gives the credentials the request is made with',
+    async (name, provider) => {
+      const { flag, variable } = provider.credentials.env;
+      const text = others[name];
+      if (text === undefined) throw new Error(`add a second valid credential text for ${name} to this test`);
+      const { credentials, settings } = receiverContext(provider, text);
+      const authentic = () => {
+        const request = requests.at(-1);
+        if (!request) throw new Error('nothing sent');
+        return provider.authenticate(asDelivery(provider, request), {
+          credentials,
+          settings,
+          now: new Date(),
+        });
+      };
+      expect((await cli(['send', '--url', url, '--provider', name, `--${flag}`, text])).code).toBe(0);
+      expect(authentic()).toEqual({ ok: true });
+      expect((await cli(['send', '--url', url, '--provider', name], { [variable]: text })).code).toBe(0);
+      expect(authentic()).toEqual({ ok: true });
+      // The flag wins over the variable.
+      const devVariable = { [variable]: provider.credentials.env.dev };
+      expect(
+        (await cli(['send', '--url', url, '--provider', name, `--${flag}`, text], devVariable)).code,
+      ).toBe(0);
+      expect(authentic()).toEqual({ ok: true });
+      // Without either, the dev value: not these credentials.
+      expect((await cli(['send', '--url', url, '--provider', name])).code).toBe(0);
+      expect(authentic()).not.toEqual({ ok: true });
+    },
+  );
+
+  it.each(registry.filter((p) => p.credentials.env.flag !== undefined).map((p) => [p.name, p] as const))(
+    '%s: malformed credentials are a usage error naming the flag or variable, never the value',
+    async (name, provider) => {
+      const { flag, variable } = provider.credentials.env;
+      const bad = 'x';
+      const byFlag = await cli(['send', '--url', url, '--provider', name, `--${flag}`, bad]);
+      expect(byFlag.code).toBe(2);
+      expect(byFlag.stderr).toMatch(new RegExp(`^error: --${flag} is invalid`));
+      const byVariable = await cli(['send', '--url', url, '--provider', name], { [variable]: bad });
+      expect(byVariable.code).toBe(2);
+      expect(byVariable.stderr).toMatch(new RegExp(`^error: ${variable} is invalid`));
+      expect(requests).toHaveLength(0);
+    },
+  );
+
+  it('--scheme plain signs as the plain scheme; COOLEDGE_SIGNATURE_SCHEME is read when it is absent', async () => {
+    const cooledge = providers.get('cooledge') as AnyProvider;
+    const plain = receiverContext(cooledge, cooledge.credentials.env.dev, {
+      COOLEDGE_SIGNATURE_SCHEME: 'plain',
+    });
+    const check = () =>
+      cooledge.authenticate(asDelivery(cooledge, requests.at(-1) as (typeof requests)[number]), {
+        ...plain,
+        now: new Date(),
+      });
+    await cli(['send', '--url', url, '--scheme', 'plain']);
+    expect(requests.at(-1)?.headers['x-cooledge-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(check()).toEqual({ ok: true });
+    await cli(['send', '--url', url], { COOLEDGE_SIGNATURE_SCHEME: 'plain' });
+    expect(check()).toEqual({ ok: true });
+    await cli(['send', '--url', url, '--scheme', 'timestamped'], { COOLEDGE_SIGNATURE_SCHEME: 'plain' });
+    expect(requests.at(-1)?.headers['x-cooledge-signature']).toMatch(/^t=\d+,v1=/);
+    const bad = await cli(['send', '--url', url], { COOLEDGE_SIGNATURE_SCHEME: 'md5' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('COOLEDGE_SIGNATURE_SCHEME is invalid');
+  });
+
+  it('Standard Webhooks --json: the event key is the source and webhook-id the request carried', async () => {
+    reply = { status: 401, body: { title: 'Unauthorized' } };
+    const result = await cli(['send', '--url', url, '--provider', 'standard', '--json']);
+    expect(result.code).toBe(1);
+    const request = requests[0] as (typeof requests)[number];
+    const source = request.path.split('/')[3];
+    expect(JSON.parse(result.stdout).delivery).toMatchObject({
+      provider: 'standard',
+      eventType: 'job.completed',
+      status: 401,
+      eventKey: `${source}:${request.headers['webhook-id']}`,
+      jobId: (JSON.parse(request.body.toString('utf8')) as { data: { job_id: string } }).data.job_id,
+    });
+    expect(result.stderr).toContain('401 from the Standard Webhooks webhook');
+    expect(result.stderr).toContain('Pass --source-secret, or set STANDARD_WEBHOOK_SECRETS here');
   });
 });

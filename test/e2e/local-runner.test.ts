@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sign } from '#providers/cooledge';
+import { cooledge, sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
+import { zenbooker } from '#providers/zenbooker';
 import { fixture } from '../support/fixtures.ts';
 import { alive, freePort, root, run, Service } from './support.ts';
 
@@ -116,8 +118,10 @@ describe('npm start on one data folder, across restarts', () => {
     }
 
     // An OSC 52 clipboard write in the event key, a C1 CSI and a bidi override in the event type.
-    const secret = (/Cooledge signing secret\s+(\S+)/.exec(runner.output) as RegExpExecArray)[1] as string;
-    const token = (/Zenbooker token\s+(\S+)/.exec(runner.output) as RegExpExecArray)[1] as string;
+    const printed = (variable: string) =>
+      (new RegExp(`${variable} +(\\S+)`).exec(runner.output) as RegExpExecArray)[1] as string;
+    const secret = printed(cooledge.credentials.env.variable);
+    const token = printed(zenbooker.credentials.env.variable);
     const eventKey = `\u001b]52;c;${Buffer.from('rm -rf ~').toString('base64').replace(/=/g, '')}\u0007${randomUUID()}`;
     const body = JSON.stringify({
       ...fixture('cooledge', 'job.completed'),
@@ -162,5 +166,10 @@ describe('npm start on one data folder, across restarts', () => {
     const help = await run(tsx, ['local/start.ts', '-h'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npm start/);
+    // The providers' variables come from the registry.
+    for (const provider of providers.values()) {
+      expect(help.stdout).toContain(provider.credentials.env.variable);
+      for (const setting of Object.values(provider.settings)) expect(help.stdout).toContain(setting.variable);
+    }
   });
 });

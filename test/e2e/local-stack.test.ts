@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventPk } from '#adapters/dynamo-store';
+import { eventPk, jobPk } from '#adapters/dynamo-store';
 import type { QueueMessage } from '#core/message';
+import type { AnyProvider } from '#core/provider';
+import { matchRoute, routePath } from '#core/routes';
 import { sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
 import { queueDepth } from '../../cli/redrive.ts';
 import { resourceNames } from '../../local/names.ts';
@@ -45,6 +49,13 @@ describe('npm start and the CLI, end to end', () => {
     const result = await cli(['events', 'show', key, '--json'], env);
     return result.code === 0 ? (JSON.parse(result.stdout) as Record<string, unknown>) : undefined;
   };
+  /** The credentials the banner prints for a provider (its variable, then the value). */
+  const printedCredentials = (provider: AnyProvider) =>
+    (
+      new RegExp(`^ {2}${provider.title} +${provider.credentials.env.variable} +(\\S+)`, 'm').exec(
+        stack.output,
+      ) as RegExpExecArray
+    )[1] as string;
   const deadLetters = async () =>
     json<{ messages: number; listed: { messageId: string; eventKey?: string }[] }>(
       await cli(['redrive', '--dry-run', '--json'], env),
@@ -75,8 +86,8 @@ describe('npm start and the CLI, end to end', () => {
     });
     const ready = await stack.waitFor(/^ready: serving (\S+)/m, 90_000);
     url = ready[1] as string;
-    secret = (/Cooledge signing secret\s+(\S+)/.exec(stack.output) as RegExpExecArray)[1] as string;
-    token = (/Zenbooker token\s+(\S+)/.exec(stack.output) as RegExpExecArray)[1] as string;
+    secret = printedCredentials(providers.get('cooledge') as AnyProvider);
+    token = printedCredentials(providers.get('zenbooker') as AnyProvider);
     sqsEndpoint = (/^\s*SQS\s+(http\S+)/m.exec(stack.output) as RegExpExecArray)[1] as string;
     javaPid = Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8'));
     sqs = new SQSClient({
@@ -110,8 +121,20 @@ describe('npm start and the CLI, end to end', () => {
 
   it('prints the webhook URLs, dev credentials, endpoints and a send command', () => {
     expect(url).toBe(`http://127.0.0.1:${ports.http}`);
+    // One URL and one dev credential per provider of the registry, each a route of that provider.
+    for (const provider of providers.values()) {
+      const line = new RegExp(`^ {2}${provider.title} +POST ${url}(/\\S+)$`, 'm').exec(stack.output);
+      expect(line, provider.name).not.toBeNull();
+      const path = (line as RegExpExecArray)[1] as string;
+      expect(matchRoute(path, providers)?.provider, path).toBe(provider);
+      // Only a parameter that is no secret, or the public dev value, is filled in.
+      if (provider.route.parameter) expect(path).not.toBe(routePath(provider));
+      expect(printedCredentials(provider), provider.name).toBe(provider.credentials.env.dev);
+    }
     expect(stack.output).toContain(`POST ${url}/webhooks/cooledge`);
     expect(stack.output).toContain(`POST ${url}/webhooks/zenbooker/${token}`);
+    expect(stack.output).toContain(`POST ${url}/webhooks/standard/local`);
+    expect(stack.output).toMatch(/COOLEDGE_WEBHOOK_SECRETS +\S+ +\(scheme timestamped\)$/m);
     expect(stack.output).toContain(`DynamoDB    http://127.0.0.1:${ports.dynamodb}`);
     expect(sqsEndpoint).toBe(`http://127.0.0.1:${ports.sqs}`);
     expect(stack.output).toMatch(/npm run cli -- send --data-dir \S+/);
@@ -382,6 +405,83 @@ describe('npm start and the CLI, end to end', () => {
     );
     expect(replayed).toEqual(expect.objectContaining({ replayed: keys.length, skipped: 0 }));
     expect(await queueDepth(sqs, queue)).toBe(keys.length);
+  });
+
+  it('stores a Standard Webhooks delivery signed with the dev secret of the local source', async () => {
+    const [source, signingSecret] = printedCredentials(providers.get('standard') as AnyProvider).split(
+      '=',
+      2,
+    ) as [string, string];
+    expect(source).toBe('local');
+    const id = `msg_${randomUUID()}`;
+    const jobId = `J-${randomUUID()}`;
+    const sent = new Date();
+    const body = JSON.stringify({
+      type: 'job.completed',
+      timestamp: new Date(sent.getTime() - 60_000).toISOString(),
+      data: { job_id: jobId, account_id: 'acme-hq', status: 'completed' },
+    });
+    const headers = {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(sent.getTime() / 1000)),
+      'webhook-signature': new Webhook(signingSecret).sign(id, sent, body),
+    };
+    const response = await fetch(`${url}/webhooks/standard/local`, { method: 'POST', headers, body });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({
+      status: 'accepted',
+      provider: 'standard',
+      event_key: `local:${id}`,
+    });
+    // Signed with another secret: refused, as an unknown source is.
+    const forged = {
+      ...headers,
+      'webhook-signature': new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).sign(
+        id,
+        sent,
+        body,
+      ),
+    };
+    expect(
+      (await fetch(`${url}/webhooks/standard/local`, { method: 'POST', headers: forged, body })).status,
+    ).toBe(401);
+    expect((await fetch(`${url}/webhooks/standard/other`, { method: 'POST', headers, body })).status).toBe(
+      401,
+    );
+
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: `http://127.0.0.1:${ports.dynamodb}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+    const names = resourceNames('local');
+    const item = async (table: string, pk: string) =>
+      (await doc.send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
+    try {
+      const event = await eventually(
+        () => item(names.eventsTable, eventPk('standard', `local:${id}`)),
+        'the Standard Webhooks event',
+      );
+      expect(event).toMatchObject({
+        provider: 'standard',
+        eventType: 'job.completed',
+        outcome: 'applied',
+        accountId: 'acme-hq',
+        rawBody: body,
+      });
+      expect(await item(names.jobsTable, jobPk('standard', jobId))).toMatchObject({
+        provider: 'standard',
+        jobId,
+        accountId: 'acme-hq',
+        status: 'completed',
+        lastEventKey: `local:${id}`,
+      });
+    } finally {
+      doc.destroy();
+    }
   });
 
   it('keeps the dedupe key of a Zenbooker delivery stable across HTTP', async () => {

@@ -3,7 +3,9 @@ import { request } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { routePath } from '#core/routes';
 import { sign } from '#providers/cooledge';
+import { providers, registry } from '#providers/index';
 import {
   type AccessLogEntry,
   fromApiGatewayResult,
@@ -13,6 +15,7 @@ import {
   toApiGatewayEvent,
 } from '../../local/server.ts';
 import { fakeIngest } from '../support/ingest-harness.ts';
+import { testProvider } from '../support/test-provider.ts';
 
 const now = new Date('2026-06-17T14:38:55.904Z');
 
@@ -167,6 +170,40 @@ describe('local API Gateway: request → payload 2.0 event', () => {
     expect(event).toMatchObject({ routeKey: 'ANY /webhooks/cooledge' });
   });
 
+  it('declares one ANY route per provider of the registry, matched as the ingest function matches', () => {
+    for (const provider of providers.values()) {
+      const parameter = provider.route.parameter;
+      const event = toApiGatewayEvent({
+        method: 'POST',
+        url: `/webhooks/${provider.name}${parameter ? '/a%2Db' : ''}`,
+        headers: {},
+        body: undefined,
+        sourceIp: '::1',
+      });
+      expect(event.routeKey, provider.name).toBe(`ANY ${routePath(provider)}`);
+      expect(event.pathParameters, provider.name).toEqual(
+        parameter ? { [parameter.name]: 'a-b' } : undefined,
+      );
+      // A route with a parameter needs it; one without takes none.
+      const other = toApiGatewayEvent({
+        method: 'POST',
+        url: `/webhooks/${provider.name}${parameter ? '' : '/extra'}`,
+        headers: {},
+        body: undefined,
+        sourceIp: '::1',
+      });
+      expect(other.routeKey, provider.name).toBe('$default');
+    }
+  });
+
+  it('routes the providers it is given, not only the registry', () => {
+    const request = { method: 'POST', url: '/webhooks/test', headers: {}, body: undefined, sourceIp: '::1' };
+    expect(toApiGatewayEvent(request).routeKey).toBe('$default');
+    expect(toApiGatewayEvent(request, registry([...providers.values(), testProvider])).routeKey).toBe(
+      'ANY /webhooks/test',
+    );
+  });
+
   it('sends unmatched paths to $default without a body when there is none', () => {
     const event = toApiGatewayEvent({
       method: 'GET',
@@ -256,6 +293,24 @@ describe('local API Gateway: the HTTP server', () => {
       { method: 'POST', route: '/webhooks/zenbooker/{token}', status: 202, ms: expect.any(Number) },
     ]);
     expect(JSON.stringify(log)).not.toContain('secret-token-value');
+  });
+
+  it("logs each provider's route template, never a path parameter, for a registry of its own", async () => {
+    const log: AccessLogEntry[] = [];
+    const served = registry([...providers.values(), testProvider]);
+    server = await startLocalServer({
+      port: 0,
+      providers: served,
+      handler: async () => ({ statusCode: 202, body: '{}' }),
+      onRequest: (entry) => log.push(entry),
+    });
+    const value = 'path_parameter_value_0123456789';
+    for (const provider of served.values()) {
+      const path = `/webhooks/${provider.name}${provider.route.parameter ? `/${value}` : ''}`;
+      expect((await call(server.port, path, Buffer.from('{}'))).status, path).toBe(202);
+    }
+    expect(log.map((entry) => entry.route)).toEqual([...served.values()].map(routePath));
+    expect(JSON.stringify(log)).not.toContain(value);
   });
 
   it('logs a request to no route as a placeholder, never its path, which may hold a real token', async () => {

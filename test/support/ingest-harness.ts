@@ -1,8 +1,10 @@
+import { readAllSettings } from '#core/config';
 import type { IngestDeps } from '#core/ingest';
 import { providers } from '#providers/index';
 import { createHandler } from '../../functions/ingest/app.ts';
 import { TallyMetrics } from '../../local/log.ts';
 import { FixedCredentials, fixedClock, RecordingLogger, RecordingQueue } from './fakes.ts';
+import { standardSecret, standardSource } from './world.ts';
 
 export interface FakeIngestOptions {
   secret: string;
@@ -20,15 +22,15 @@ export function fakeIngest(options: FakeIngestOptions, overrides: Partial<Ingest
     providers,
     queue,
     credentials: new FixedCredentials({
-      cooledgeSecrets: [options.secret],
-      zenbookerTokens: [options.token],
+      cooledge: { secrets: [options.secret] },
+      zenbooker: { tokens: [options.token] },
+      standard: { sources: { [standardSource]: { secrets: [standardSecret] } } },
     }),
     clock: fixedClock(options.now),
     logger,
     metrics,
     maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
-    signatureScheme: 'timestamped',
-    signatureToleranceSeconds: 300,
+    providerSettings: readAllSettings(providers, {}),
     eventTimeSkewSeconds: 300,
     ...overrides,
   });

@@ -3,11 +3,12 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { Webhook } from 'standardwebhooks';
 import { inject } from 'vitest';
 import { StaticCredentials } from '#adapters/credentials';
 import { DynamoEventStore, eventPk, jobPk } from '#adapters/dynamo-store';
 import { SqsQueue } from '#adapters/sqs-queue';
-import type { SignatureScheme } from '#core/config';
+import { readAllSettings, type SignatureScheme } from '#core/config';
 import type { EventStore } from '#core/consume';
 import type { Queue } from '#core/message';
 import { type Clock, type Logger, silentLogger } from '#core/ports';
@@ -34,6 +35,16 @@ export { apiEvent } from './api-event.ts';
 
 export const cooledgeSecret = 'whsec_test_0123456789abcdef';
 export const zenbookerToken = 'zbk_test_token_0123456789abcdefghij';
+/** The Standard Webhooks source the tests send as, and its signing secret (24 bytes). */
+export const standardSource = 'acme';
+export const standardSecret = `whsec_${Buffer.from('standard-webhooks-test-key').toString('base64')}`;
+
+/** The credentials every test pipeline runs with, one entry per provider of the registry. */
+export const testCredentials = {
+  cooledge: { secrets: [cooledgeSecret] },
+  zenbooker: { tokens: [zenbookerToken] },
+  standard: { sources: { [standardSource]: { secrets: [standardSecret] } } },
+};
 
 export interface WorldOptions {
   /** Visibility timeout of the test queue: short, so redelivery and the DLQ are quick to reach. */
@@ -87,16 +98,14 @@ export class World {
     this.ingest = createIngest({
       providers,
       queue: this.options.wrapQueue ? this.options.wrapQueue(queue) : queue,
-      credentials: new StaticCredentials({
-        cooledgeSecrets: [cooledgeSecret],
-        zenbookerTokens: [zenbookerToken],
-      }),
+      credentials: new StaticCredentials(testCredentials),
       clock,
       logger,
       metrics: this.ingestMetrics,
       maxBodyBytes: 256 * 1024,
-      signatureScheme: this.options.signatureScheme ?? 'timestamped',
-      signatureToleranceSeconds: 300,
+      providerSettings: readAllSettings(providers, {
+        COOLEDGE_SIGNATURE_SCHEME: this.options.signatureScheme ?? 'timestamped',
+      }),
       eventTimeSkewSeconds: 300,
     });
     const store = new DynamoEventStore({
@@ -151,6 +160,26 @@ export class World {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     return this.post(`/webhooks/zenbooker/${opts.token ?? zenbookerToken}`, raw, {
       'content-type': 'application/json',
+      ...opts.headers,
+    });
+  }
+
+  /**
+   * POSTs a Standard Webhooks body as source `standardSource` would: `webhook-id` (the event's
+   * idempotency key, `msg_…` unless given), `webhook-timestamp` from the world's clock, signed.
+   */
+  async postStandard(
+    body: object | string,
+    opts: { id?: string; source?: string; secret?: string; headers?: Record<string, string> } = {},
+  ) {
+    const raw = typeof body === 'string' ? body : JSON.stringify(body);
+    const id = opts.id ?? `msg_${randomBytes(12).toString('hex')}`;
+    const now = (this.options.clock ?? (() => new Date()))();
+    return this.post(`/webhooks/standard/${opts.source ?? standardSource}`, raw, {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(opts.secret ?? standardSecret).sign(id, now, raw),
       ...opts.headers,
     });
   }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
+import { ConfigError, consumerConfig, ingestConfig as readIngestConfig } from '#core/config';
+import { providers } from '#providers/index';
+
+const ingestConfig = (env: Record<string, string | undefined>) => readIngestConfig(env, providers);
 
 const cooledgeSecret = 'whsec_config_secret_0123456789';
 const zenbookerToken = 'zbk_config_token_0123456789abcdef';
@@ -42,20 +45,23 @@ describe('ingest configuration', () => {
     ).toEqual({
       queueUrl: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/events',
       maxBodyBytes: 300_000,
-      signatureScheme: 'plain',
-      signatureToleranceSeconds: 60,
+      providerSettings: new Map<string, unknown>([
+        ['cooledge', { scheme: 'plain', toleranceSeconds: 60 }],
+        ['zenbooker', {}],
+        ['standard', { toleranceSeconds: 300 }],
+      ]),
       eventTimeSkewSeconds: 900,
-      credentials: { kind: 'env', cooledgeSecrets: [cooledgeSecret], zenbookerTokens: [zenbookerToken] },
+      credentials: {
+        kind: 'env',
+        credentials: { cooledge: { secrets: [cooledgeSecret] }, zenbooker: { tokens: [zenbookerToken] } },
+      },
     });
   });
 
   it('applies the defaults: 256 KiB, timestamped signatures, 300 s tolerance, 300 s event time skew', () => {
-    expect(ingestConfig(ingestEnv())).toMatchObject({
-      maxBodyBytes: 262_144,
-      signatureScheme: 'timestamped',
-      signatureToleranceSeconds: 300,
-      eventTimeSkewSeconds: 300,
-    });
+    const config = ingestConfig(ingestEnv());
+    expect(config).toMatchObject({ maxBodyBytes: 262_144, eventTimeSkewSeconds: 300 });
+    expect(config.providerSettings.get('cooledge')).toEqual({ scheme: 'timestamped', toleranceSeconds: 300 });
   });
 
   it('takes an event time skew from 0 (no event ahead of its receipt) to a day', () => {
@@ -73,19 +79,56 @@ describe('ingest configuration', () => {
     );
     expect(config.credentials).toEqual({
       kind: 'env',
-      cooledgeSecrets: [cooledgeSecret, second],
-      zenbookerTokens: [zenbookerToken, 'zbk_config_token_rotated_00000000'],
+      credentials: {
+        cooledge: { secrets: [cooledgeSecret, second] },
+        zenbooker: { tokens: [zenbookerToken, 'zbk_config_token_rotated_00000000'] },
+      },
     });
   });
 
-  it.each(['QUEUE_URL', 'COOLEDGE_WEBHOOK_SECRETS', 'ZENBOOKER_WEBHOOK_TOKENS'])(
-    'fails naming %s when it is missing',
-    (name) => {
-      expect(configError(() => ingestConfig(ingestEnv({ [name]: undefined }))).message).toBe(
-        `${name} is not set`,
-      );
+  it('fails naming QUEUE_URL when it is missing', () => {
+    expect(configError(() => ingestConfig(ingestEnv({ QUEUE_URL: undefined }))).message).toBe(
+      'QUEUE_URL is not set',
+    );
+  });
+
+  it.each([...providers.values()].map((p) => p.credentials.env.variable))(
+    'leaves a provider unconfigured when %s is unset or empty (its deliveries get 401)',
+    (variable) => {
+      const provider = [...providers.values()].find((p) => p.credentials.env.variable === variable);
+      for (const value of [undefined, '', '  ']) {
+        const env: Record<string, string | undefined> = ingestEnv({
+          [variable]: value,
+          STANDARD_WEBHOOK_SECRETS: undefined,
+        });
+        // One provider stays configured, so the environment as a whole is valid.
+        const other = [...providers.values()].find((p) => p !== provider) ?? provider;
+        env[other?.credentials.env.variable as string] ??= other?.credentials.env.dev as string;
+        const credentials = ingestConfig(env).credentials;
+        expect(credentials.kind === 'env' && provider && credentials.credentials[provider.name]).toBeFalsy();
+      }
     },
   );
+
+  it('fails naming every variable when no provider has credentials', () => {
+    const message = configError(() =>
+      ingestConfig({ QUEUE_URL: 'https://sqs.example.com/q', COOLEDGE_WEBHOOK_SECRETS: '' }),
+    ).message;
+    for (const provider of providers.values()) expect(message).toContain(provider.credentials.env.variable);
+    expect(message).toContain('WEBHOOK_SECRET_ID');
+  });
+
+  it('reads Standard Webhooks sources as <source>=<secret> pairs, a source named twice keeping both', () => {
+    const first = `whsec_${Buffer.from('a'.repeat(24)).toString('base64')}`;
+    const second = `whsec_${Buffer.from('b'.repeat(32)).toString('base64')}`;
+    const other = `whsec_${Buffer.from('c'.repeat(64)).toString('base64')}`;
+    const config = ingestConfig(
+      ingestEnv({ STANDARD_WEBHOOK_SECRETS: `acme=${first}, acme=${second},billing-2=${other}` }),
+    );
+    expect(config.credentials.kind === 'env' && config.credentials.credentials.standard).toEqual({
+      sources: { acme: { secrets: [first, second] }, 'billing-2': { secrets: [other] } },
+    });
+  });
 
   it.each([
     ['QUEUE_URL', ''],
@@ -107,14 +150,17 @@ describe('ingest configuration', () => {
     ['EVENT_TIME_SKEW_SECONDS', '-1'],
     ['EVENT_TIME_SKEW_SECONDS', '1.5'],
     ['EVENT_TIME_SKEW_SECONDS', '86401'],
-    ['COOLEDGE_WEBHOOK_SECRETS', ''],
     ['COOLEDGE_WEBHOOK_SECRETS', ' , '],
     ['COOLEDGE_WEBHOOK_SECRETS', 'too-short'],
     ['COOLEDGE_WEBHOOK_SECRETS', `${cooledgeSecret},short`],
-    ['ZENBOOKER_WEBHOOK_TOKENS', ''],
     ['ZENBOOKER_WEBHOOK_TOKENS', 'short_token'],
     ['ZENBOOKER_WEBHOOK_TOKENS', 'zbk token with spaces 0123456789'],
     ['ZENBOOKER_WEBHOOK_TOKENS', 'zbk/token/with/slashes/0123456789'],
+    ['STANDARD_WEBHOOK_SECRETS', 'whsec_c2hvcnQ='],
+    ['STANDARD_WEBHOOK_SECRETS', `acme=whsec_${Buffer.from('x'.repeat(65)).toString('base64')}`],
+    ['STANDARD_WEBHOOK_SECRETS', `Acme=whsec_${Buffer.from('x'.repeat(24)).toString('base64')}`],
+    ['STANDARD_WEBHOOK_SECRETS', `acme=${Buffer.from('x'.repeat(24)).toString('base64')}`],
+    ['STANDARD_WEBHOOK_TOLERANCE_SECONDS', '0'],
   ])('fails naming %s when it is %j', (name, value) => {
     const error = configError(() => ingestConfig(ingestEnv({ [name]: value })));
     expect(error.message).toMatch(new RegExp(`^${name} is invalid: .+`));
@@ -123,10 +169,10 @@ describe('ingest configuration', () => {
   it('accepts the smallest and largest allowed values', () => {
     expect(
       ingestConfig(ingestEnv({ MAX_BODY_BYTES: '1', COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '1' })),
-    ).toMatchObject({
-      maxBodyBytes: 1,
-      signatureToleranceSeconds: 1,
-    });
+    ).toMatchObject({ maxBodyBytes: 1 });
+    expect(
+      ingestConfig(ingestEnv({ COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '1' })).providerSettings.get('cooledge'),
+    ).toMatchObject({ toleranceSeconds: 1 });
     expect(
       ingestConfig(
         ingestEnv({
@@ -134,7 +180,7 @@ describe('ingest configuration', () => {
           COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '86400',
         }),
       ),
-    ).toMatchObject({ maxBodyBytes: 300 * 1024, signatureToleranceSeconds: 86_400 });
+    ).toMatchObject({ maxBodyBytes: 300 * 1024 });
   });
 
   it('never quotes a rejected secret or token in its message', () => {

@@ -2,22 +2,21 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type JsonObject } from '#core/json';
 import { admissionIssues, storableNumberExpectation } from '#core/limits';
-import type { AuthSettings, DeliveryRequest } from '#core/provider';
-import { cooledge, sign } from '#providers/cooledge';
+import type { AuthContext, DeliveryRequest } from '#core/provider';
+import { type CooledgeCredentials, type CooledgeSettings, cooledge, sign } from '#providers/cooledge';
 import { cooledgeEvent, jsonWithNumbers, numberToken, parsedBody } from '../support/factories.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 
 const secret = 'whsec_unit_cooledge_secret_01';
 const now = new Date('2026-06-20T00:00:00.000Z');
-const settings: AuthSettings = {
-  credentials: { cooledgeSecrets: [secret], zenbookerTokens: ['zbk_unused_token_0123456789abcdef'] },
+const settings: AuthContext<CooledgeCredentials, CooledgeSettings> = {
+  credentials: { secrets: [secret] },
   now,
-  signatureScheme: 'timestamped',
-  signatureToleranceSeconds: 300,
+  settings: { scheme: 'timestamped', toleranceSeconds: 300 },
 };
 
 function request(body: JsonObject, headers: Record<string, string> = {}): DeliveryRequest {
-  return { headers, pathToken: undefined, rawBody: Buffer.from(JSON.stringify(body)) };
+  return { headers, pathParameter: undefined, rawBody: Buffer.from(JSON.stringify(body)) };
 }
 
 function validEvent(body: JsonObject) {
@@ -54,7 +53,9 @@ describe('Cooledge authentication', () => {
   it('uses the configured signature form', () => {
     const r = request(cooledgeEvent());
     r.headers = { 'x-cooledge-signature': sign(r.rawBody, secret, 'plain') };
-    expect(cooledge.authenticate(r, { ...settings, signatureScheme: 'plain' })).toEqual({ ok: true });
+    expect(
+      cooledge.authenticate(r, { ...settings, settings: { scheme: 'plain', toleranceSeconds: 300 } }),
+    ).toEqual({ ok: true });
     expect(cooledge.authenticate(r, settings).ok).toBe(false);
   });
 
@@ -62,12 +63,20 @@ describe('Cooledge authentication', () => {
     const r = request(cooledgeEvent());
     r.headers = { 'x-cooledge-signature': sign(r.rawBody, secret, 'timestamped', now) };
     const later = new Date(now.getTime() + 120_000);
-    expect(cooledge.authenticate(r, { ...settings, now: later, signatureToleranceSeconds: 60 }).ok).toBe(
-      false,
-    );
-    expect(cooledge.authenticate(r, { ...settings, now: later, signatureToleranceSeconds: 180 }).ok).toBe(
-      true,
-    );
+    expect(
+      cooledge.authenticate(r, {
+        ...settings,
+        now: later,
+        settings: { scheme: 'timestamped', toleranceSeconds: 60 },
+      }).ok,
+    ).toBe(false);
+    expect(
+      cooledge.authenticate(r, {
+        ...settings,
+        now: later,
+        settings: { scheme: 'timestamped', toleranceSeconds: 180 },
+      }).ok,
+    ).toBe(true);
   });
 
   it('rejects a delivery without the signature header', () => {
@@ -80,7 +89,7 @@ describe('Cooledge authentication', () => {
   it('rejects a delivery that arrives with a path token', () => {
     const r = request(cooledgeEvent());
     r.headers = { 'x-cooledge-signature': sign(r.rawBody, secret, 'timestamped', now) };
-    expect(cooledge.authenticate({ ...r, pathToken: 'anything' }, settings).ok).toBe(false);
+    expect(cooledge.authenticate({ ...r, pathParameter: 'anything' }, settings).ok).toBe(false);
   });
 });
 

@@ -1,17 +1,27 @@
 import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { credentialsFrom, SecretsManagerCredentials, StaticCredentials } from '#adapters/credentials';
-import type { WebhookCredentials } from '#core/credentials';
+import { readCredentials } from '#core/credentials';
+import { providers } from '#providers/index';
 import { awsError, RecordingLogger } from '../support/fakes.ts';
 
-const first: WebhookCredentials = {
+/** Secrets in the first shape (`cooledgeSecrets`, `zenbookerTokens`), as a deployed secret holds them. */
+const first = {
   cooledgeSecrets: ['whsec_first_secret_0123456789'],
   zenbookerTokens: ['zbk_first_token_0123456789abcdef'],
 };
-const rotated: WebhookCredentials = {
+const rotated = {
   cooledgeSecrets: ['whsec_rotated_secret_012345678', 'whsec_first_secret_0123456789'],
   zenbookerTokens: ['zbk_rotated_token_0123456789abcd'],
 };
+
+/** What the receiver makes of a credentials document (`readCredentials`); fails the test when invalid. */
+function read(document: unknown) {
+  const result = readCredentials(document, providers);
+  if (!result.ok)
+    throw new Error(`expected valid credentials: ${result.problem.path} ${result.problem.message}`);
+  return result.value;
+}
 
 type Answer = { SecretString?: string } | Error;
 
@@ -48,6 +58,7 @@ function setup(answers: Answer[], refreshSeconds = 300) {
   const credentials = new SecretsManagerCredentials(
     'webhooks/credentials',
     refreshSeconds,
+    providers,
     client.asClient(),
     clock.now,
     logger,
@@ -58,7 +69,7 @@ function setup(answers: Answer[], refreshSeconds = 300) {
 describe('SecretsManagerCredentials', () => {
   it('reads the configured secret at first use', async () => {
     const { client, credentials } = setup([secretString(first)]);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
     expect(client.requested).toEqual(['webhooks/credentials']);
   });
 
@@ -66,7 +77,7 @@ describe('SecretsManagerCredentials', () => {
     const { client, clock, credentials } = setup([secretString(first), secretString(rotated)]);
     await credentials.get();
     clock.advance(299_999);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
     expect(client.requested).toHaveLength(1);
   });
 
@@ -74,7 +85,7 @@ describe('SecretsManagerCredentials', () => {
     const { client, clock, credentials } = setup([secretString(first), secretString(rotated)]);
     await credentials.get();
     clock.advance(300_000);
-    expect(await credentials.get()).toEqual(rotated);
+    expect(await credentials.get()).toEqual(read(rotated));
     expect(client.requested).toHaveLength(2);
   });
 
@@ -92,7 +103,7 @@ describe('SecretsManagerCredentials', () => {
     const { client, clock, credentials } = setup([secretString(first), new Error('ThrottlingException')]);
     await credentials.get();
     clock.advance(301_000);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
     expect(client.requested).toHaveLength(2);
   });
 
@@ -100,7 +111,7 @@ describe('SecretsManagerCredentials', () => {
     const { clock, credentials } = setup([secretString(first), secretString({ cooledgeSecrets: [] })]);
     await credentials.get();
     clock.advance(301_000);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
   });
 
   it('waits 30 seconds after a failed refresh before asking again', async () => {
@@ -113,17 +124,17 @@ describe('SecretsManagerCredentials', () => {
     clock.advance(301_000);
     await credentials.get();
     clock.advance(29_000);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
     expect(client.requested).toHaveLength(2);
     clock.advance(2_000);
-    expect(await credentials.get()).toEqual(rotated);
+    expect(await credentials.get()).toEqual(read(rotated));
     expect(client.requested).toHaveLength(3);
   });
 
   it('shares one read between concurrent first uses', async () => {
     const { client, credentials } = setup([secretString(first)]);
     const values = await Promise.all([credentials.get(), credentials.get(), credentials.get()]);
-    expect(values).toEqual([first, first, first]);
+    expect(values).toEqual([read(first), read(first), read(first)]);
     expect(client.requested).toHaveLength(1);
   });
 
@@ -135,13 +146,18 @@ describe('SecretsManagerCredentials', () => {
   it('tries again after a failed first use', async () => {
     const { credentials } = setup([new Error('down'), secretString(first)]);
     await expect(credentials.get()).rejects.toThrow();
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
   });
 
   it.each<[string, Answer]>([
     ['not JSON', { SecretString: 'whsec_plain_text_secret_value' }],
     ['empty', {}],
-    ['missing the tokens', secretString({ cooledgeSecrets: first.cooledgeSecrets })],
+    ['configuring no provider', secretString({ placeholder: 'generated' })],
+    ['naming an unknown provider', secretString({ ...first, coolege: { secrets: first.cooledgeSecrets } })],
+    [
+      'giving one provider in both shapes',
+      secretString({ ...first, cooledge: { secrets: first.cooledgeSecrets } }),
+    ],
     ['holding a short secret', secretString({ ...first, cooledgeSecrets: ['short-secret'] })],
     [
       'holding a token with a slash',
@@ -159,7 +175,7 @@ describe('SecretsManagerCredentials', () => {
 
   it('names where an invalid secret is wrong', async () => {
     const { credentials } = setup([
-      secretString({ ...first, zenbookerTokens: [first.zenbookerTokens[0], 'short'] }),
+      secretString({ ...first, zenbookerTokens: [first.zenbookerTokens[0] as string, 'short'] }),
     ]);
     await expect(credentials.get()).rejects.toThrow(/^webhook secret is invalid at zenbookerTokens\.1: /);
   });
@@ -193,7 +209,7 @@ describe('SecretsManagerCredentials: what it logs', () => {
     await credentials.get();
     clock.advance(301_000);
     const values = await Promise.all([credentials.get(), credentials.get(), credentials.get()]);
-    expect(values).toEqual([first, first, first]);
+    expect(values).toEqual([read(first), read(first), read(first)]);
     expect(logger.entries).toEqual([
       {
         level: 'warn',
@@ -212,12 +228,12 @@ describe('SecretsManagerCredentials: what it logs', () => {
     ]);
     await credentials.get();
     clock.advance(301_000);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
     clock.advance(31_000);
-    expect(await credentials.get()).toEqual(first);
+    expect(await credentials.get()).toEqual(read(first));
 
     expect(logger.entries.map((entry) => entry.data?.error)).toEqual([
-      'LoggableError: webhook secret is invalid at cooledgeSecrets.0: expected each Cooledge secret must be at least 16 characters',
+      'LoggableError: webhook secret is invalid at cooledgeSecrets.0: expected a signing secret of at least 16 characters',
       'LoggableError: webhook secret is not JSON',
     ]);
     for (const value of leaked) expect(logger.text()).not.toContain(value);
@@ -234,14 +250,81 @@ describe('SecretsManagerCredentials: what it logs', () => {
 
 describe('credentialsFrom', () => {
   it('serves credentials from the environment as they are', async () => {
-    const source = credentialsFrom({ kind: 'env', ...first });
+    const source = credentialsFrom({ kind: 'env', credentials: read(first) }, providers);
     expect(source).toBeInstanceOf(StaticCredentials);
-    expect(await source.get()).toEqual(first);
+    expect(await source.get()).toEqual(read(first));
   });
 
   it('reads credentials from Secrets Manager when a secret id is configured', () => {
-    expect(credentialsFrom({ kind: 'secrets-manager', secretId: 'x', refreshSeconds: 60 })).toBeInstanceOf(
-      SecretsManagerCredentials,
+    expect(
+      credentialsFrom({ kind: 'secrets-manager', secretId: 'x', refreshSeconds: 60 }, providers),
+    ).toBeInstanceOf(SecretsManagerCredentials);
+  });
+});
+
+describe('readCredentials: the credentials document', () => {
+  const cooledgeSecret = 'whsec_first_secret_0123456789';
+  const token = 'zbk_first_token_0123456789abcdef';
+  const standardSecret = `whsec_${Buffer.from('s'.repeat(32)).toString('base64')}`;
+
+  it('reads each provider under its own name', () => {
+    expect(
+      read({
+        cooledge: { secrets: [cooledgeSecret] },
+        zenbooker: { tokens: [token] },
+        standard: { sources: { acme: { secrets: [standardSecret] } } },
+      }),
+    ).toEqual({
+      cooledge: { secrets: [cooledgeSecret] },
+      zenbooker: { tokens: [token] },
+      standard: { sources: { acme: { secrets: [standardSecret] } } },
+    });
+  });
+
+  it('reads the first shape as the same credentials, so a deployed secret keeps working', () => {
+    expect(read({ cooledgeSecrets: [cooledgeSecret], zenbookerTokens: [token], placeholder: 'x' })).toEqual(
+      read({ cooledge: { secrets: [cooledgeSecret] }, zenbooker: { tokens: [token] } }),
     );
+  });
+
+  it('takes the first shape beside a new entry (a deployed secret gains a provider)', () => {
+    expect(
+      read({
+        cooledgeSecrets: [cooledgeSecret],
+        zenbookerTokens: [token],
+        standard: { sources: { acme: { secrets: [standardSecret] } } },
+      }),
+    ).toMatchObject({ cooledge: { secrets: [cooledgeSecret] }, standard: { sources: { acme: {} } } });
+  });
+
+  it('leaves out a provider without an entry: it is not configured', () => {
+    expect(read({ zenbooker: { tokens: [token] } })).toEqual({ zenbooker: { tokens: [token] } });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an array', [], '(root)'],
+    ['no provider', {}, '(root)'],
+    ['an unknown key', { cooledge: { secrets: [cooledgeSecret] }, zenboker: {} }, 'zenboker'],
+    [
+      'a provider in both shapes',
+      { cooledge: { secrets: [cooledgeSecret] }, cooledgeSecrets: [cooledgeSecret] },
+      'cooledge',
+    ],
+    ['a short Cooledge secret', { cooledge: { secrets: ['short'] } }, 'cooledge.secrets.0'],
+    [
+      'a Standard source with an upper case name',
+      { standard: { sources: { Acme: { secrets: [standardSecret] } } } },
+      'standard.sources',
+    ],
+    [
+      'a Standard secret without whsec_',
+      { standard: { sources: { acme: { secrets: ['c2VjcmV0'] } } } },
+      'standard.sources.acme.secrets.0',
+    ],
+    ['a Standard entry with no source', { standard: { sources: {} } }, 'standard.sources'],
+  ])('refuses %s, naming where', (_, document, path) => {
+    const result = readCredentials(document, providers);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problem.path.startsWith(path)).toBe(true);
   });
 });

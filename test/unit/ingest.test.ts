@@ -3,12 +3,14 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SecretsManagerCredentials } from '#adapters/credentials';
+import { readAllSettings } from '#core/config';
 import { LoggableError } from '#core/errors';
 import type { IngestDeps } from '#core/ingest';
 import type { JsonObject } from '#core/json';
 import { storableNumberExpectation } from '#core/limits';
 import type { Provider } from '#core/provider';
 import { cooledge, sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
 import { apiEvent } from '../support/api-event.ts';
 import { cooledgeEvent, jsonWithNumbers, numberToken, zenbookerEvent } from '../support/factories.ts';
@@ -185,7 +187,9 @@ describe('ingest: 202 accepted', () => {
   });
 
   it('accepts the plain signature form when it is configured', async () => {
-    const world = setup({ signatureScheme: 'plain' });
+    const world = setup({
+      providerSettings: readAllSettings(providers, { COOLEDGE_SIGNATURE_SCHEME: 'plain' }),
+    });
     const raw = JSON.stringify(cooledgeEvent());
     const response = await world.cooledge(raw, { signature: sign(raw, secret, 'plain') });
     expect(response.statusCode).toBe(202);
@@ -193,7 +197,10 @@ describe('ingest: 202 accepted', () => {
 
   it('accepts a signature made with the second active secret (rotation)', async () => {
     const world = setup({
-      credentials: new FixedCredentials({ cooledgeSecrets: [otherSecret, secret], zenbookerTokens: [token] }),
+      credentials: new FixedCredentials({
+        cooledge: { secrets: [otherSecret, secret] },
+        zenbooker: { tokens: [token] },
+      }),
     });
     expect((await world.cooledge(cooledgeEvent())).statusCode).toBe(202);
   });
@@ -246,7 +253,10 @@ describe('ingest: 202 accepted', () => {
   });
 
   it('reads the credentials on every request, so a rotation applies without a restart', async () => {
-    const credentials = new FixedCredentials({ cooledgeSecrets: [secret], zenbookerTokens: [token] });
+    const credentials = new FixedCredentials({
+      cooledge: { secrets: [secret] },
+      zenbooker: { tokens: [token] },
+    });
     const world = setup({ credentials });
     await world.cooledge(cooledgeEvent());
     await world.zenbooker(zenbookerEvent());
@@ -916,7 +926,7 @@ describe('ingest: 503 when the event cannot be made durable', () => {
       }),
     } as unknown as SecretsManagerClient;
     const world = setup({
-      credentials: new SecretsManagerCredentials('field-webhooks/test/credentials', 300, client),
+      credentials: new SecretsManagerCredentials('field-webhooks/test/credentials', 300, providers, client),
     });
     expectProblem(await world.cooledge(cooledgeEvent('job.completed', { description: marker })), 503);
     expectProblem(await world.post('/webhooks/zenbooker/zbk_value_with', `{"note":"${marker}"}`, json), 503);

@@ -1,25 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '#core/json';
 import { storableNumberExpectation } from '#core/limits';
-import type { AuthSettings, DeliveryRequest } from '#core/provider';
-import { eventKey, zenbooker } from '#providers/zenbooker';
+import type { AuthContext, DeliveryRequest } from '#core/provider';
+import { eventKey, type ZenbookerCredentials, zenbooker } from '#providers/zenbooker';
 import { bubbleId, jsonWithNumbers, numberToken, parsedBody, zenbookerEvent } from '../support/factories.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 
 const token = 'zbk_unit_token_0123456789abcdefghij';
 const rotatedToken = 'zbk_unit_rotated_9876543210zyxwvuts';
 
-function settings(tokens: string[] = [token]): AuthSettings {
-  return {
-    credentials: { cooledgeSecrets: ['whsec_unused_secret_0123456789'], zenbookerTokens: tokens },
-    now: new Date('2026-06-20T00:00:00.000Z'),
-    signatureScheme: 'timestamped',
-    signatureToleranceSeconds: 300,
-  };
+function settings(tokens: string[] = [token]): AuthContext<ZenbookerCredentials, Record<string, never>> {
+  return { credentials: { tokens }, now: new Date('2026-06-20T00:00:00.000Z'), settings: {} };
 }
 
-function delivery(pathToken: string | undefined, body: JsonObject = zenbookerEvent()): DeliveryRequest {
-  return { headers: {}, pathToken, rawBody: Buffer.from(JSON.stringify(body)) };
+function delivery(pathParameter: string | undefined, body: JsonObject = zenbookerEvent()): DeliveryRequest {
+  return { headers: {}, pathParameter, rawBody: Buffer.from(JSON.stringify(body)) };
 }
 
 function validEvent(body: JsonObject) {
