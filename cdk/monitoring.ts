@@ -36,7 +36,7 @@ export interface MonitoringProps {
   readonly deadLetterQueue: IQueue;
   /** Every alarm notifies it when it fires and when it clears. */
   readonly alarmTopic: ITopic;
-  /** `RejectedUnauthorized` deliveries in five minutes that count as a spike. */
+  /** `RejectedUnauthorized` deliveries (every 401) in five minutes that count as a spike. */
   readonly authFailureThreshold: number;
   /** The HTTP API's access log group (JSON lines with `status` and `routeKey`). */
   readonly accessLogs: ILogGroup;
@@ -217,7 +217,7 @@ export class Monitoring extends Construct {
         'AuthenticationFailures',
         ingestCounter('RejectedUnauthorized'),
         props.authFailureThreshold,
-        'Many deliveries failed authentication: someone is probing the endpoint, or a provider is using a secret or token this stack does not have (a rotation half done?).',
+        'Many deliveries failed authentication: someone is probing the endpoint, or a provider is using a secret or token this stack does not have (a rotation half done?), or a credential bound to businesses signs events for another one (RejectedUnboundAccount; the ingest log says "account not bound": bind the business in the credentials secret, README: Deploy).',
       ),
       alarm(
         'QuarantinedEvents',
@@ -263,6 +263,8 @@ export class Monitoring extends Construct {
       ]),
       graph('Ingest: rejected, by reason', [
         ingestCounter('RejectedUnauthorized'),
+        // A part of the 401s: authentic events for an account their credential is not bound to.
+        ingestCounter('RejectedUnboundAccount').with({ label: 'RejectedUnboundAccount (of the 401s)' }),
         ingestCounter('RejectedBadRequest'),
         ingestCounter('RejectedUnsupportedMediaType'),
         ingestCounter('RejectedTooLarge'),

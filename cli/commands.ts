@@ -43,7 +43,8 @@ const target = {
 } as const satisfies OptionSpec;
 
 const targetHelp = `Where (default: the local stack started by \`npm start\`):
-  --data-dir <dir>            the local stack's data directory (default LOCAL_DATA_DIR or .local)
+  --data-dir <dir>            the local stack's data directory (default LOCAL_DATA_DIR or .local);
+                              a relative path is from the folder you run npm in
   --aws                       a deployed stack, through the usual AWS environment (AWS_PROFILE,
                               AWS_REGION, credentials)
   --stage <stage>             the deployed stage (implies --aws): table and queue names follow
@@ -216,27 +217,55 @@ export const commands: readonly CommandSpec[] = [
 ${wrap(
   `Signs and POSTs webhook deliveries to the local stack or any URL, as ${titles} would. With ` +
     '--count 1 (the default) it sends one job.completed; larger counts send realistic job histories ' +
-    "(each job's events in the order they happen, e.g. booked → completed → paid). Prints the " +
+    "(each job's events in the order they happen, e.g. booked → completed → paid); with " +
+    '--provider all the providers take turns event by event. Prints the ' +
     'response of a single delivery, or a progress bar and a summary of status codes and latencies ' +
     'for many. Exits 1 when any delivery did not get a 2xx.',
   96,
 ).join('\n')}
 
 Options:
-  --url <url>             base URL of the receiver, or one of its webhook URLs (default: the local
-                          stack, http://127.0.0.1:3000); e.g. the deployed API's URL
-${helpEntry('--provider <name>', `${either([...providerNames, 'all'])} (every one; default: ${providerNames[0]})`)}
+${helpEntry(
+  '--url <url>',
+  'base URL of the receiver (default: the local stack, http://127.0.0.1:3000), e.g. the deployed ' +
+    "API's URL; or one of its webhook URLs as pasted (…/webhooks/zenbooker/<token>): its path then " +
+    'names the provider, and its path parameter (a Zenbooker token, a Standard Webhooks source) ' +
+    'is used instead of the one the credentials would give. --provider, if given, must be the same',
+)}
+${helpEntry(
+  '--provider <name>',
+  `${either([...providerNames, 'all'])} (default: ${providerNames[0]}). all: every provider, taking ` +
+    'turns event by event (one event each without --count; a --count of at least the number of ' +
+    'providers reaches every one, a smaller one only the first --count of them, in this order)',
+)}
   --type <event type>     send only this event type (a type a provider has no sample of is refused,
                           naming the ones it has)
-  --count <n>             distinct events to send (default 1, at most 100000)
+${helpEntry(
+  '--count <n>',
+  'distinct events to send, in all (default 1, or one per provider with --provider all; at most ' +
+    '100000). A provider with one event to send sends a job.completed; with more, job histories',
+)}
   --concurrency <n>       requests in flight at once (default 4, at most 256)
   --duplicates <rate>     share of events delivered a second time, 0–1 or a percentage (default 0),
                           each as its provider redelivers one event
-  --out-of-order          send each job's events newest first (older ones should end up stale)
-  --file <path>           send this JSON file's exact bytes instead of generated events (repeatable;
-                          the provider is inferred from the body unless --provider is given)
+${helpEntry(
+  '--out-of-order',
+  "send each job's events newest first. Each job still ends at its newest state, and an event " +
+    'older than what the job has applied is recorded stale. In-order sends can end with stale ' +
+    "events too: the consumer processes a batch's records in parallel, so how many there are is " +
+    'not a sign of the order sent',
+)}
+${helpEntry(
+  '--file <path>',
+  "send this JSON file's exact bytes instead of generated events (repeatable, once each: --type, " +
+    '--count, --duplicates and --out-of-order do not apply; a relative path is from the folder you ' +
+    'run npm in); the provider is inferred from the body unless --provider is given',
+)}
 ${providerFlagsHelp()}
-  --data-dir <dir>        find the local stack's URL in this data directory
+${helpEntry(
+  '--data-dir <dir>',
+  "find the local stack's URL in this data directory (relative: from the folder you run npm in)",
+)}
   --json                  print the summary as JSON
   -h, --help              show this help
 
@@ -245,6 +274,7 @@ Examples:
   npm run cli -- send --provider all --count 300 --concurrency 16 --duplicates 0.1 --out-of-order
   npm run cli -- send --file test/fixtures/zenbooker/job.started.v2025.json
   npm run cli -- send --url https://abc123.execute-api.eu-west-1.amazonaws.com --secret "$SECRET"
+  npm run cli -- send --url "https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/zenbooker/$TOKEN"
 `,
     run: async (context) => (await import('./send.ts')).send(context),
   },
@@ -406,7 +436,8 @@ export const mainHelp = `Usage: npm run cli -- <command> [options]
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
 
-Every command works against the local stack (\`npm start\`) by default, and against a deployed
-stack with --stage <stage> (or --aws with table and queue names).
+jobs, events, replay and redrive work against the local stack (\`npm start\`) by default, and
+against a deployed stack with --stage <stage> (or --aws with table and queue names). send posts to
+the local stack by default, and to a deployed stack's API with --url <its URL>.
 Run \`npm run cli -- <command> --help\` for a command's options.
 `;

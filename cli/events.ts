@@ -1,7 +1,7 @@
 import { eventsTable } from '#infra/definitions';
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { type DetailsLayout, details, json, say, shortTime, table, visible } from './format.ts';
+import { type DetailsLayout, details, json, quote, say, table, timeColumn, visible } from './format.ts';
 import {
   type EventRecords,
   eventKeysStartingWith,
@@ -79,7 +79,7 @@ export function showText(found: readonly EventRecords[], body = false): string {
 
 export function eventRows(found: readonly Item[]): string {
   return table(found, [
-    { title: 'RECEIVED', value: (e) => shortTime(e.receivedAt) },
+    timeColumn('RECEIVED', (e) => e.receivedAt),
     { title: 'PROVIDER', value: (e) => e.provider as string },
     { title: 'TYPE', value: (e) => e.eventType as string, max: 28 },
     { title: 'OUTCOME', value: (e) => `${e.outcome as string}${e.replayedAt ? ' (replayed)' : ''}` },
@@ -98,12 +98,12 @@ const maxCandidates = 20;
 export function ambiguous(prefix: string, matches: readonly KeyMatch[]): string {
   const more = matches.length > maxCandidates;
   return (
-    say`error: ${more ? `more than ${maxCandidates}` : matches.length} event keys start with ${JSON.stringify(prefix)}: ` +
+    say`error: ${more ? `more than ${maxCandidates}` : matches.length} event keys start with ${quote(prefix)}: ` +
     'give more of the key, or --provider\n' +
     table(matches.slice(0, maxCandidates), [
       { title: 'PROVIDER', value: (m) => m.provider },
       { title: 'EVENT KEY', value: (m) => m.eventKey, max: 300 },
-      { title: 'RECEIVED', value: (m) => shortTime(m.receivedAt) },
+      timeColumn('RECEIVED', (m) => m.receivedAt),
       { title: 'OUTCOME', value: (m) => m.outcome as string },
     ]) +
     (more ? `(the first ${maxCandidates}, newest first)\n` : '')
@@ -124,7 +124,7 @@ export async function events(context: CommandContext): Promise<number> {
         `events show needs an event key (see the EVENT KEY column of \`events\`; its first ${minPrefix} or more characters will do)`,
       );
     if (extra !== undefined)
-      throw new UsageError(`events show takes one event key (got also ${JSON.stringify(extra)})`);
+      throw new UsageError(`events show takes one event key (got also ${quote(extra)})`);
     const providers = providerFilter(values);
     const target = resolveTarget(values, io.env);
     try {
@@ -137,7 +137,7 @@ export async function events(context: CommandContext): Promise<number> {
       if (found.length === 0) {
         if (!searchable) {
           throw new CommandError(
-            `no event ${JSON.stringify(key)} in ${target.description} (to find an event by the start ` +
+            `no event ${quote(key)} in ${target.description} (to find an event by the start ` +
               `of its key, give at least ${minPrefix} characters)`,
           );
         }
@@ -154,7 +154,7 @@ export async function events(context: CommandContext): Promise<number> {
         ).flat();
         if (found.length === 0) {
           throw new CommandError(
-            `no event ${JSON.stringify(key)} in ${target.description}, and no event key starts with it`,
+            `no event ${quote(key)} in ${target.description}, and no event key starts with it`,
           );
         }
       }
@@ -167,15 +167,13 @@ export async function events(context: CommandContext): Promise<number> {
       target.close();
     }
   }
-  if (sub !== 'list')
-    throw new UsageError(`unknown events subcommand ${JSON.stringify(sub)}: use list or show <key>`);
-  if (rest.length > 0)
-    throw new UsageError(`events list takes no arguments (got ${JSON.stringify(rest[0])})`);
+  if (sub !== 'list') throw new UsageError(`unknown events subcommand ${quote(sub)}: use list or show <key>`);
+  if (rest.length > 0) throw new UsageError(`events list takes no arguments (got ${quote(rest[0])})`);
 
   const query = eventQuery(values, 50);
   const target = resolveTarget(values, io.env);
   try {
-    const found = await listEvents(target, query);
+    const { items: found, more } = await listEvents(target, query);
     if (asJson) {
       io.out(json(found.map((e) => withoutBody(e, body))));
       return 0;
@@ -185,7 +183,7 @@ export async function events(context: CommandContext): Promise<number> {
       return 0;
     }
     io.out(eventRows(found));
-    if (found.length === query.limit) io.out(`(first ${query.limit}; --limit shows more)\n`);
+    if (more) io.out(`(first ${query.limit}; --limit shows more)\n`);
     return 0;
   } finally {
     target.close();

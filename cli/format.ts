@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import { terminalActive } from '#core/text';
 /** Plain-text output helpers: aligned tables, short ids, milliseconds (percentiles: tools/stats.ts). */
 
@@ -19,15 +20,55 @@ export interface Column<T> {
   align?: 'left' | 'right';
 }
 
+/** Grapheme clusters: what a terminal draws as one character (an emoji sequence, a letter and accents). */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Columns a terminal gives one grapheme cluster: 0, 1 or 2 (`string-width`'s reckoning). */
+const clusterWidth = (cluster: string): number => stringWidth(cluster);
+
 /**
- * At most `max` characters (code points, so a pair of surrogates stays whole), the last one an
- * ellipsis when something was cut. Given text already passed through `visible`: there is no escape
- * sequence left to cut in half, and a `\u{…}` escape is dropped whole rather than left as `\u{1`.
+ * The columns `text` takes on a terminal (its display width), not its UTF-16 length: a CJK
+ * character or an emoji takes two, a combining accent none. Measured by `string-width` (Unicode's
+ * East Asian Width and emoji data, kept up to date there); East Asian Ambiguous characters count
+ * as one, as terminals outside CJK locales draw them. Given text already passed through `visible`
+ * (no control characters).
+ */
+export function displayWidth(text: string): number {
+  // ASCII, the common case, is one column a character.
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  return stringWidth(text);
+}
+
+/** `text` followed by spaces up to `width` columns (`padEnd` by display width). */
+export function padEndWidth(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
+/** Spaces then `text`, up to `width` columns (`padStart` by display width). */
+export function padStartWidth(text: string, width: number): string {
+  return ' '.repeat(Math.max(0, width - displayWidth(text))) + text;
+}
+
+/**
+ * At most `max` columns of display width (`displayWidth`), cut between grapheme clusters (an emoji
+ * sequence or a letter and its accents stays whole), the last column an ellipsis when something was
+ * cut; a first cluster wider than `max - 1` is kept whole all the same (`table` measures what it
+ * got, so the columns stay aligned). Given text already passed through `visible`: there is no
+ * escape sequence left to cut in half, and a `\u{…}` escape is dropped whole rather than left as
+ * `\u{1`.
  */
 export function cut(text: string, max: number): string {
-  const chars = Array.from(text);
-  if (chars.length <= max) return text;
-  const kept = chars.slice(0, Math.max(1, max - 1)).join('');
+  if (displayWidth(text) <= max) return text;
+  const room = Math.max(1, max - 1);
+  let kept = '';
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const w = clusterWidth(segment);
+    // The first cluster is kept whatever its width: a cell is never only an ellipsis.
+    if (kept !== '' && width + w > room) break;
+    kept += segment;
+    width += w;
+  }
   return `${kept.replace(/\\(u(\{[0-9a-f]*)?)?$/, '')}…`;
 }
 
@@ -45,14 +86,15 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
     }),
   );
   // The widest value of each column, and the column's width (its header's, if that is wider).
-  const valueWidths = columns.map((_, i) => Math.max(0, ...cells.map((r) => (r[i] as string).length)));
-  const widths = columns.map((c, i) => Math.max(c.title.length, valueWidths[i] ?? 0));
+  // Display widths, not string lengths: a CJK name or an emoji takes two columns a character.
+  const valueWidths = columns.map((_, i) => Math.max(0, ...cells.map((r) => displayWidth(r[i] as string))));
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.title), valueWidths[i] ?? 0));
   const line = (values: string[], header: boolean) =>
     values
       .map((v, i) => {
         // Right-aligned among the column's values, the block starting at the header's first column.
-        const cell = !header && columns[i]?.align === 'right' ? v.padStart(valueWidths[i] ?? 0) : v;
-        return cell.padEnd(widths[i] ?? 0);
+        const cell = !header && columns[i]?.align === 'right' ? padStartWidth(v, valueWidths[i] ?? 0) : v;
+        return padEndWidth(cell, widths[i] ?? 0);
       })
       .join('  ')
       .trimEnd();
@@ -112,8 +154,64 @@ export function details(record: Record<string, unknown>, layout: DetailsLayout =
     );
   };
   const lines = names.map((name) => [visible(name), visible(shown(name, record[name]))] as const);
-  const width = Math.max(...lines.map(([name]) => name.length));
-  return `${lines.map(([name, text]) => `${name.padEnd(width)}  ${text}`).join('\n')}\n`;
+  const width = Math.max(...lines.map(([name]) => displayWidth(name)));
+  return `${lines.map(([name, text]) => `${padEndWidth(name, width)}  ${text}`).join('\n')}\n`;
+}
+
+/**
+ * An ISO 8601 date or time, strictly: `2026-06-17`, or a date with a time (`T`, or a space) of
+ * hours and minutes, optional seconds and fraction, and optional zone (`Z`, `+02:00`, `+0200`),
+ * nothing before or after it. Matched, then checked field by field (`isoTime`).
+ */
+const isoShape =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * The instant an ISO 8601 date or time (`isoShape`) stands for, in milliseconds since the epoch;
+ * `undefined` for anything else: another format, something after it (`2026-11-30junk`), or a date
+ * or time that does not exist (`2026-02-30`, `24:00`, `23:59:60`, an offset of `+24:00`), which
+ * `Date.parse` would roll over to another day. As `Date.parse` reads them: a date alone is UTC
+ * midnight, a time without a zone is local time. The one check behind `--since`/`--until`
+ * (cli/args.ts `time`) and `utcTime`.
+ */
+export function isoTime(text: string): number | undefined {
+  const match = isoShape.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, sec, fraction, zone] = match;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, sec].map((n) => Number(n ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
+  // A real calendar day and wall-clock time: built in UTC, it must read back field for field
+  // (`setUTCFullYear`, unlike `Date.UTC`, takes years below 100 as they are).
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, ms);
+  const real =
+    utc.getUTCFullYear() === year &&
+    utc.getUTCMonth() === month - 1 &&
+    utc.getUTCDate() === day &&
+    utc.getUTCHours() === hour &&
+    utc.getUTCMinutes() === minute &&
+    utc.getUTCSeconds() === second;
+  if (!real) return undefined;
+  if (h === undefined) return utc.getTime();
+  if (zone === undefined) {
+    const local = new Date(0);
+    local.setFullYear(year, month - 1, day);
+    local.setHours(hour, minute, second, ms);
+    return local.getTime();
+  }
+  if (zone === 'Z' || zone === 'z') return utc.getTime();
+  const [, sign, oh, om] = /^([+-])(\d{2}):?(\d{2})$/.exec(zone) as RegExpExecArray;
+  if (Number(oh) > 23 || Number(om) > 59) return undefined;
+  const offset = (Number(oh) * 60 + Number(om)) * 60_000 * (sign === '-' ? -1 : 1);
+  return utc.getTime() - offset;
 }
 
 /** An ISO 8601 time in UTC as the store writes them (`Date.toISOString`), milliseconds optional. */
@@ -126,10 +224,8 @@ const isoUtc = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d+)?)Z$/;
 export function utcTime(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const match = isoUtc.exec(value);
-  if (!match) return undefined;
-  // A real instant: `Date.parse` alone takes 2026-02-30 and 24:00, which it rolls over.
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== value.slice(0, 19)) return undefined;
+  // A real instant (`isoTime`): `Date.parse` alone takes 2026-02-30 and 24:00, which it rolls over.
+  if (!match || isoTime(value) === undefined) return undefined;
   return `${match[1]} ${match[2]} UTC`;
 }
 
@@ -152,6 +248,17 @@ export function epochSecondsTime(value: unknown): string | undefined {
 export function visible(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return text.replace(terminalActive, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
+}
+
+/**
+ * A value quoted in a message (`no job "…"`): in double quotes, a `"` or `\` in it written `\"`
+ * or `\\`, and every character `visible` escapes written as it does, `\u{…}`. One style for every
+ * quoted value, whatever it holds (JSON.stringify would write ESC as `\u001b` but leave a bidi
+ * override raw, for `visible` to write as `\u{202e}` beside it).
+ */
+export function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return `"${visible(text.replace(/[\\"]/g, (c) => `\\${c}`))}"`;
 }
 
 /**
@@ -180,9 +287,23 @@ export function guard(text: string, keep: 'newline' | 'newline-and-return' = 'ne
 /** Characters JSON.stringify leaves as they are that a terminal acts on: DEL, C1, line and bidi marks. */
 const rawInJson = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** `2026-06-17T14:38:55.904Z` → `2026-06-17 14:38:55`. */
+/**
+ * `2026-06-17T14:38:55.904Z` → `2026-06-17 14:38:55`: a UTC time (`utcTime`) in a list, where the
+ * column's header says UTC (`timeColumn`). Any other string as it is (it carries its own zone, if
+ * any); anything else `undefined`.
+ */
 export function shortTime(iso: unknown): string | undefined {
-  return typeof iso === 'string' ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : undefined;
+  const utc = utcTime(iso);
+  if (utc !== undefined) return utc.replace(/(\.\d+)? UTC$/, '');
+  return typeof iso === 'string' ? iso : undefined;
+}
+
+/**
+ * A table column of times, every list's one form: the header says the zone (`UPDATED (UTC)`), each
+ * value is `shortTime`'s `2026-06-17 14:38:55`.
+ */
+export function timeColumn<T>(title: string, value: (row: T) => unknown): Column<T> {
+  return { title: `${title} (UTC)`, value: (row) => shortTime(value(row)) };
 }
 
 export function ms(value: number): string {

@@ -1,13 +1,15 @@
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { type DetailsLayout, details, json, say, shortTime, table } from './format.ts';
+import { type DetailsLayout, details, json, quote, say, table, timeColumn } from './format.ts';
 import { getJobs, type Item, jobQuery, listJobs, providerFilter } from './store.ts';
 import { resolveTarget } from './target.ts';
 
 /**
  * `jobs show`'s order of a job record's attributes (written by `jobUpdate` in
- * functions/adapters/dynamo-store.ts, its fields `JobFields` in functions/core/job.ts); any other
- * attribute (`payload` with --payload, one a later version adds) follows alphabetically.
+ * functions/adapters/dynamo-store.ts, its fields `JobFields` in functions/core/job.ts): identity,
+ * status, times, customer, bookkeeping, then the rest: the work and its invoice, in that order,
+ * and after them any other attribute (`payload` with --payload, one a later version adds),
+ * alphabetically.
  */
 export const jobLayout: DetailsLayout = {
   order: [
@@ -33,13 +35,6 @@ export const jobLayout: DetailsLayout = {
     'customerPhone',
     'address',
     'customerId',
-    // The work and its invoice
-    'serviceName',
-    'description',
-    'workDetails',
-    'total',
-    'amountPaid',
-    'amountDue',
     // Bookkeeping: the events applied, ordering, table keys
     'eventCount',
     'lastEventKey',
@@ -50,6 +45,13 @@ export const jobLayout: DetailsLayout = {
     'lastFingerprint',
     'pk',
     'accountKey',
+    // The rest: the work, then its invoice (what was charged, paid, still due)
+    'serviceName',
+    'description',
+    'workDetails',
+    'total',
+    'amountPaid',
+    'amountDue',
   ],
 };
 
@@ -69,13 +71,12 @@ export async function jobs(context: CommandContext): Promise<number> {
   if (sub === 'show') {
     const [id, extra] = rest;
     if (id === undefined) throw new UsageError('jobs show needs a job id, e.g. `jobs show 5c1a0e74-…`');
-    if (extra !== undefined)
-      throw new UsageError(`jobs show takes one job id (got also ${JSON.stringify(extra)})`);
+    if (extra !== undefined) throw new UsageError(`jobs show takes one job id (got also ${quote(extra)})`);
     const providers = providerFilter(values);
     const target = resolveTarget(values, io.env);
     try {
       const found = (await getJobs(target, id, providers)).map((job) => withoutPayload(job, payload));
-      if (found.length === 0) throw new CommandError(`no job ${JSON.stringify(id)} in ${target.description}`);
+      if (found.length === 0) throw new CommandError(`no job ${quote(id)} in ${target.description}`);
       if (asJson) io.out(json(found.length === 1 ? found[0] : found));
       else io.out(found.map((job) => details(job, jobLayout)).join('\n'));
       return 0;
@@ -83,14 +84,13 @@ export async function jobs(context: CommandContext): Promise<number> {
       target.close();
     }
   }
-  if (sub !== 'list')
-    throw new UsageError(`unknown jobs subcommand ${JSON.stringify(sub)}: use list or show <id>`);
-  if (rest.length > 0) throw new UsageError(`jobs list takes no arguments (got ${JSON.stringify(rest[0])})`);
+  if (sub !== 'list') throw new UsageError(`unknown jobs subcommand ${quote(sub)}: use list or show <id>`);
+  if (rest.length > 0) throw new UsageError(`jobs list takes no arguments (got ${quote(rest[0])})`);
 
   const query = jobQuery(values);
   const target = resolveTarget(values, io.env);
   try {
-    const found = await listJobs(target, query);
+    const { items: found, more } = await listJobs(target, query);
     if (asJson) {
       io.out(json(found.map((job) => withoutPayload(job, payload))));
       return 0;
@@ -107,14 +107,14 @@ export async function jobs(context: CommandContext): Promise<number> {
         { title: 'STATUS', value: (j) => j.status as string, max: 14 },
         { title: 'NUMBER', value: (j) => j.jobNumber as string, max: 12 },
         { title: 'CUSTOMER', value: (j) => j.customerName as string, max: 20 },
-        { title: 'SCHEDULED', value: (j) => shortTime(j.scheduledStart) },
-        { title: 'COMPLETED', value: (j) => shortTime(j.completedAt) },
+        timeColumn('SCHEDULED', (j) => j.scheduledStart),
+        timeColumn('COMPLETED', (j) => j.completedAt),
         { title: 'EVENTS', value: (j) => j.eventCount as number },
         { title: 'LAST EVENT', value: (j) => j.lastEventType as string, max: 24 },
-        { title: 'UPDATED', value: (j) => shortTime(j.updatedAt) },
+        timeColumn('UPDATED', (j) => j.updatedAt),
       ]),
     );
-    if (found.length === query.limit) io.out(`(first ${query.limit}; --limit shows more)\n`);
+    if (more) io.out(`(first ${query.limit}; --limit shows more)\n`);
     return 0;
   } finally {
     target.close();

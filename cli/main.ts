@@ -1,7 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CommandError, type OptionSpec, type Parsed, UsageError, type Values } from './args.ts';
+import {
+  CommandError,
+  commanderUsage,
+  emptyValue,
+  type OptionSpec,
+  type Parsed,
+  swallowedFlag,
+  UsageError,
+  type Values,
+} from './args.ts';
 import { type CommandSpec, commands, type Io, mainHelp } from './commands.ts';
-import { guard, visible } from './format.ts';
+import { guard, quote, visible } from './format.ts';
 
 /**
  * The CLI without the process: takes the arguments and an `Io`, returns the exit code
@@ -57,7 +66,8 @@ export async function main(argv: readonly string[], terminal: Io): Promise<numbe
     for (const option of optionsOf(spec.options)) command.addOption(option);
   }
   try {
-    swallowedFlag(argv);
+    const spec = commands.find((c) => c.name === argv[0]);
+    if (spec) swallowedFlag(argv.slice(1), spec.options);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
@@ -80,31 +90,6 @@ function optionsOf(spec: OptionSpec): Option[] {
 }
 
 /**
- * commander gives a flag that takes a value the next word, whatever it is: `--data-dir --dry-run`
- * would make `--dry-run` a folder and replay for real. A flag followed by another flag (or `-h`)
- * is refused instead, as `--data-dir` with nothing after it is; a value that starts with `--` is
- * given as `--flag=--value`. Single-dash values (`--limit -3`) still reach the flag's own check.
- *
- * @throws UsageError naming the flag.
- */
-function swallowedFlag(argv: readonly string[]): void {
-  const [name, ...args] = argv;
-  const spec = commands.find((c) => c.name === name);
-  if (!spec) return;
-  for (let i = 0; i < args.length; i += 1) {
-    const word = args[i] as string;
-    if (word === '--') return;
-    const flag = /^--([\w-]+)$/.exec(word)?.[1];
-    if (flag === undefined || spec.options[flag]?.type !== 'string') continue;
-    const next = args[i + 1];
-    if (next !== undefined && (next.startsWith('--') || next === '-h')) {
-      throw new UsageError(`${word} needs a value (for one that starts with "--", write ${word}=…)`);
-    }
-    i += 1;
-  }
-}
-
-/**
  * commander's options (camelCase keys) back under our long names, as the commands read them.
  *
  * @throws UsageError for an empty value (`--account=`, `--status ''`): no flag takes one.
@@ -115,13 +100,7 @@ function valuesOf(spec: OptionSpec, options: Record<string, unknown>, positional
     const value = options[option.attributeName()];
     if (value === undefined) continue;
     const flag = option.long as string;
-    if (
-      value === '' ||
-      (Array.isArray(value) && value.some((v) => String(v).trim() === '')) ||
-      (typeof value === 'string' && value.trim() === '')
-    ) {
-      throw new UsageError(`${flag} needs a value (got an empty one)`);
-    }
+    emptyValue(flag, value);
     values[flag.slice(2)] = value as Values[string];
   }
   return { values, positionals };
@@ -134,33 +113,26 @@ function valuesOf(spec: OptionSpec, options: Record<string, unknown>, positional
 function commanderError(error: CommanderError, argv: readonly string[], io: Io): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')
     return error.exitCode === 0 ? 0 : 2;
-  const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
-  const suggestion = /\(Did you mean ([^?]+)\?\)/.exec(error.message)?.[1];
-  const guess = suggestion ? ` (did you mean ${suggestion}?)` : '';
   const command = commands.find((c) => c.name === argv[0]);
-  switch (error.code) {
-    case 'commander.unknownCommand':
-      io.err(
-        `error: unknown command ${visible(JSON.stringify(quoted))}${guess}\n` +
-          `Commands: ${commands.map((c) => c.name).join(', ')}. Run \`npm run cli -- --help\` for more.\n`,
-      );
-      return 2;
-    case 'commander.unknownOption': {
-      // commander splits `--flag=value` only for flags that take a value.
-      const [flag, value] = quoted.split(/=(.*)/s);
-      const message =
-        value !== undefined && command?.options[flag?.slice(2) ?? '']?.type === 'boolean'
-          ? `${flag} does not take a value`
-          : `unknown option ${quoted}${guess}`;
-      return report(new UsageError(message), command, io);
-    }
-    case 'commander.optionMissingArgument': {
-      const flag = /^(--?[\w-]+)/.exec(quoted)?.[1] ?? quoted;
-      return report(new UsageError(`${flag} needs a value`), command, io);
-    }
-    default:
-      return report(new UsageError(error.message.replace(/^error: /, '')), command, io);
+  if (error.code === 'commander.unknownCommand') {
+    const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+    const suggestion = /\(Did you mean ([^?]+)\?\)/.exec(error.message)?.[1];
+    io.err(
+      `error: unknown command ${quote(quoted)}${suggestion ? ` (did you mean ${suggestion}?)` : ''}\n` +
+        `Commands: ${commands.map((c) => c.name).join(', ')}. Run \`npm run cli -- --help\` for more.\n`,
+    );
+    return 2;
   }
+  const message = commanderUsage(error, command?.options);
+  // `send` reaches a deployed stack through its API, not its tables: say so to `send --stage prod`.
+  const deployed = /^unknown option --(stage|aws)\b/.test(message) && command?.options.url !== undefined;
+  return report(
+    new UsageError(
+      deployed ? `${message}: ${command?.name} reaches a deployed stack with --url <its API's URL>` : message,
+    ),
+    command,
+    io,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { flag, integer, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
-import { json, say, table } from './format.ts';
+import { type Column, json, quote, say, table, timeColumn } from './format.ts';
 import { resolveTarget } from './target.ts';
 
 /** Long enough to copy a batch to the queue before SQS would hand the same messages out again. */
@@ -118,7 +118,8 @@ interface Row {
   provider: string | undefined;
   eventType: string | undefined;
   eventKey: string | undefined;
-  receives: string | undefined;
+  /** SQS's ApproximateReceiveCount, as a number. */
+  receives: number | undefined;
   sentAt: string | undefined;
 }
 
@@ -129,12 +130,14 @@ function describe(message: Message): Row {
     if (typeof body.eventKey === 'string') eventKey = body.eventKey;
   } catch {}
   const sent = Number(message.Attributes?.SentTimestamp);
+  const count = message.Attributes?.ApproximateReceiveCount;
   return {
     messageId: message.MessageId ?? '',
     provider: message.MessageAttributes?.provider?.StringValue,
     eventType: message.MessageAttributes?.eventType?.StringValue,
     eventKey: eventKey ?? (message.Body ? undefined : '(empty)'),
-    receives: message.Attributes?.ApproximateReceiveCount,
+    // SQS sends it as text: a number in --json, as in the table.
+    receives: count !== undefined && /^\d+$/.test(count) ? Number(count) : undefined,
     sentAt: Number.isFinite(sent) ? new Date(sent).toISOString() : undefined,
   };
 }
@@ -142,8 +145,8 @@ function describe(message: Message): Row {
 export async function redrive(context: CommandContext): Promise<number> {
   const { values, positionals, io } = context;
   if (positionals.length > 0)
-    throw new UsageError(`redrive takes no arguments (got ${JSON.stringify(positionals[0])})`);
-  const max = integer(values, 'max', Number.MAX_SAFE_INTEGER, { min: 1, max: Number.MAX_SAFE_INTEGER });
+    throw new UsageError(`redrive takes no arguments (got ${quote(positionals[0])})`);
+  const max = integer(values, 'max', Number.MAX_SAFE_INTEGER, { min: 1 });
   const dryRun = flag(values, 'dry-run');
   const asJson = flag(values, 'json');
   const target = resolveTarget(values, io.env);
@@ -231,11 +234,11 @@ export async function redrive(context: CommandContext): Promise<number> {
   }
 }
 
-const columns = [
-  { title: 'MESSAGE', value: (r: Row) => r.messageId, max: 36 },
-  { title: 'PROVIDER', value: (r: Row) => r.provider },
-  { title: 'TYPE', value: (r: Row) => r.eventType, max: 28 },
-  { title: 'EVENT KEY', value: (r: Row) => r.eventKey, max: 36 },
-  { title: 'RECEIVES', value: (r: Row) => r.receives, align: 'right' as const },
-  { title: 'SENT', value: (r: Row) => r.sentAt?.replace('T', ' ').replace(/\.\d+Z$/, '') },
+const columns: Column<Row>[] = [
+  { title: 'MESSAGE', value: (r) => r.messageId, max: 36 },
+  { title: 'PROVIDER', value: (r) => r.provider },
+  { title: 'TYPE', value: (r) => r.eventType, max: 28 },
+  { title: 'EVENT KEY', value: (r) => r.eventKey, max: 36 },
+  { title: 'RECEIVES', value: (r) => r.receives, align: 'right' },
+  timeColumn('SENT', (r) => r.sentAt),
 ];

@@ -4,7 +4,7 @@ import type { QueueMessage } from '#core/message';
 import { CommandError, flag, list, UsageError, type Values } from './args.ts';
 import { type CommandContext, shellQuote, targetArgs } from './commands.ts';
 import { eventRows } from './events.ts';
-import { json, say, visible } from './format.ts';
+import { json, quote, say, visible } from './format.ts';
 import {
   allEvents,
   eventFilter,
@@ -98,7 +98,7 @@ export async function replay(context: CommandContext): Promise<number> {
   const { values, positionals, io } = context;
   if (positionals.length > 0) {
     throw new UsageError(
-      `replay takes filters, not arguments (got ${JSON.stringify(positionals[0])}); e.g. --key <event key>`,
+      `replay takes filters, not arguments (got ${quote(positionals[0])}); e.g. --key <event key>`,
     );
   }
   const keys = list(values, 'key');
@@ -140,7 +140,7 @@ export async function replay(context: CommandContext): Promise<number> {
     const missing = keys.filter((_, i) => byKey?.[i]?.length === 0);
     if (missing.length > 0) {
       throw new CommandError(
-        `no event ${missing.map((k) => JSON.stringify(k)).join(', ')} in ${target.description}` +
+        `no event ${missing.map((k) => quote(k)).join(', ')} in ${target.description}` +
           `${values.provider !== undefined ? ` for ${providerFilter(values).join(', ')}` : ''}; ` +
           'nothing was replayed (--key takes a whole event key: `events show <its first 8 characters>` finds it)',
       );

@@ -116,10 +116,13 @@ export function jobIdOf(provider: AnyProvider, body: string): string | undefined
 }
 
 export interface PlanOptions {
-  /** Taking turns job by job, in this order. */
+  /** Taking turns event by event, in this order. */
   providers: readonly SampleProvider[];
   count: number;
-  /** Only this event type; default: one `singleType` for a single event, job histories otherwise. */
+  /**
+   * Only this event type; default: a provider with one event to send sends its `singleType`, one
+   * with more sends job histories.
+   */
   type?: string;
   duplicates: number;
   outOfOrder: boolean;
@@ -128,41 +131,51 @@ export interface PlanOptions {
 }
 
 /**
- * The deliveries for one `send` run: `count` distinct events (providers taking turns, job by job),
- * each job's events newest first with `outOfOrder`, plus `round(count × duplicates)` second
- * deliveries (as the provider redelivers, under the first's `messageId`) placed somewhere after
- * their first.
+ * The deliveries for one `send` run: `count` distinct events, shared among the providers as evenly
+ * as can be (the first ones one more), each provider's jobs told one after another (each job's
+ * events newest first with `outOfOrder`). The providers take turns event by event, so the first
+ * `providers.length` events (any run of at least that many) reach every provider. Then
+ * `round(count × duplicates)` second deliveries (as the provider redelivers, under the first's
+ * `messageId`) placed somewhere after their first.
  */
 export function plan(options: PlanOptions): Delivery[] {
   const random = options.random ?? Math.random;
   const now = options.now ?? new Date();
-  if (options.providers.length === 0) throw new Error('plan needs at least one provider');
-  const events: Delivery[] = [];
+  const { providers, count } = options;
+  if (providers.length === 0) throw new Error('plan needs at least one provider');
+  // Job indexes run on across the providers: at most `count` jobs, one event each at the least.
   let jobIndex = 0;
-  while (events.length < options.count) {
-    const { provider, sender } = options.providers[jobIndex % options.providers.length] as SampleProvider;
-    // At most `count` jobs: one event each at the least.
-    const job = sampleJob(jobIndex, options.count, now, random);
-    jobIndex += 1;
-    const types =
-      options.type !== undefined
-        ? [options.type]
-        : options.count === 1
-          ? [singleType(sender)]
-          : sender.history;
-    const chapter = types.slice(0, options.count - events.length).map((type): Delivery => {
-      // A type's step is its place in the job's history, whether or not the earlier ones are sent.
-      const body = JSON.stringify(sender.sample(type, job, Math.max(0, sender.history.indexOf(type))));
-      return {
-        provider: provider.name,
-        body,
-        eventType: type,
-        jobId: jobIdOf(provider, body),
-        duplicate: false,
-        messageId: messageId(),
-      };
-    });
-    events.push(...(options.outOfOrder ? chapter.reverse() : chapter));
+  const streams = providers.map(({ provider, sender }, i): Delivery[] => {
+    const share = Math.floor(count / providers.length) + (i < count % providers.length ? 1 : 0);
+    const stream: Delivery[] = [];
+    while (stream.length < share) {
+      const job = sampleJob(jobIndex, count, now, random);
+      jobIndex += 1;
+      const types =
+        options.type !== undefined ? [options.type] : share === 1 ? [singleType(sender)] : sender.history;
+      const chapter = types.slice(0, share - stream.length).map((type): Delivery => {
+        // A type's step is its place in the job's history, whether or not the earlier ones are sent.
+        const body = JSON.stringify(sender.sample(type, job, Math.max(0, sender.history.indexOf(type))));
+        return {
+          provider: provider.name,
+          body,
+          eventType: type,
+          jobId: jobIdOf(provider, body),
+          duplicate: false,
+          messageId: messageId(),
+        };
+      });
+      stream.push(...(options.outOfOrder ? chapter.reverse() : chapter));
+    }
+    return stream;
+  });
+  // Event by event: the first of each provider's, then the second of each, …
+  const events: Delivery[] = [];
+  for (let at = 0; events.length < count; at += 1) {
+    for (const stream of streams) {
+      const delivery = stream[at];
+      if (delivery) events.push(delivery);
+    }
   }
 
   const senders = new Map(options.providers.map((p) => [p.provider.name, p.sender]));

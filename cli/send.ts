@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import * as v from 'valibot';
 import { ConfigError, readSettings } from '#core/config';
 import { readCredentials } from '#core/credentials';
 import { parseJsonObject } from '#core/json';
 import type { AnyProvider, DeliveryRequest, ProviderSetting } from '#core/provider';
+import { matchRoute } from '#core/routes';
 import { providers } from '#providers/index';
 import { dataDirFrom, defaultPorts, portFrom, readStackFile } from '../local/config.ts';
 import { percentile } from '../tools/stats.ts';
 import { CommandError, flag, integer, list, oneOf, rate, str, UsageError, type Values } from './args.ts';
 import { type CommandContext, providerFlags, shellQuote } from './commands.ts';
-import { json, ms, say, visible } from './format.ts';
+import { json, ms, padEndWidth, quote, say, visible } from './format.ts';
 import { type Delivery, jobIdOf, messageId, plan, type SampleProvider } from './samples.ts';
 
 const requestTimeoutMs = 15_000;
@@ -31,6 +33,11 @@ export interface ProviderUse extends SampleProvider {
 
 export interface SendSettings {
   base: string;
+  /**
+   * The path parameter of a pasted webhook URL (`--url …/webhooks/zenbooker/<token>`), as pasted:
+   * every request goes to it (see `receiver`).
+   */
+  parameter?: string;
   concurrency: number;
   deliveries: Delivery[];
   /** Every provider a delivery is for, by name. */
@@ -59,21 +66,30 @@ async function loadSenders(list: readonly AnyProvider[]): Promise<SampleProvider
 export async function sendSettings(context: CommandContext): Promise<SendSettings> {
   const { values, positionals, io } = context;
   if (positionals.length > 0) {
-    throw new UsageError(
-      `send takes no arguments (got ${JSON.stringify(positionals[0])}); use --file to send a file`,
-    );
+    throw new UsageError(`send takes no arguments (got ${quote(positionals[0])}); use --file to send a file`);
   }
   const env = io.env;
   const names = [...providers.keys()];
-  const providerFlag = oneOf(values, 'provider', [...names, 'all']);
+  const asked = oneOf(values, 'provider', [...names, 'all']);
   const files = list(values, 'file');
-  const count = integer(values, 'count', 1, { min: 1, max: 100_000 });
+  // `--provider all` without --count: one event per provider.
+  const count = integer(values, 'count', asked === 'all' ? providers.size : 1, { min: 1, max: 100_000 });
   const concurrency = integer(values, 'concurrency', 4, { min: 1, max: 256 });
   const duplicates = rate(values, 'duplicates');
   const outOfOrder = flag(values, 'out-of-order');
   const flags = checkedFlags(values);
   const type = str(values, 'type');
+  const to = receiver(str(values, 'url'), env, str(values, 'data-dir'));
 
+  // A pasted webhook URL names its provider: --provider may only say the same.
+  if (to.provider !== undefined && asked !== undefined && asked !== to.provider.name) {
+    throw new UsageError(
+      asked === 'all'
+        ? `--url is the ${to.provider.name} webhook URL, and --provider all sends to every provider: give the receiver's base URL instead`
+        : `--url is the ${to.provider.name} webhook URL, but --provider is ${asked}: drop --provider, or give the receiver's base URL`,
+    );
+  }
+  const providerFlag = to.provider?.name ?? asked;
   const chosen =
     providerFlag === 'all'
       ? [...providers.values()]
@@ -81,16 +97,23 @@ export async function sendSettings(context: CommandContext): Promise<SendSetting
   let deliveries: Delivery[];
   let senders: SampleProvider[];
   if (files.length > 0) {
-    if (type !== undefined || duplicates > 0 || outOfOrder) {
+    if (providerFlag === 'all') throw new UsageError('--provider all does not apply to --file');
+    const notForFiles = [
+      ...(type !== undefined ? ['--type'] : []),
+      ...(count > 1 ? ['--count'] : []),
+      ...(duplicates > 0 ? ['--duplicates'] : []),
+      ...(outOfOrder ? ['--out-of-order'] : []),
+    ];
+    if (notForFiles.length > 0) {
       throw new UsageError(
-        '--file sends files as they are: --type, --duplicates and --out-of-order do not apply',
+        `--file sends each file once, as it is: ${notForFiles.join(', ')} ${notForFiles.length > 1 ? 'do' : 'does'} not apply (repeat --file to send a file again)`,
       );
     }
-    if (providerFlag === 'all') throw new UsageError('--provider all does not apply to --file');
     // Without --provider, each file's provider is the first whose sender recognises it.
     senders = await loadSenders(providerFlag === undefined ? [...providers.values()] : chosen);
-    const loaded = files.map((path) => fileDelivery(path, senders, providerFlag !== undefined));
-    deliveries = Array.from({ length: count }, () => loaded).flat();
+    // A relative path is the user's: from the folder npm was run in (INIT_CWD), not the repository.
+    const cwd = env.INIT_CWD || process.cwd();
+    deliveries = files.map((path) => fileDelivery(path, cwd, senders, providerFlag !== undefined));
   } else {
     senders = await loadSenders(chosen);
     if (type !== undefined) {
@@ -108,10 +131,12 @@ export async function sendSettings(context: CommandContext): Promise<SendSetting
   const used = new Set(deliveries.map((d) => d.provider));
   const uses = new Map<string, ProviderUse>();
   for (const entry of senders) {
-    if (used.has(entry.provider.name)) uses.set(entry.provider.name, providerUse(entry, env, flags));
+    if (used.has(entry.provider.name))
+      uses.set(entry.provider.name, providerUse(entry, env, flags, to.parameter));
   }
   return {
-    base: baseUrl(str(values, 'url'), env, str(values, 'data-dir')),
+    base: to.base,
+    ...(to.parameter !== undefined ? { parameter: to.parameter } : {}),
     concurrency,
     deliveries,
     providers: uses,
@@ -160,16 +185,22 @@ function settingText(setting: ProviderSetting, text: string, where: string): voi
   const schema = setting.schema as { type?: string; options?: readonly string[] };
   throw new UsageError(
     schema.type === 'picklist' && schema.options
-      ? `${where} must be one of ${schema.options.join(', ')} (got ${JSON.stringify(text)})`
-      : `${where} ${result.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(text)})`,
+      ? `${where} must be one of ${schema.options.join(', ')} (got ${quote(text)})`
+      : `${where} ${result.issues.map((i) => i.message).join('; ')} (got ${quote(text)})`,
   );
 }
 
 /**
  * A provider's credentials (its flag, else its variable in this terminal, else its dev value) and
- * settings (`readSettings` of this terminal, a setting's flag overriding its variable).
+ * settings (`readSettings` of this terminal, a setting's flag overriding its variable). With the
+ * path parameter of a pasted webhook URL, the credentials that address it (`addressing`).
  */
-function providerUse(entry: SampleProvider, env: Env, flags: ReadonlyMap<string, string>): ProviderUse {
+function providerUse(
+  entry: SampleProvider,
+  env: Env,
+  flags: ReadonlyMap<string, string>,
+  parameter?: string,
+): ProviderUse {
   const { provider } = entry;
   const { variable, flag: credentialsFlag, dev } = provider.credentials.env;
   const given = credentialsFlag === undefined ? undefined : flags.get(credentialsFlag);
@@ -202,7 +233,68 @@ function providerUse(entry: SampleProvider, env: Env, flags: ReadonlyMap<string,
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
-  return { ...entry, credentials, settings, text, from, flagged };
+  const use = { ...entry, credentials, settings, text, from, flagged };
+  return parameter === undefined ? use : { ...use, ...addressing(use, parameter) };
+}
+
+/**
+ * The credentials that address a pasted webhook URL's path parameter, and where they came from.
+ * Every provider's credentials text is a comma-separated list (README, "Configuration"): each item
+ * alone is tried, in order, and the first with which the provider's sender addresses this very
+ * parameter is taken (a Standard Webhooks `source=whsec_…` pair for the URL's source). A secret
+ * parameter is itself a credential (`ProviderRoute`: Zenbooker's token), so the parameter is tried
+ * as the credentials text too: the URL's token is sent, whatever token this terminal holds.
+ *
+ * @throws UsageError when the parameter is not secret and no credentials in this terminal address
+ * it (a source this terminal has no secret for): naming the flag and variable that would.
+ */
+function addressing(use: ProviderUse, parameter: string): Pick<ProviderUse, 'credentials' | 'text' | 'from'> {
+  const { provider, sender } = use;
+  const wanted = decoded(parameter);
+  const secret = provider.route.parameter?.secret === true;
+  const candidates = [
+    ...use.text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map((text) => ({ text, from: use.from })),
+    ...(secret ? [{ text: wanted, from: fromUrl }] : []),
+  ];
+  for (const candidate of candidates) {
+    try {
+      const credentials = credentialsOf(provider, candidate.text, '--url');
+      const { path } = sender.request(Buffer.from('{}'), {
+        credentials,
+        settings: use.settings,
+        now: new Date(),
+        messageId: 'msg_addressing',
+      });
+      const route = matchRoute(path, new Map([[provider.name, provider]]));
+      if (route?.pathParameter !== undefined && decoded(route.pathParameter) === wanted)
+        return { credentials, ...candidate };
+    } catch {}
+  }
+  // A secret the credentials schema refuses (too short, say): sent as pasted all the same, as the
+  // URL says; the receiver answers 401.
+  if (secret) return { credentials: use.credentials, text: wanted, from: fromUrl };
+  const { variable, flag: own } = provider.credentials.env;
+  const name = provider.route.parameter?.name ?? 'parameter';
+  throw new UsageError(
+    `--url names the ${provider.title} ${name} ${quote(wanted)}, but the credentials in this terminal ` +
+      `(from ${use.from}) have none for it: ${own === undefined ? 'set' : `pass --${own}, or set`} ${variable}, with them`,
+  );
+}
+
+/** `ProviderUse.from` for credentials that are a pasted URL's secret path parameter (a token). */
+const fromUrl = 'the --url path';
+
+/** A path segment percent-decoded, or as it is when it does not decode. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /**
@@ -218,6 +310,16 @@ export function unauthorizedHint(settings: SendSettings, names: ReadonlySet<stri
     if (!names.has(use.provider.name)) continue;
     const { title } = use.provider;
     const { variable, flag: own } = use.provider.credentials.env;
+    if (use.from === fromUrl) {
+      // The URL's own token was sent: no setting of this terminal's could have made it pass.
+      const name = use.provider.route.parameter?.name ?? 'parameter';
+      lines.push(
+        say`401 from the ${title} webhook: the ${name} in --url (${use.text.slice(0, 4)}…) is not one the receiver ` +
+          `holds: use one it holds (\`npm start\` prints its URLs; a deployed stack: its CredentialsSecretName ` +
+          "secret), or give the receiver's base URL to send with this terminal's credentials.\n",
+      );
+      continue;
+    }
     const how = own === undefined ? 'Set' : `Pass --${own}, or set`;
     const also = use.flagged
       .map(
@@ -234,12 +336,19 @@ export function unauthorizedHint(settings: SendSettings, names: ReadonlySet<stri
   return lines.join('');
 }
 
-function fileDelivery(path: string, senders: readonly SampleProvider[], given: boolean): Delivery {
+function fileDelivery(
+  path: string,
+  cwd: string,
+  senders: readonly SampleProvider[],
+  given: boolean,
+): Delivery {
   let body: string;
+  const where = resolve(cwd, path);
   try {
-    body = readFileSync(path, 'utf8');
+    body = readFileSync(where, 'utf8');
   } catch (error) {
-    throw new UsageError(`--file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot read it'}`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'cannot read it';
+    throw new UsageError(`--file ${path}: ${code}${isAbsolute(path) ? '' : ` (${where})`}`);
   }
   const parsed = parseJsonObject(Buffer.from(body, 'utf8'));
   const detected = given
@@ -262,32 +371,65 @@ function fileDelivery(path: string, senders: readonly SampleProvider[], given: b
     eventType: envelope?.ok ? envelope.eventType : '(unknown)',
     jobId: jobIdOf(provider, body),
     duplicate: false,
-    // A file sent more than once (--count) is one event delivered again.
     messageId: messageId(),
   };
 }
 
-/** `--url`, else the running local stack's URL, else the default local port. */
-export function baseUrl(
+/**
+ * Where `--url` sends: the receiver's base URL and, for one of its webhook URLs as pasted
+ * (`…/webhooks/<provider>[/<parameter>]`, e.g. a stack output), the provider its path names and
+ * the path parameter it holds (as pasted, percent-encoded). A route template's placeholder
+ * (`…/webhooks/zenbooker/{token}`, as `ZenbookerWebhookUrl` prints it) or a missing parameter
+ * leaves the parameter to the credentials. Without `--url`, the running local stack's URL, else
+ * the default local port.
+ *
+ * @throws UsageError for a URL that is not http(s), or a `/webhooks/…` path that is none of the
+ * receiver's routes (never quoting a path parameter: it may be a token).
+ */
+export function receiver(
   url: string | undefined,
   env: Record<string, string | undefined>,
   dataDir?: string,
-): string {
+): { base: string; provider?: AnyProvider; parameter?: string } {
   if (url === undefined) {
     const stack = readStackFile(dataDirFrom(env, dataDir));
-    return stack?.url ?? `http://127.0.0.1:${portFrom(env, 'PORT', defaultPorts.http)}`;
+    return { base: stack?.url ?? `http://127.0.0.1:${portFrom(env, 'PORT', defaultPorts.http)}` };
   }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--url must be an http(s) URL (got ${JSON.stringify(url)})`);
+    throw new UsageError(`--url must be an http(s) URL (got ${quote(url)})`);
   }
   if (!/^https?:$/.test(parsed.protocol))
-    throw new UsageError(`--url must be an http(s) URL (got ${JSON.stringify(url)})`);
-  // A pasted webhook URL works too: keep what comes before `/webhooks/`.
-  const path = parsed.pathname.replace(/\/webhooks(\/.*)?$/, '').replace(/\/+$/, '');
-  return `${parsed.origin}${path}`;
+    throw new UsageError(`--url must be an http(s) URL (got ${quote(url)})`);
+  const webhook = /^(.*?)\/webhooks(?:\/(.*))?$/.exec(parsed.pathname);
+  const base = `${parsed.origin}${(webhook?.[1] ?? parsed.pathname).replace(/\/+$/, '')}`;
+  const segments = (webhook?.[2] ?? '').split('/').filter((segment) => segment !== '');
+  if (segments.length === 0) return { base };
+  const [name = '', parameter, ...more] = segments;
+  const provider = providers.get(name);
+  const routes = [...providers.values()].map((p) =>
+    p.route.parameter ? `/webhooks/${p.name}/{${p.route.parameter.name}}` : `/webhooks/${p.name}`,
+  );
+  const notARoute = (why: string) =>
+    new UsageError(
+      `--url: ${why}; give the receiver's base URL or one of its webhook URLs (${routes.join(', ')})`,
+    );
+  if (!provider) throw notARoute(`${quote(`/webhooks/${name}`)} names no provider`);
+  if (more.length > 0) throw notARoute(`the path goes on after /webhooks/${name}/…`);
+  if (parameter === undefined || /^\{.*\}$/.test(decoded(parameter))) return { base, provider };
+  if (!provider.route.parameter) throw notARoute(`/webhooks/${name} takes nothing after it`);
+  return { base, provider, parameter };
+}
+
+/** `--url`'s base URL (`receiver`), else the running local stack's URL, else the default local port. */
+export function baseUrl(
+  url: string | undefined,
+  env: Record<string, string | undefined>,
+  dataDir?: string,
+): string {
+  return receiver(url, env, dataDir).base;
 }
 
 /**
@@ -310,13 +452,18 @@ function request(
     ...made.headers,
   };
   const prefix = `/webhooks/${delivery.provider}/`;
-  const parameter = made.path.startsWith(prefix) ? made.path.slice(prefix.length) : undefined;
+  // A pasted webhook URL's parameter, as pasted (`addressing` chose credentials that address it).
+  const path =
+    settings.parameter !== undefined && made.path.startsWith(prefix)
+      ? `${prefix}${settings.parameter}`
+      : made.path;
+  const parameter = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
   return {
-    url: `${settings.base}${made.path}`,
+    url: `${settings.base}${path}`,
     headers,
     read: {
       headers: Object.fromEntries(Object.entries(headers).map(([k, value]) => [k.toLowerCase(), value])),
-      pathParameter: parameter === undefined ? undefined : decodeURIComponent(parameter),
+      pathParameter: parameter === undefined ? undefined : decoded(parameter),
     },
   };
 }
@@ -526,7 +673,7 @@ export async function send(context: CommandContext): Promise<number> {
     );
   } else {
     const lines = Object.entries(summary.statuses).map(
-      ([status, n]) => `  ${visible(status).padEnd(28)} ${n}`,
+      ([status, n]) => `  ${padEndWidth(visible(status), 28)} ${n}`,
     );
     io.out(
       `sent ${summary.deliveries} deliveries (${summary.deliveries - summary.duplicates} events, ${summary.duplicates} duplicates) ` +
@@ -555,7 +702,7 @@ export async function send(context: CommandContext): Promise<number> {
         ? 'quarantined: stored in the event log, not applied to a job; see why (its issues) with:\n' +
             `  npm run cli -- events --outcome quarantined${visible(where)}\n` +
             (o.eventKey ? `  npm run cli -- events show ${visible(shellQuote(o.eventKey) + where)}\n` : '')
-        : `see it stored: npm run cli -- jobs${visible(where)}\n`,
+        : `see it stored in a second or so (the consumer batches for up to 1 s): npm run cli -- jobs${visible(where)}\n`,
     );
   }
   return 0;

@@ -53,11 +53,23 @@ export function jobQuery(values: Values): JobQuery {
 const byUpdatedDesc = (a: Item, b: Item) =>
   String(b.updatedAt ?? '').localeCompare(String(a.updatedAt ?? ''));
 
+/** A page of a list: at most the limit asked for, and whether more matched. */
+export interface Listing {
+  items: Item[];
+  /** True when more than `limit` matched: the list was cut (`--limit` shows more). */
+  more: boolean;
+}
+
+/** The first `limit` of `sorted`, and whether there were more. */
+function listing(sorted: Item[], limit: number): Listing {
+  return { items: sorted.slice(0, limit), more: sorted.length > limit };
+}
+
 /**
  * Per account: the keys from the `byAccount` index (KEYS_ONLY, see `infra/definitions.ts`), then the
  * items themselves. Otherwise a scan. Either way newest change first.
  */
-export async function listJobs(target: Target, query: JobQuery): Promise<Item[]> {
+export async function listJobs(target: Target, query: JobQuery): Promise<Listing> {
   const filter: Filter = query.status === undefined ? {} : statusFilter(query.status);
   const found: Item[] = [];
   if (query.account !== undefined) {
@@ -99,7 +111,7 @@ export async function listJobs(target: Target, query: JobQuery): Promise<Item[]>
     );
     for await (const page of pages) found.push(...(page.Items ?? []));
   }
-  return found.sort(byUpdatedDesc).slice(0, query.limit);
+  return listing(found.sort(byUpdatedDesc), query.limit);
 }
 
 interface Filter {
@@ -245,8 +257,11 @@ function eventIndexQueries(target: Target, query: EventFilter): QueryCommandInpu
 const byReceivedAt = (a: Item, b: Item) =>
   String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? ''));
 
-/** The newest `query.limit` matches, newest first. */
-export async function listEvents(target: Target, query: EventQuery): Promise<Item[]> {
+/**
+ * The newest `query.limit` matches, newest first, and whether more matched: each provider's query
+ * reads one more than the limit (`limit + 1`), so "more" is said only when there are.
+ */
+export async function listEvents(target: Target, query: EventQuery): Promise<Listing> {
   const found: Item[] = [];
   for (const input of eventIndexQueries(target, query)) {
     let taken = 0;
@@ -255,10 +270,13 @@ export async function listEvents(target: Target, query: EventQuery): Promise<Ite
       const items = page.Items ?? [];
       found.push(...items);
       taken += items.length;
-      if (taken >= query.limit) break;
+      if (taken > query.limit) break;
     }
   }
-  return found.sort((a, b) => byReceivedAt(b, a)).slice(0, query.limit);
+  return listing(
+    found.sort((a, b) => byReceivedAt(b, a)),
+    query.limit,
+  );
 }
 
 /**

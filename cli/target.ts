@@ -6,6 +6,7 @@ import { deploymentNames } from '../cdk/names.ts';
 import { dataDirFrom, defaultPorts, localPrefix, portFrom, readStackFile } from '../local/config.ts';
 import { localCredentials, localRegion, resourceNames } from '../local/names.ts';
 import { CommandError, flag, str, UsageError, type Values } from './args.ts';
+import { quote } from './format.ts';
 
 /**
  * Which stack a command talks to. Local (the default): the endpoints and names `npm start` wrote
@@ -77,14 +78,20 @@ function localTarget(values: Values, env: Env): Target {
 }
 
 function awsTarget(values: Values, env: Env): Target {
-  if (str(values, 'data-dir')) throw new UsageError('--data-dir selects a local stack: drop it with --aws');
+  const stage = str(values, 'stage');
+  if (stage !== undefined && !/^[A-Za-z0-9-]+$/.test(stage)) {
+    throw new UsageError(`--stage must be a stage name like prod or dev (got ${quote(stage)})`);
+  }
+  if (str(values, 'data-dir')) {
+    // Named as given: --stage (with or without --aws), else --aws.
+    const deployedBy = stage !== undefined ? `--stage ${stage}` : '--aws';
+    throw new UsageError(
+      `--data-dir selects a local stack and ${deployedBy} a deployed one: give only one of them`,
+    );
+  }
   const region = str(values, 'region');
   const dynamoEndpoint = str(values, 'dynamodb-endpoint');
   const sqsEndpoint = str(values, 'sqs-endpoint');
-  const stage = str(values, 'stage');
-  if (stage !== undefined && !/^[A-Za-z0-9-]+$/.test(stage)) {
-    throw new UsageError(`--stage must be a stage name like prod or dev (got ${JSON.stringify(stage)})`);
-  }
   // The deployed stack names its resources after the stage (`cdk/names.ts`), so a stage is enough.
   const deployed = stage === undefined ? undefined : deploymentNames(stage);
   const dynamo = new DynamoDBClient({

@@ -37,9 +37,16 @@ export function resetCommand(dataDir: string): string {
   return `npm start -- --reset${isDefault ? '' : ` --data-dir ${JSON.stringify(dataDir)}`}`;
 }
 
-/** `LOCAL_DATA_DIR` (default `.local` in the repository), as an absolute path. */
+/**
+ * The data directory as an absolute path: `override` (`--data-dir`), else `LOCAL_DATA_DIR`, else
+ * `.local` in the repository. A relative `--data-dir` is the user's, typed in the folder they ran
+ * npm from: resolved from npm's `INIT_CWD` (npm runs scripts in the repository root, whatever the
+ * folder), else the current directory. A relative `LOCAL_DATA_DIR` is a setting of the
+ * repository's, like the default: resolved from its root, wherever npm is run.
+ */
 export function dataDirFrom(env: Env, override?: string): string {
-  return resolve(repoRoot, override ?? env.LOCAL_DATA_DIR ?? '.local');
+  if (override !== undefined) return resolve(env.INIT_CWD || process.cwd(), override);
+  return resolve(repoRoot, env.LOCAL_DATA_DIR?.trim() || '.local');
 }
 
 /** The first value of a comma-separated list, or the fallback. */

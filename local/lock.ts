@@ -37,13 +37,17 @@ function processStartTime(pid: number): string | undefined {
   }
 }
 
-/** The command line of a process, printable, when `/proc` lets us read it. */
+/**
+ * The command line of a process, printable, when `/proc` lets us read it: at most 200 characters,
+ * cut at the start when longer, since the script it runs is at the end and the interpreter's path
+ * (as long as the folder the project sits in) at the front.
+ */
 export function processCommand(pid: number): string | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     const command = raw.split('\0').filter(Boolean).join(' ');
     if (command === '') return undefined;
-    return visible(command.length > 200 ? `${command.slice(0, 199)}…` : command);
+    return visible(command.length > 200 ? `…${command.slice(-199)}` : command);
   } catch {
     return undefined;
   }

@@ -1,52 +1,11 @@
-import { Command, CommanderError } from 'commander';
-import type { AnyProvider } from '#core/provider';
+import { visible } from '../cli/format.ts';
+import { startArgs, startHelp } from './args.ts';
 
 /**
- * Entry point of `npm start`. Kept free of static imports beyond commander: the SQS emulator's
- * persistence uses `node:sqlite`, whose "experimental" warning is filtered before it loads.
+ * Entry point of `npm start`. Kept free of static imports beyond commander and the argument checks
+ * (local/args.ts, plain functions): the SQS emulator's persistence uses `node:sqlite`, whose
+ * "experimental" warning is filtered before it loads.
  */
-
-/** The help text; the providers' variables come from the registry (`functions/providers/index.ts`). */
-function usage(providers: ReadonlyMap<string, AnyProvider>): string {
-  const list = [...providers.values()];
-  const credentials = list.map((p) => p.credentials.env.variable);
-  const settings = list.flatMap((p) =>
-    Object.values(p.settings).map((setting) => `${setting.variable} (${setting.default})`),
-  );
-  return `Usage: npm start [-- --reset] [-- --data-dir <dir>]
-
-Runs the whole pipeline on this machine: DynamoDB Local, the SQS emulator, the ingest handler
-behind a local HTTP server and the consumer driven by an SQS poller.
-
-Options:
-  --reset            wipe the local data (DynamoDB tables and queues) before starting
-  --data-dir <dir>   where the data lives (default: LOCAL_DATA_DIR or .local)
-  -h, --help         show this help
-
-Environment (all optional):
-  PORT (3000), HOST (127.0.0.1), DYNAMODB_PORT (8000), SQS_PORT (4566)
-${wrapped(credentials)}
-      each provider's credentials, comma-separated; dev defaults are printed
-${wrapped(settings)}
-  MAX_BODY_BYTES (262144), DEDUPE_HORIZON_DAYS (30), EVENT_TIME_SKEW_SECONDS (300)
-  QUEUE_VISIBILITY_TIMEOUT_SECONDS (180, at least 3): lower it to watch retries reach the DLQ quickly
-`;
-}
-
-/** Comma-separated items as indented lines of at most 100 characters. */
-function wrapped(items: readonly string[]): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const [i, item] of items.entries()) {
-    const next = `${item}${i < items.length - 1 ? ',' : ''}`;
-    if (line !== '' && 2 + line.length + 1 + next.length > 100) {
-      lines.push(line);
-      line = next;
-    } else line = line === '' ? next : `${line} ${next}`;
-  }
-  if (line !== '') lines.push(line);
-  return lines.map((l) => `  ${l}`).join('\n');
-}
 
 function quietSqliteWarning(): void {
   const printers = process.listeners('warning');
@@ -59,29 +18,15 @@ function quietSqliteWarning(): void {
 
 async function main(): Promise<number> {
   const { providers } = await import('#providers/index');
-  const help = usage(providers);
-  const program = new Command()
-    .name('npm start --')
-    .option('--reset')
-    .option('--data-dir <dir>')
-    .configureHelp({ formatHelp: () => help })
-    .configureOutput({
-      writeOut: (text) => process.stdout.write(text),
-      writeErr: () => {},
-      outputError: () => {},
-    })
-    .showSuggestionAfterError(true)
-    .exitOverride();
-  try {
-    program.parse(process.argv.slice(2), { from: 'user' });
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    if (error.code === 'commander.helpDisplayed') return 0;
-    // commander's words ("error: unknown option '--rest'\n(Did you mean --reset?)") on one line.
-    process.stderr.write(`${error.message.replace(/\n/g, ' ')}\n\n${help}`);
+  const help = startHelp(providers);
+  const parsed = startArgs(process.argv.slice(2), help);
+  if (parsed.kind === 'help') return 0;
+  if (parsed.kind === 'usage') {
+    // One line in the CLI's words, then where the usage is: never the whole help on stderr.
+    process.stderr.write(`error: ${visible(parsed.message)}\nRun \`npm start -- --help\` for usage.\n`);
     return 2;
   }
-  const values = program.opts<{ reset?: boolean; dataDir?: string }>();
+  const values = parsed;
 
   quietSqliteWarning();
   const started = performance.now();
@@ -131,7 +76,8 @@ async function main(): Promise<number> {
   if (!early) {
     out.write(await banner(stack, { colour, reset: values.reset === true }));
     out.write(
-      `ready: serving ${stack.url} (started in ${((performance.now() - started) / 1000).toFixed(1)} s; Ctrl-C to stop)\n`,
+      `ready: serving ${stack.url} (started in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+        `runner pid ${process.pid}: Ctrl-C here, or \`kill ${process.pid}\`, stops it)\n`,
     );
   }
 

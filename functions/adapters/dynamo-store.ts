@@ -10,49 +10,111 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type marshallOptions as MarshallOptions, marshall } from '@aws-sdk/util-dynamodb';
+import { type marshallOptions as MarshallOptions, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type EventRecord, type EventStore, type JobWrite, PermanentStoreError } from '#core/consume';
 import { errorDescription } from '#core/errors';
+import {
+  advanceAttributes,
+  conflictAttributes,
+  eventAttributes,
+  eventPk,
+  type Item,
+  jobPk,
+  storedEvent,
+  storedJob,
+} from '#core/records';
+import {
+  type Decision,
+  decideApply,
+  decideRecord,
+  type EventGuard,
+  type JobGuard,
+  nothingStored,
+  type RecordOutcome,
+  type View,
+  type Write,
+} from '#core/rules';
 import { clientOptions } from './client-options.ts';
 
-// Named clauses: each carries the decision it encodes.
-/** The dedupe marker: the event log item is written once per (provider, event key). */
-const notSeenBefore = 'attribute_not_exists(pk)';
+export { accountKey, conflictPk, eventPk, jobPk } from '#core/records';
+
+/** A condition expression and the values it names. */
+interface Condition {
+  expression: string;
+  values?: Record<string, unknown>;
+}
+
 /**
- * Ordering: a job only moves forward, by (order, event key), the order being `JobWrite.order`
- * (the event time, or a Zenbooker event's lifecycle position). The key breaks ties the same way on
- * every consumer. The event that already is the job's state never applies again, even when its
- * order changed (a Zenbooker redelivery after the dedupe horizon is received later). A job written
- * by the first version, before `lastOrder` existed, is compared by event time alone, as it was then.
+ * The rules' guards (functions/core/rules.ts), each as the condition DynamoDB checks on the item
+ * its write goes to, atomically with the write. The predicate each encodes is named beside it.
  */
-const movesForward = `attribute_not_exists(pk) OR (lastEventKey <> :eventKey AND (${[
-  'lastOrder < :order',
-  '(lastOrder = :order AND lastEventKey < :eventKey)',
-  '(attribute_not_exists(lastOrder) AND (lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)))',
-].join(' OR ')}))`;
-/**
- * An unprocessable event's record may be rewritten by a redelivery of the same body; another body
- * under its key is a conflict like any other.
- */
-const notSeenOrUnprocessable =
-  'attribute_not_exists(pk) OR (outcome = :unprocessable AND (attribute_not_exists(fingerprint) OR fingerprint = :fingerprint))';
-/** A replay never turns the log record of an event that was applied into a stale one. */
-const notAppliedBefore = 'attribute_not_exists(pk) OR outcome <> :applied';
-/** The stale path only fills gaps in a job that exists. */
-const jobExists = 'attribute_exists(pk)';
+const eventConditions: { [G in EventGuard]: (event: EventRecord) => Condition } = {
+  /** `seenBefore`, negated: the dedupe marker, so each (provider, event key) is written once. */
+  notSeenBefore: () => ({ expression: 'attribute_not_exists(pk)' }),
+  /** Not `seenBefore`, or `rewritesUnprocessable`: a redelivery of an unprocessable body. */
+  notSeenOrUnprocessable: (event) =>
+    event.fingerprint === undefined
+      ? {
+          expression:
+            'attribute_not_exists(pk) OR (outcome = :unprocessable AND attribute_not_exists(fingerprint))',
+          values: { ':unprocessable': 'unprocessable' },
+        }
+      : {
+          expression:
+            'attribute_not_exists(pk) OR (outcome = :unprocessable AND (attribute_not_exists(fingerprint) OR fingerprint = :fingerprint))',
+          values: { ':unprocessable': 'unprocessable', ':fingerprint': event.fingerprint },
+        },
+  /** `notAppliedBefore`: a replay never turns an applied record into a stale one. */
+  notAppliedBefore: () => ({
+    expression: 'attribute_not_exists(pk) OR outcome <> :applied',
+    values: { ':applied': 'applied' },
+  }),
+  /** `seenBefore`: the kept record is there to list a conflict on. */
+  recorded: () => ({ expression: 'attribute_exists(pk)' }),
+};
+
+const jobConditions: { [G in JobGuard]: (job: JobWrite) => Condition | undefined } = {
+  /** `movesForward`: by (lastOrder, lastEventKey), or for a first-version job (lastEventAt, lastEventKey). */
+  movesForward: (job) => ({
+    expression: `attribute_not_exists(pk) OR (lastEventKey <> :eventKey AND (${[
+      'lastOrder < :order',
+      '(lastOrder = :order AND lastEventKey < :eventKey)',
+      '(attribute_not_exists(lastOrder) AND (lastEventAt < :eventAt OR (lastEventAt = :eventAt AND lastEventKey < :eventKey)))',
+    ].join(' OR ')}))`,
+    values: { ':order': job.order, ':eventKey': job.eventKey, ':eventAt': job.eventAt },
+  }),
+  /** `sameAccount`: nothing to check for an event that names no account. */
+  sameAccount: (job) =>
+    job.accountId === undefined
+      ? undefined
+      : {
+          expression: 'attribute_not_exists(accountId) OR accountId = :accountId',
+          values: { ':accountId': job.accountId },
+        },
+  /** A job to fill. */
+  jobExists: () => ({ expression: 'attribute_exists(pk)' }),
+};
+
+/** The conditions, all of them; `undefined` when there are none. */
+function allOf(conditions: Array<Condition | undefined>): Condition | undefined {
+  const present = conditions.filter((c): c is Condition => c !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.length === 1) return present[0];
+  return {
+    expression: present.map((c) => `(${c.expression})`).join(' AND '),
+    values: Object.assign({}, ...present.map((c) => c.values ?? {})),
+  };
+}
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-type PutInput = NonNullable<TransactItem['Put']>;
-/** An event log write: a Put, or for a replay an Update (see `eventWrite`). */
-type EventWrite = { Put: PutInput; Update?: never } | { Update: UpdateInput; Put?: never };
 type UpdateInput = NonNullable<TransactItem['Update']>;
+type CheckInput = NonNullable<TransactItem['ConditionCheck']>;
 
-export const eventPk = (provider: string, eventKey: string) => `${provider}#${eventKey}`;
-/** A second body under a known key: kept beside the first, once per distinct fingerprint. */
-export const conflictPk = (provider: string, eventKey: string, fingerprint: string) =>
-  `${eventPk(provider, eventKey)}#conflict#${fingerprint}`;
-export const jobPk = (provider: string, jobId: string) => `${provider}#${jobId}`;
-export const accountKey = (provider: string, accountId: string) => `${provider}#${accountId}`;
+/** A write whose guard failed, with the item it failed on as DynamoDB returned it (absent: none). */
+interface Refusal {
+  write: Write;
+  item: Item | undefined;
+}
 
 export interface DynamoStoreOptions {
   eventsTableName: string;
@@ -61,23 +123,33 @@ export interface DynamoStoreOptions {
   client?: DynamoDBClient;
 }
 
+/** Decisions taken for one event before it fails for SQS to redeliver (each follows a change). */
+const maxDecisions = 5;
+
 /**
- * The event log and jobs tables in DynamoDB. Every event is one atomic write:
+ * The event log and jobs tables in DynamoDB. The rules (functions/core/rules.ts) decide; this store
+ * writes each decision as one atomic write, its guards as conditions. It cannot read before it
+ * writes without a second round trip, so it decides first on what a new event meets, nothing:
  *
  *   consumer A                          DynamoDB                          consumer B (same event)
  *   ──────────                          ────────                          ───────────────────────
  *   TransactWrite[ put event if notSeenBefore,
- *                  update job if movesForward ]     ──► commits both
+ *                  update job if movesForward
+ *                             and sameAccount ]     ──► commits both
  *                                                       ◄── TransactWrite[ same ] ─ cancelled:
  *                                                           TransactionConflict → retried in place,
- *                                                           then ConditionalCheckFailed on the event
- *                                                           → "duplicate", nothing written twice
+ *                                                           then ConditionalCheckFailed on the event,
+ *                                                           which returns the record → decided again:
+ *                                                           "duplicate", nothing written twice
  *
  *   crash/timeout before commit → nothing written → SQS redelivers → the same transaction applies once
  *   crash/timeout after commit  → both written    → SQS redelivers → notSeenBefore fails → duplicate
  *
- * When only the job's ordering clause fails the event is older than the job's state: a second
- * transaction records it as `stale` and fills only the job fields that are still missing.
+ * A failed condition returns the item it failed on (`ALL_OLD`): the rules decide again on what the
+ * store now knows, and that decision is written the same way. A job the event is behind: recorded
+ * `stale`, filling the fields still empty; a second body under a known key: a conflict record; a
+ * job of another account: recorded `unprocessable`. One round trip for a new event, two or three
+ * for the rest.
  */
 export class DynamoEventStore implements EventStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -92,122 +164,145 @@ export class DynamoEventStore implements EventStore {
     this.jobs = options.jobsTableName;
   }
 
-  async record(event: EventRecord, outcome: 'recorded' | 'quarantined' | 'unprocessable') {
-    // An unprocessable record is rewritten by its redeliveries: as an Update, which keeps its list
-    // of `conflicts`, and only for the same body.
-    const unprocessable = outcome === 'unprocessable' && !event.replay;
-    const write = this.eventWrite(event, outcome, unprocessable ? 'update' : undefined);
-    if (unprocessable && write.Update) {
-      write.Update.ConditionExpression = notSeenOrUnprocessable;
-      write.Update.ReturnValuesOnConditionCheckFailure = 'ALL_OLD';
-      write.Update.ExpressionAttributeValues = {
-        ...write.Update.ExpressionAttributeValues,
-        ':unprocessable': 'unprocessable',
-        ':fingerprint': event.fingerprint ?? '',
-      };
-    }
-    try {
-      await this.writeOne(write);
-      return outcome;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      return this.seenBefore(event, (error as { Item?: StoredItem }).Item);
-    }
+  async record(event: EventRecord, outcome: RecordOutcome) {
+    return this.settle(event, undefined, (view) => decideRecord(view, event, outcome));
   }
 
   async apply(event: EventRecord, job: JobWrite) {
-    try {
-      await this.transact([this.eventWrite(event, 'applied'), { Update: this.jobUpdate(job) }]);
-      return 'applied' as const;
-    } catch (error) {
-      const [eventReason, jobReason] = cancellationReasons(error);
-      if (eventReason?.Code === 'ConditionalCheckFailed') return this.seenBefore(event, eventReason.Item);
-      if (jobReason?.Code !== 'ConditionalCheckFailed') throw error;
-      if (jobReason.Item?.lastEventKey?.S === job.eventKey) {
-        // The job already holds this key, its log record gone (past the dedupe horizon) or being
-        // replayed: the same body is already applied; another body under the key is a conflict.
-        const applied = jobReason.Item.lastFingerprint?.S;
-        if (applied !== undefined && event.fingerprint !== undefined && applied !== event.fingerprint)
-          return this.seenBefore(event, { fingerprint: applied });
-        return this.recordAlreadyApplied(event);
-      }
-    }
-    return this.recordStale(event, job);
+    return this.settle(event, job, (view) => decideApply(view, event, job));
   }
 
   /**
-   * The dedupe marker was there: the same fingerprint (or a record from before fingerprints) is a
-   * redelivery; another one is a different body under a known key, kept as a conflict record.
+   * Decides on what is known (at first: nothing stored), writes the decision, and when a guard
+   * failed, learns the item it failed on and decides again. Each round follows a change another
+   * writer made; after `maxDecisions` the event fails, for SQS to redeliver.
    */
-  private async seenBefore(event: EventRecord, stored: StoredItem | undefined) {
-    const storedFingerprint = attributeText(stored?.fingerprint);
-    if (storedFingerprint === undefined || event.fingerprint === undefined) return 'duplicate' as const;
-    if (storedFingerprint === event.fingerprint) return 'duplicate' as const;
-    const pk = conflictPk(event.provider, event.eventKey, event.fingerprint);
-    const put: PutInput = {
-      TableName: this.events,
-      Item: { ...this.eventItem(event, 'conflict'), pk, conflictsWith: storedFingerprint },
-      ConditionExpression: notSeenBefore,
-    };
-    // The kept record lists its conflicts' fingerprints, so `events show` finds them by key.
-    const listed: UpdateInput = {
-      TableName: this.events,
-      Key: { pk: eventPk(event.provider, event.eventKey) },
-      UpdateExpression: 'ADD conflicts :fingerprint',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':fingerprint': new Set([event.fingerprint]) },
-    };
-    try {
-      await this.transact([{ Put: put }, { Update: listed }]);
-      return 'conflict' as const;
-    } catch (error) {
-      const [conflictReason, keptReason] = cancellationReasons(error);
-      if (conflictReason?.Code === 'ConditionalCheckFailed') return 'duplicate' as const;
-      if (keptReason?.Code !== 'ConditionalCheckFailed') throw error;
-    }
-    // The kept record expired in the meantime: the conflict is kept on its own.
-    try {
-      await this.send(new PutCommand(put), [put.Item]);
-      return 'conflict' as const;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return 'duplicate' as const;
-      throw error;
+  private async settle<Result>(
+    event: EventRecord,
+    job: JobWrite | undefined,
+    decide: (view: View) => Decision<Result>,
+  ): Promise<Result> {
+    let view = nothingStored;
+    for (let round = 1; ; round++) {
+      const decision = decide(view);
+      if (decision.writes.length === 0) return decision.result;
+      const refused = await this.write(decision.writes, event, job);
+      if (refused.length === 0) return decision.result;
+      if (round >= maxDecisions)
+        throw new Error(`the records of the event changed under ${maxDecisions} decisions in a row`);
+      view = learn(view, refused);
     }
   }
 
-  /** The job already reflects this very event: only its log record is (re)written. */
-  private async recordAlreadyApplied(event: EventRecord) {
+  /** Writes a decision, all or nothing: its guards' failures, or none when it was written. */
+  private async write(writes: Write[], event: EventRecord, job: JobWrite | undefined): Promise<Refusal[]> {
+    const items = writes.map((write) => this.encode(write, event, job));
+    const [only] = items;
+    if (items.length === 1 && only && !only.ConditionCheck) {
+      try {
+        if (only.Put) await this.send(new PutCommand(only.Put), [only.Put.Item]);
+        else if (only.Update)
+          await this.send(new UpdateCommand(only.Update), [only.Update.ExpressionAttributeValues]);
+        return [];
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        return [{ write: writes[0] as Write, item: plainItem((error as { Item?: Item }).Item) }];
+      }
+    }
     try {
-      await this.writeOne(this.eventWrite(event, 'applied'));
-      return 'applied' as const;
+      await this.transact(items);
+      return [];
     } catch (error) {
-      if (isConditionalCheckFailed(error))
-        return this.seenBefore(event, (error as { Item?: StoredItem }).Item);
-      throw error;
+      const refused: Refusal[] = [];
+      cancellationReasons(error).forEach((reason, i) => {
+        const write = writes[i];
+        if (reason.Code === 'ConditionalCheckFailed' && write)
+          refused.push({ write, item: plainItem(reason.Item as Item | undefined) });
+      });
+      if (refused.length === 0) throw error;
+      return refused;
     }
   }
 
-  private async recordStale(event: EventRecord, job: JobWrite) {
-    const fill = this.jobFill(job);
-    const write = this.eventWrite(event, 'stale');
-    if (write.Update) {
-      write.Update.ConditionExpression = notAppliedBefore;
-      write.Update.ExpressionAttributeValues = {
-        ...write.Update.ExpressionAttributeValues,
-        ':applied': 'applied',
+  /** One write of a decision as a transaction item, its guards as its condition. */
+  private encode(write: Write, event: EventRecord, job: JobWrite | undefined): TransactItem {
+    if (write.to === 'conflict') {
+      const item = conflictAttributes(event, event.fingerprint as string, write.conflictsWith);
+      // No `ALL_OLD`: a failure says all there is to know, that this body is kept already.
+      return {
+        Put: { TableName: this.events, Item: item, ...conditionInput(eventConditions.notSeenBefore(event)) },
       };
     }
-    try {
-      await this.transact([write, ...(fill ? [{ Update: fill }] : [])]);
-      return 'stale' as const;
-    } catch (error) {
-      const [eventReason] = cancellationReasons(error);
-      // Not a replay: another consumer recorded it first. A replay: it was applied once and has
-      // since been overtaken; its record keeps saying so, and there is nothing to fill.
-      if (eventReason?.Code === 'ConditionalCheckFailed')
-        return event.replay ? ('stale' as const) : this.seenBefore(event, eventReason.Item);
-      throw error;
+    if (write.to === 'event') {
+      const condition = allOf(write.guards.map((guard) => eventConditions[guard](event)));
+      const key = { pk: eventPk(event.provider, event.eventKey) };
+      if (write.op === 'check') return { ConditionCheck: check(this.events, key, condition) };
+      // The kept record lists its conflicts' fingerprints, so `events show` finds them by key.
+      if (write.op === 'listConflict')
+        return {
+          Update: update(
+            this.events,
+            key,
+            'ADD conflicts :conflict',
+            {},
+            { ':conflict': new Set([event.fingerprint]) },
+            condition,
+            false,
+          ),
+        };
+      return this.eventWrite(
+        { ...event, reason: write.reason ?? event.reason },
+        write.outcome,
+        write.guards,
+        condition,
+      );
     }
+    if (!job) throw new Error('a job write without a job');
+    const condition = allOf(write.guards.map((guard) => jobConditions[guard](job)));
+    const key = { pk: jobPk(job.provider, job.jobId) };
+    if (write.op === 'fill') {
+      // `fillsOnly`: a field the job has (set since the decision, too) keeps its value.
+      const { names, values, sets } = assignments(Object.entries(write.fields));
+      const expression = `SET ${sets.map(([name, value]) => `${name} = if_not_exists(${name}, ${value})`).join(', ')}`;
+      return { Update: update(this.jobs, key, expression, names, values, condition) };
+    }
+    // `advanceAttributes`, `createdAt` once, and one more event counted.
+    const { names, values, sets } = assignments(advanceAttributes(job));
+    const expression = `SET ${sets.map(([name, value]) => `${name} = ${value}`).join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`;
+    return {
+      Update: update(this.jobs, key, expression, names, { ...values, ':now': job.now, ':one': 1 }, condition),
+    };
+  }
+
+  /**
+   * The event's own record. A Put when its guards say no record is there; otherwise (a replay, an
+   * unprocessable record rewritten) an Update that sets every attribute the record owns and removes
+   * those it no longer has, so the kept record's list of `conflicts` survives it.
+   */
+  private eventWrite(
+    event: EventRecord,
+    outcome: string,
+    guards: EventGuard[],
+    condition: Condition | undefined,
+  ): TransactItem {
+    const item = eventAttributes(event, outcome);
+    if (guards.includes('notSeenBefore'))
+      return { Put: { TableName: this.events, Item: item, ...conditionInput(condition, true) } };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(item).forEach(([attribute, value], i) => {
+      if (attribute === 'pk') return;
+      names[`#e${i}`] = attribute;
+      if (value === undefined) removes.push(`#e${i}`);
+      else {
+        values[`:e${i}`] = value;
+        sets.push(`#e${i} = :e${i}`);
+      }
+    });
+    const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
+    return { Update: update(this.events, { pk: item.pk }, expression, names, values, condition) };
   }
 
   /**
@@ -264,141 +359,94 @@ export class DynamoEventStore implements EventStore {
       }
     }
   }
+}
 
-  /** Sends one event log write on its own (outside a transaction). */
-  private async writeOne(write: EventWrite): Promise<void> {
-    if (write.Put) await this.send(new PutCommand(write.Put), [write.Put.Item]);
-    else await this.send(new UpdateCommand(write.Update), [write.Update.ExpressionAttributeValues]);
+/** The view, corrected by what the failed guards returned: each item as it is now, or its absence. */
+function learn(view: View, refused: Refusal[]): View {
+  let next = view;
+  for (const { write, item } of refused) {
+    if (write.to === 'conflict') next = { ...next, conflictRecorded: true };
+    else if (write.to === 'event') next = { ...next, event: item && storedEvent(item) };
+    else next = { ...next, job: item && storedJob(item) };
   }
+  return next;
+}
 
-  /**
-   * The event log write. Normally a Put guarded by the dedupe marker, returning the stored item
-   * when the marker is there (to tell a duplicate from a conflict). A replay deliberately rewrites
-   * its own record (the job's ordering clause still holds), as an Update that sets every attribute
-   * the record owns and removes those it no longer has, so the kept record's list of `conflicts`
-   * survives it; `form: 'update'` asks for that form without a replay (the caller adds its
-   * condition).
-   */
-  private eventWrite(event: EventRecord, outcome: string, form?: 'update'): EventWrite {
-    const item = this.eventItem(event, outcome);
-    if (!event.replay && form !== 'update') {
-      return {
-        Put: {
-          TableName: this.events,
-          Item: item,
-          ConditionExpression: notSeenBefore,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      };
-    }
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets: string[] = [];
-    const removes: string[] = [];
-    Object.entries(item).forEach(([attribute, value], i) => {
-      if (attribute === 'pk') return;
-      names[`#e${i}`] = attribute;
-      if (value === undefined) removes.push(`#e${i}`);
-      else {
-        values[`:e${i}`] = value;
-        sets.push(`#e${i} = :e${i}`);
-      }
-    });
-    return {
-      Update: {
-        TableName: this.events,
-        Key: { pk: item.pk },
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    };
-  }
+/**
+ * A condition as the input of a write; with `returnItem`, a failure returns the item (`ALL_OLD`),
+ * which the next decision reads.
+ */
+function conditionInput(
+  condition: Condition | undefined,
+  returnItem = false,
+): {
+  ConditionExpression?: string;
+  ExpressionAttributeValues?: Record<string, unknown>;
+  ReturnValuesOnConditionCheckFailure?: 'ALL_OLD';
+} {
+  if (!condition) return {};
+  return {
+    ConditionExpression: condition.expression,
+    ...(condition.values && Object.keys(condition.values).length > 0
+      ? { ExpressionAttributeValues: condition.values }
+      : {}),
+    ...(returnItem ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+  };
+}
 
-  /** Every attribute an event log record owns; `undefined` ones are left out of a Put. */
-  private eventItem(event: EventRecord, outcome: string) {
-    return {
-      pk: eventPk(event.provider, event.eventKey),
-      provider: event.provider,
-      eventKey: event.eventKey,
-      eventType: event.eventType,
-      outcome,
-      accountId: event.accountId,
-      entityIds: event.entityIds,
-      occurredAt: event.occurredAt,
-      receivedAt: event.receivedAt,
-      processedAt: event.processedAt,
-      rawBody: event.rawBody,
-      bodySha256: event.bodySha256,
-      fingerprint: event.fingerprint,
-      headers: event.headers,
-      issues: event.issues,
-      reason: event.reason,
-      expiresAt: event.expiresAt,
-      replayedAt: event.replay ? event.processedAt : undefined,
-    };
+/** Placeholders `#aN` and `:vN` for each attribute with a value (the `undefined` ones are left out). */
+function assignments(entries: Array<[string, unknown]>) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: Array<[string, string]> = [];
+  for (const [attribute, value] of entries) {
+    if (value === undefined) continue;
+    const i = sets.length;
+    names[`#a${i}`] = attribute;
+    values[`:v${i}`] = value;
+    sets.push([`#a${i}`, `:v${i}`]);
   }
+  return { names, values, sets };
+}
 
-  private jobUpdate(job: JobWrite): UpdateInput {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {
-      ':order': job.order,
-      ':eventAt': job.eventAt,
-      ':eventKey': job.eventKey,
-      ':now': job.now,
-      ':one': 1,
-    };
-    const sets: string[] = [];
-    const set = (attribute: string, value: unknown) => {
-      if (value === undefined) return;
-      const i = sets.length;
-      names[`#a${i}`] = attribute;
-      values[`:v${i}`] = value;
-      sets.push(`#a${i} = :v${i}`);
-    };
-    set('provider', job.provider);
-    set('jobId', job.jobId);
-    set('accountId', job.accountId);
-    set('accountKey', job.accountId === undefined ? undefined : accountKey(job.provider, job.accountId));
-    for (const [field, value] of Object.entries(job.fields)) set(field, value);
-    set('payload', job.payload);
-    set('lastEventKey', job.eventKey);
-    set('lastEventType', job.eventType);
-    set('lastEventAt', job.eventAt);
-    set('lastOrder', job.order);
-    set('lastFingerprint', job.fingerprint);
-    set('lastStage', job.stage);
-    set('updatedAt', job.now);
-    return {
-      TableName: this.jobs,
-      Key: { pk: jobPk(job.provider, job.jobId) },
-      UpdateExpression: `SET ${sets.join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`,
-      ConditionExpression: movesForward,
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    };
-  }
+/** An Update with its condition (returning the item when it fails, unless `returnItem` is false). */
+function update(
+  table: string,
+  key: Item,
+  expression: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+  condition: Condition | undefined,
+  returnItem = true,
+): UpdateInput {
+  const guarded = conditionInput(condition, returnItem);
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: expression,
+    ...guarded,
+    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+    ExpressionAttributeValues: { ...values, ...guarded.ExpressionAttributeValues },
+  };
+}
 
-  private jobFill(job: JobWrite): UpdateInput | undefined {
-    const entries = Object.entries(job.fields).filter(([, value]) => value !== undefined);
-    if (entries.length === 0) return undefined;
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = entries.map(([field, value], i) => {
-      names[`#a${i}`] = field;
-      values[`:v${i}`] = value;
-      return `#a${i} = if_not_exists(#a${i}, :v${i})`;
-    });
-    return {
-      TableName: this.jobs,
-      Key: { pk: jobPk(job.provider, job.jobId) },
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: jobExists,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    };
-  }
+/** A write that writes nothing: its condition only, returning the item when it fails. */
+function check(table: string, key: Item, condition: Condition | undefined): CheckInput {
+  if (!condition) throw new Error('a check without a condition');
+  return {
+    TableName: table,
+    Key: key,
+    ...conditionInput(condition, true),
+    ConditionExpression: condition.expression,
+  };
+}
+
+/** An item as DynamoDB returns it on a failed condition (attribute values), as the document client reads it. */
+function plainItem(item: Item | undefined): Item | undefined {
+  if (item === undefined) return undefined;
+  return typeof item.pk === 'object' && item.pk !== null
+    ? unmarshall(item as Parameters<typeof unmarshall>[0])
+    : item;
 }
 
 const maxTransactionAttempts = 4;
@@ -450,11 +498,4 @@ function isRefusedForGood(error: unknown): boolean {
 /** The items and expression values of a transaction: what the marshaller will convert. */
 function transactionValues(items: TransactItem[]): unknown[] {
   return items.flatMap((item) => [item.Put?.Item, item.Update?.ExpressionAttributeValues]).filter(Boolean);
-}
-
-/** An item as DynamoDB returns it on a failed condition: raw attribute values (or, rarely, plain). */
-type StoredItem = Record<string, { S?: string } | string | undefined>;
-
-function attributeText(value: { S?: string } | string | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.S;
 }

@@ -7,6 +7,7 @@ import { admissionIssues } from './limits.ts';
 import { type Issue, QueueMessage } from './message.ts';
 import type { Clock, Logger } from './ports.ts';
 import type { Provider } from './provider.ts';
+import { otherAccountReason } from './rules.ts';
 
 export type Outcome = 'applied' | 'stale' | 'recorded' | 'quarantined' | 'unprocessable';
 
@@ -73,15 +74,26 @@ export interface JobWrite {
  */
 export type StoreResult = Outcome | 'duplicate' | 'conflict';
 
-/** Port: the event log and jobs tables. Each call is one atomic write (or none). */
+/**
+ * Port: the event log and jobs tables. What each call writes and answers is decided by the rules
+ * (functions/core/rules.ts: `decideRecord`, `decideApply`); a store only keeps those decisions
+ * atomic. `MemoryEventStore` is the reference, `DynamoEventStore` the deployed one.
+ */
 export interface EventStore {
   /** Writes the event log record alone (non-job, quarantined and unprocessable events). */
   record(
     event: EventRecord,
     outcome: 'recorded' | 'quarantined' | 'unprocessable',
   ): Promise<'recorded' | 'quarantined' | 'unprocessable' | 'duplicate' | 'conflict'>;
-  /** Writes the event log record and the job change together, respecting the job's ordering. */
-  apply(event: EventRecord, job: JobWrite): Promise<'applied' | 'stale' | 'duplicate' | 'conflict'>;
+  /**
+   * Writes the event log record and the job change together, respecting the job's ordering.
+   * `unprocessable`: the rules refused the event (its job belongs to another account); it is
+   * recorded with that reason (`otherAccountReason`) and the job is untouched.
+   */
+  apply(
+    event: EventRecord,
+    job: JobWrite,
+  ): Promise<'applied' | 'stale' | 'duplicate' | 'conflict' | 'unprocessable'>;
 }
 
 /** The message cannot be read at all: it fails, is retried, and ends in the DLQ for a human. */
@@ -156,12 +168,16 @@ export async function consume(messageBody: string, deps: ConsumeDeps): Promise<S
   } catch (error) {
     return recordUnprocessable(identified.event, error, deps);
   }
+  let result: StoreResult;
   try {
-    return await write(deps.store);
+    result = await write(deps.store);
   } catch (error) {
     if (error instanceof PermanentStoreError) return recordUnprocessable(write.event, error, deps);
     throw error;
   }
+  // Only the rules refuse an event on `apply`, and only for its account: recorded with that reason.
+  if (result === 'unprocessable') logUnprocessable(write.event, otherAccountReason, deps);
+  return result;
 }
 
 type Write = ((store: EventStore) => Promise<StoreResult>) & { event: EventRecord };
@@ -255,8 +271,7 @@ async function recordUnprocessable(
   deps: ConsumeDeps,
 ): Promise<StoreResult> {
   const reason = describeFailure(error);
-  const logged = { provider: event.provider, eventKey: event.eventKey, eventType: event.eventType, reason };
-  deps.logger?.error('event unprocessable', logged);
+  const logged = logUnprocessable(event, reason, deps);
   try {
     return await deps.store.record({ ...event, reason }, 'unprocessable');
   } catch (failure) {
@@ -283,6 +298,13 @@ async function recordUnprocessable(
     });
     throw new UnstorableEventError(fallbackReason);
   }
+}
+
+/** One error line per event recorded as unprocessable, with its reason; returns what it logged. */
+function logUnprocessable(event: EventRecord, reason: string, deps: ConsumeDeps) {
+  const logged = { provider: event.provider, eventKey: event.eventKey, eventType: event.eventType, reason };
+  deps.logger?.error('event unprocessable', logged);
+  return logged;
 }
 
 /** A store's refusal already says what was refused; anything else is described by name, code and message. */

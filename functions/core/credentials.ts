@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import type { AnyProvider } from './provider.ts';
+import { idProblem, maxIdBytes } from './limits.ts';
+import type { AnyProvider, AuthResult } from './provider.ts';
 import { toIssues } from './validation.ts';
 
 /**
@@ -85,6 +86,117 @@ export function readCredentials(
     return { ok: false, problem: { path: '(root)', message: 'configures no provider' } };
   }
   return { ok: true, value };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bindings: a credential may be bound to the accounts its deliveries may write (docs/http.md)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The business or account ids a credential value is bound to: an authentic event for any other
+ * account, or for none, is refused (401). `undefined`: unbound, any account (as every credential
+ * was before bindings).
+ */
+export type Binding = readonly string[] | undefined;
+
+/** `"accounts"`: at least one id, each one an event could name (see `idProblem`). */
+export const boundAccounts = v.pipe(
+  v.array(
+    v.pipe(
+      v.string(),
+      v.check(
+        (id) => idProblem(id) === undefined,
+        `an account id: non-empty, well-formed Unicode, at most ${maxIdBytes} UTF-8 bytes`,
+      ),
+    ),
+  ),
+  v.minLength(1, 'at least one account id'),
+);
+
+/**
+ * Refuses an object with any key other than `keys`: a misspelt or misplaced `"accounts"` would
+ * otherwise leave a credential unbound, accepting every account, in silence.
+ */
+export function onlyKeys<T extends object>(keys: readonly string[], hint = '') {
+  const listed = keys.map((key) => `"${key}"`).join(' and ');
+  return v.check<T, string>(
+    (entry) => Object.keys(entry).every((key) => keys.includes(key)),
+    `no key other than ${listed}${hint}`,
+  );
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A provider's entry that is one list of credential values under `listKey` (Cooledge's
+ * `"secrets"`, Zenbooker's `"tokens"`). Each value is given as text (unbound) or as
+ * `{"<field>": <text>, "accounts": [<id>, …]}` (bound to those accounts). Read as the values alone,
+ * in order, under `listKey` (so whatever reads an entry as a list of text keeps doing so) and, only
+ * when at least one value is bound, `bindings`: each value's binding at the same index.
+ *
+ * A value listed both as text and as an object is refused (the binding would do nothing: a
+ * mistake either way); one bound in several objects is bound to all their accounts.
+ */
+export function boundList<K extends string>(
+  listKey: K,
+  field: string,
+  value: v.GenericSchema<unknown, string>,
+  atLeastOne: string,
+): v.GenericSchema<unknown, { [P in K]: string[] } & { bindings?: Binding[] }> {
+  const bound = v.pipe(
+    v.looseObject({ [field]: value, accounts: boundAccounts }),
+    onlyKeys([field, 'accounts']),
+  );
+  const list = v.pipe(
+    v.array(v.lazy((input) => (isObject(input) ? bound : value))),
+    v.minLength(1, atLeastOne),
+    v.check((items) => {
+      const read = items.map((item) =>
+        isObject(item) ? { text: item[field], bound: true } : { text: item },
+      );
+      const unbound = new Set(read.filter((item) => !item.bound).map((item) => item.text));
+      return read.every((item) => !item.bound || !unbound.has(item.text));
+    }, `each value either unbound (text) or bound ({"${field}", "accounts"}), never both`),
+  );
+  return v.pipe(
+    v.looseObject({ [listKey]: list }),
+    onlyKeys([listKey], ` (a value is bound on its own: {"${field}": …, "accounts": […]})`),
+    v.transform((entry) => {
+      const items = entry[listKey] as ReadonlyArray<string | Record<string, unknown>>;
+      const values = items.map((item) => (typeof item === 'string' ? item : (item[field] as string)));
+      const bindings: Binding[] = items.map((item) =>
+        typeof item === 'string' ? undefined : (item.accounts as string[]),
+      );
+      const read = { [listKey]: values } as { [P in K]: string[] } & { bindings?: Binding[] };
+      if (bindings.some((binding) => binding !== undefined)) read.bindings = bindings;
+      return read;
+    }),
+  );
+}
+
+/**
+ * What authentication says once every configured value has been compared (all of them, in constant
+ * time, whatever matched): `matched` holds the bindings of the values that matched the delivery's
+ * credential (empty: none did). Unbound when one of them is, else bound to all their accounts.
+ */
+export function matchedCredential(matched: readonly Binding[], failure: string): AuthResult {
+  if (matched.length === 0) return { ok: false, reason: failure };
+  if (matched.some((binding) => binding === undefined)) return { ok: true };
+  return { ok: true, accounts: [...new Set(matched.flatMap((binding) => binding ?? []))] };
+}
+
+/**
+ * Why an authentic event may not be stored with the credential that authenticated it, or
+ * `undefined` when it may: the account it would be stored under (`undefined`: it names none) must
+ * be one a bound credential is bound to. An unbound credential may write any account, or none.
+ */
+export function unboundAccount(
+  auth: { accounts?: readonly string[] },
+  accountId: string | undefined,
+): string | undefined {
+  if (auth.accounts === undefined) return undefined;
+  return accountId !== undefined && auth.accounts.includes(accountId) ? undefined : 'account not bound';
 }
 
 /** A comma-separated list of values, blanks dropped: how local env variables hold several. */

@@ -1,5 +1,5 @@
 import { parse as parseContentType } from 'content-type';
-import type { CredentialsSource } from './credentials.ts';
+import { type CredentialsSource, unboundAccount } from './credentials.ts';
 import { errorDescription, errorLogLine } from './errors.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import { type JsonObject, parseJsonObject } from './json.ts';
@@ -69,8 +69,9 @@ export function unsupportedContentType(header: string | undefined): string | und
 
 /**
  * One webhook delivery, in the order docs/http.md documents: route → method → size → content type →
- * authenticate the raw bytes → parse → dedupe key → validate and admit → enqueue → respond. Nothing is
- * stored before authentication passes, and nothing is acknowledged before the queue holds it.
+ * authenticate the raw bytes → parse → dedupe key → account binding → validate and admit → enqueue →
+ * respond. Nothing is stored before authentication passes (including, for a bound credential, the
+ * event's account), and nothing is acknowledged before the queue holds it.
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
   const { logger, metrics } = deps;
@@ -116,6 +117,14 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     logger.warn('authentication failed', { ...log, reason: auth.reason });
     return unauthorized();
   }
+  /** The 401 for an authentic event its bound credential may not write: the same as any other. */
+  const notBound = (reason: string) => {
+    metrics.count('RejectedUnauthorized');
+    metrics.count('RejectedUnboundAccount');
+    // The reason only: like every log line here, nothing read from the body (not even the account).
+    logger.warn('authentication failed', { ...log, reason });
+    return unauthorized();
+  };
 
   const parsed = parseJsonObject(rawBody);
   if (!parsed.ok) {
@@ -129,6 +138,8 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     logger.warn('bad request', { ...log, detail: envelope.detail });
     return problem(400, envelope.detail);
   }
+  const envelopeBinding = unboundAccount(auth, envelope.accountId);
+  if (envelopeBinding) return notBound(envelopeBinding);
 
   const illFormedPath = illFormedIdPath(parsed.value);
   if (illFormedPath !== undefined) {
@@ -143,6 +154,11 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     logger.warn('bad request', { ...log, detail: admission.illFormedId });
     return problem(400, admission.illFormedId);
   }
+  // The account the mapping names is the envelope's for every provider so far; should one ever
+  // differ, a bound credential must cover it too, since the consumer stores the event under it.
+  const mappedBinding =
+    admission.accountId === undefined ? undefined : unboundAccount(auth, admission.accountId);
+  if (mappedBinding) return notBound(mappedBinding);
   const validation = admission.validation;
   const message: QueueMessage = {
     v: 1,
@@ -194,7 +210,12 @@ function admit(
   body: JsonObject,
   now: Date,
   deps: IngestDeps,
-): { validation: Validation<unknown>; illFormedId?: string } {
+): {
+  validation: Validation<unknown>;
+  illFormedId?: string;
+  /** The account the provider's mapping names, when the event was valid and mapped. */
+  accountId?: string;
+} {
   const validation = provider.validate(body);
   if (!validation.ok) return { validation };
   let facts: EventFacts;
@@ -211,7 +232,10 @@ function admit(
     reference: now.toISOString(),
     eventTimeSkewSeconds: deps.eventTimeSkewSeconds,
   });
-  return { validation: issues.length === 0 ? validation : { ok: false, issues } };
+  return {
+    validation: issues.length === 0 ? validation : { ok: false, issues },
+    ...(facts.accountId === undefined ? {} : { accountId: facts.accountId }),
+  };
 }
 
 /** Any failure the pipeline did not anticipate: the provider must retry, and nothing leaks. */

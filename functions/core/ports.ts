@@ -12,7 +12,10 @@ export type MetricName =
   | 'Received'
   | 'Accepted'
   | 'Quarantined'
+  /** Every 401, whatever its reason (the `AuthenticationFailures` alarm counts these). */
   | 'RejectedUnauthorized'
+  /** Of those 401s: an authentic event for an account its credential is not bound to. */
+  | 'RejectedUnboundAccount'
   | 'RejectedBadRequest'
   | 'RejectedUnsupportedMediaType'
   | 'RejectedTooLarge'

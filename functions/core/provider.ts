@@ -68,8 +68,13 @@ export interface AuthContext<C, S> {
   now: Date;
 }
 
-/** `reason` is for logs and metrics only; every failure looks the same to the caller (no oracle). */
-export type AuthResult = { ok: true } | { ok: false; reason: string };
+/**
+ * `reason` is for logs and metrics only; every failure looks the same to the caller (no oracle).
+ * `accounts`: the credential that matched is bound to these business or account ids, and ingest
+ * stores the event only if it names one of them (see `Binding` in core/credentials.ts); absent, the
+ * credential is unbound (any account).
+ */
+export type AuthResult = { ok: true; accounts?: readonly string[] } | { ok: false; reason: string };
 
 /** What routing and dedupe need. Without it there is nothing to store under a key: a 400. */
 export type Envelope =

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import * as v from 'valibot';
 import { type SignatureScheme, wholeNumberText } from '#core/config';
-import { commaList } from '#core/credentials';
+import { type Binding, boundList, commaList, matchedCredential } from '#core/credentials';
 import { hmacSha256Hex } from '#core/crypto';
 import { isoTime, type JobChange, type JobFields, jobNumberText, present } from '#core/job';
 import { idProblem } from '#core/limits';
@@ -154,6 +154,8 @@ export interface SignatureInput {
   header: string | undefined;
   rawBody: Buffer;
   secrets: readonly string[];
+  /** Each secret's binding, at its index (see `boundList`); absent when none is bound. */
+  bindings?: readonly Binding[];
   scheme: SignatureScheme;
   toleranceSeconds: number;
   now: Date;
@@ -164,7 +166,7 @@ const hex64 = /^[0-9a-f]{64}$/;
 /**
  * Verifies `X-Cooledge-Signature` over the raw bytes. Pure and total: a bad signature is a result,
  * never an exception. Every active secret is tried (rotation); hex must be lower case, as HMAC
- * libraries print it.
+ * libraries print it. On a match, says which accounts the matching secret is bound to, if any.
  *
  * - `timestamped`: `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`, `v1 = HMAC(secret, "<t>.<body>")`,
  *   rejected when `t` is further than the tolerance from `now` in either direction.
@@ -195,15 +197,17 @@ export function verifySignature(input: SignatureInput): AuthResult {
   candidates = candidates.filter((c) => hex64.test(c));
   if (candidates.length === 0) return { ok: false, reason: 'signature malformed' };
 
-  let matched = false;
-  for (const secret of input.secrets) {
+  const matched: Binding[] = [];
+  for (const [index, secret] of input.secrets.entries()) {
     const expected = Buffer.from(hmacSha256Hex(secret, signed));
+    let match = false;
     for (const candidate of candidates) {
       // Every pair is compared (no early exit) so timing does not reveal which secret matched.
-      if (timingSafeEqual(expected, Buffer.from(candidate))) matched = true;
+      if (timingSafeEqual(expected, Buffer.from(candidate))) match = true;
     }
+    if (match) matched.push(input.bindings?.[index]);
   }
-  return matched ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+  return matchedCredential(matched, 'signature mismatch');
 }
 
 /**
@@ -317,13 +321,17 @@ function entityIds(event: CooledgeEvent): Record<string, string> {
 // The provider
 // ---------------------------------------------------------------------------------------------
 
-/** Cooledge's entry in the credentials: its active signing secrets (several during a rotation). */
-export const CooledgeCredentials = v.object({
-  secrets: v.pipe(
-    v.array(v.pipe(v.string(), v.minLength(16, 'a signing secret of at least 16 characters'))),
-    v.minLength(1, 'at least one signing secret'),
-  ),
-});
+/**
+ * Cooledge's entry in the credentials: its active signing secrets (several during a rotation), each
+ * a string or `{"secret": "…", "accounts": ["<business_id>", …]}` (bound to those businesses). Read
+ * as `{secrets: string[], bindings?}` (see `boundList`).
+ */
+export const CooledgeCredentials = boundList(
+  'secrets',
+  'secret',
+  v.pipe(v.string(), v.minLength(16, 'a signing secret of at least 16 characters')),
+  'at least one signing secret',
+);
 export type CooledgeCredentials = v.InferOutput<typeof CooledgeCredentials>;
 
 /** How Cooledge signs (docs/http.md): read from the environment at cold start. */
@@ -380,6 +388,7 @@ export const cooledge: Provider<CooledgeEvent, CooledgeCredentials, CooledgeSett
       header: request.headers['x-cooledge-signature'],
       rawBody: request.rawBody,
       secrets: credentials.secrets,
+      bindings: credentials.bindings,
       scheme: settings.scheme,
       toleranceSeconds: settings.toleranceSeconds,
       now,

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import * as v from 'valibot';
 import { wholeNumberText } from '#core/config';
-import { commaList } from '#core/credentials';
+import { boundAccounts, commaList, onlyKeys } from '#core/credentials';
 import { isoTime, type JobChange, type JobFields, jobNumberText, present } from '#core/job';
 import { idProblem } from '#core/limits';
 import {
@@ -47,16 +47,33 @@ const signingSecret = v.pipe(
   }, 'a signing secret: whsec_ and the base64 of 24 to 64 bytes'),
 );
 
-/** Standard Webhooks' entry in the credentials: each source's signing secrets. */
-export const StandardCredentials = v.object({
-  sources: v.pipe(
-    v.record(
-      v.pipe(v.string(), v.regex(sourceName, 'a source name of lower case letters, digits and -')),
-      v.object({ secrets: v.pipe(v.array(signingSecret), v.minLength(1, 'at least one signing secret')) }),
+/**
+ * One source: its signing secrets and, optionally, the accounts (`data.account_id`) its events may
+ * name; without `accounts` the source is unbound (any account).
+ */
+const StandardSource = v.pipe(
+  v.looseObject({
+    secrets: v.pipe(v.array(signingSecret), v.minLength(1, 'at least one signing secret')),
+    accounts: v.optional(boundAccounts),
+  }),
+  onlyKeys(['secrets', 'accounts']),
+  v.transform(({ secrets, accounts }) => ({ secrets, ...(accounts === undefined ? {} : { accounts }) })),
+);
+
+/** Standard Webhooks' entry in the credentials: each source's signing secrets and binding. */
+export const StandardCredentials = v.pipe(
+  v.looseObject({
+    sources: v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(sourceName, 'a source name of lower case letters, digits and -')),
+        StandardSource,
+      ),
+      v.check((sources) => Object.keys(sources).length > 0, 'at least one source'),
     ),
-    v.check((sources) => Object.keys(sources).length > 0, 'at least one source'),
-  ),
-});
+  }),
+  onlyKeys(['sources']),
+  v.transform(({ sources }) => ({ sources })),
+);
 export type StandardCredentials = v.InferOutput<typeof StandardCredentials>;
 
 export interface StandardSettings {
@@ -255,13 +272,16 @@ export const standard: Provider<StandardEvent, StandardCredentials, StandardSett
     const source = request.pathParameter;
     if (!source || !Object.hasOwn(credentials.sources, source))
       return { ok: false, reason: 'unknown source' };
-    return verifyStandardSignature({
+    const entry = credentials.sources[source];
+    const result = verifyStandardSignature({
       headers: request.headers,
       rawBody: request.rawBody,
-      secrets: credentials.sources[source]?.secrets ?? [],
+      secrets: entry?.secrets ?? [],
       toleranceSeconds: settings.toleranceSeconds,
       now,
     });
+    // The source is the unit of binding: its events may name only its accounts.
+    return result.ok && entry?.accounts !== undefined ? { ok: true, accounts: entry.accounts } : result;
   },
 
   envelope(body, request) {

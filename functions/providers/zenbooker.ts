@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { commaList } from '#core/credentials';
+import { type Binding, boundList, commaList, matchedCredential } from '#core/credentials';
 import { safeEqual } from '#core/crypto';
 import {
   amount,
@@ -212,18 +212,20 @@ function jobChange(event: ZenbookerEvent): JobChange | undefined {
 // The provider
 // ---------------------------------------------------------------------------------------------
 
-/** Zenbooker's entry in the credentials: the URL tokens in force (several during a rotation). */
-export const ZenbookerCredentials = v.object({
-  tokens: v.pipe(
-    v.array(
-      v.pipe(
-        v.string(),
-        v.regex(/^[A-Za-z0-9_-]{24,}$/, 'a token of at least 24 URL-safe characters ([A-Za-z0-9_-])'),
-      ),
-    ),
-    v.minLength(1, 'at least one token'),
+/**
+ * Zenbooker's entry in the credentials: the URL tokens in force (several during a rotation), each a
+ * string or `{"token": "…", "accounts": ["<account>", …]}` (bound to those Zenbooker accounts). Read
+ * as `{tokens: string[], bindings?}` (see `boundList`).
+ */
+export const ZenbookerCredentials = boundList(
+  'tokens',
+  'token',
+  v.pipe(
+    v.string(),
+    v.regex(/^[A-Za-z0-9_-]{24,}$/, 'a token of at least 24 URL-safe characters ([A-Za-z0-9_-])'),
   ),
-});
+  'at least one token',
+);
 export type ZenbookerCredentials = v.InferOutput<typeof ZenbookerCredentials>;
 
 /** Zenbooker: unsigned JSON deliveries, authenticated by an unguessable token in the URL path. */
@@ -248,13 +250,13 @@ export const zenbooker: Provider<ZenbookerEvent, ZenbookerCredentials> = {
   authenticate(request, { credentials }) {
     const token = request.pathParameter;
     if (!token) return { ok: false, reason: 'token missing' };
-    let matched = false;
+    const matched: Binding[] = [];
     // Every configured token is compared, in constant time, so timing reveals neither which one
     // matched nor how much of a guess was right.
-    for (const candidate of credentials.tokens) {
-      if (safeEqual(token, candidate)) matched = true;
+    for (const [index, candidate] of credentials.tokens.entries()) {
+      if (safeEqual(token, candidate)) matched.push(credentials.bindings?.[index]);
     }
-    return matched ? { ok: true } : { ok: false, reason: 'token mismatch' };
+    return matchedCredential(matched, 'token mismatch');
   },
 
   envelope(body) {

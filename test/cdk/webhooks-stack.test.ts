@@ -602,6 +602,10 @@ describe('alarms', () => {
       ...ingestMetric('RejectedUnauthorized'),
       Threshold: 20,
     });
+    // Every 401 counts, those for an account a bound credential may not write too, and it says so.
+    expect(found['field-webhooks-prod/AuthenticationFailures']?.AlarmDescription).toContain(
+      'account not bound',
+    );
     synthesize({ authFailureAlarmThreshold: 3 }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'RejectedUnauthorized',
       Threshold: 3,
@@ -654,6 +658,7 @@ describe('dashboard', () => {
       'Accepted',
       'Quarantined',
       'RejectedUnauthorized',
+      'RejectedUnboundAccount',
       'RejectedBadRequest',
       'RejectedUnsupportedMediaType',
       'RejectedTooLarge',

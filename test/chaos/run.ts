@@ -5,13 +5,16 @@ import { runEndToEnd } from '../../bench/end-to-end.ts';
 import { startBenchStack } from '../../bench/lib/local.ts';
 
 /**
- * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F --lands-runs L]`: the
- * long runs that do not fit in `npm test`.
+ * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F --lands-runs L --model-runs M]`:
+ * the long runs that do not fit in `npm test`.
  *
  * 1. The ingest fuzz properties with many more runs.
  * 2. The "every 202 lands" properties (test/integration/every-202-lands.test.ts) against DynamoDB
  *    Local and the SQS emulator, with `L` generated bodies per provider (default 5,000).
- * 3. The end-to-end load run while the consumer's DynamoDB fails intermittently (throttles, 5xx,
+ * 3. The model-based test of the stores (test/integration/store-model.test.ts): `M` random runs
+ *    (default 2,000) of deliveries, duplicates, conflicts, replays, expiries and concurrent copies,
+ *    each answered and stored alike by the reference store and by DynamoDB Local.
+ * 4. The end-to-end load run while the consumer's DynamoDB fails intermittently (throttles, 5xx,
  *    timeouts before and after commit; half absorbed by the SDK's retries, half failing the record)
  *    and consumer invocations die mid-batch; dead letters are redriven as an operator would.
  *    Passes only with nothing lost, nothing applied twice and every job at its newest state.
@@ -24,6 +27,7 @@ const values = new Command('npm run chaos --')
   .option('--crash-rate <rate>', 'share of consumer invocations that die mid-batch (default 0.02)')
   .option('--fuzz-runs <n>', 'fuzz runs (default 20000)')
   .option('--lands-runs <n>', 'every-202-lands property runs (default 5000)')
+  .option('--model-runs <n>', 'store model-based test runs (default 2000)')
   .option('--seed <n>', 'the random seed (default: from the clock)')
   .option('--skip-fuzz', 'skip the fuzz suites')
   .showSuggestionAfterError(true)
@@ -35,6 +39,7 @@ const values = new Command('npm run chaos --')
     crashRate?: string;
     fuzzRuns?: string;
     landsRuns?: string;
+    modelRuns?: string;
     seed?: string;
     skipFuzz?: boolean;
   }>();
@@ -43,31 +48,50 @@ const faultRate = Number(values.faultRate ?? 0.05);
 const crashRate = Number(values.crashRate ?? 0.02);
 const fuzzRuns = Number(values.fuzzRuns ?? 20_000);
 const landsRuns = Number(values.landsRuns ?? 5_000);
+const modelRuns = Number(values.modelRuns ?? 2_000);
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
 const root = join(import.meta.dirname, '..', '..');
 const failures: string[] = [];
 
+/** Runs one vitest file of a project with extra env; true when it passed. */
+function vitestFile(project: string, file: string, env: Record<string, string>, timeoutMs: number): boolean {
+  const run = spawnSync(join(root, 'node_modules', '.bin', 'vitest'), ['run', '--project', project, file], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+    timeout: timeoutMs,
+  });
+  return run.status === 0;
+}
+
 if (!values.skipFuzz) {
   console.log(`fuzzing the ingest handler: ${fuzzRuns} runs per property…`);
-  const fuzz = spawnSync(
-    join(root, 'node_modules', '.bin', 'vitest'),
-    ['run', '--project', 'unit', 'test/unit/fuzz.test.ts'],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, FUZZ_RUNS: String(fuzzRuns) }, timeout: 900_000 },
-  );
-  if (fuzz.status !== 0) failures.push('fuzzing found a counterexample (see above)');
+  if (!vitestFile('unit', 'test/unit/fuzz.test.ts', { FUZZ_RUNS: String(fuzzRuns) }, 900_000))
+    failures.push('fuzzing found a counterexample (see above)');
 
   console.log(`\nevery 202 lands: ${landsRuns} generated bodies per provider through the real pipeline…`);
-  const lands = spawnSync(
-    join(root, 'node_modules', '.bin', 'vitest'),
-    ['run', '--project', 'integration', 'test/integration/every-202-lands.test.ts'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, LANDS_RUNS: String(landsRuns) },
-      timeout: 1_800_000,
-    },
+  if (
+    !vitestFile(
+      'integration',
+      'test/integration/every-202-lands.test.ts',
+      { LANDS_RUNS: String(landsRuns) },
+      1_800_000,
+    )
+  )
+    failures.push('an accepted event did not land (see above)');
+
+  console.log(
+    `\nthe stores' model: ${modelRuns} random runs against the reference store and DynamoDB Local…`,
   );
-  if (lands.status !== 0) failures.push('an accepted event did not land (see above)');
+  if (
+    !vitestFile(
+      'integration',
+      'test/integration/store-model.test.ts',
+      { STORE_MODEL_RUNS: String(modelRuns) },
+      1_800_000,
+    )
+  )
+    failures.push('DynamoDB and the reference store disagreed (see above)');
 }
 
 console.log(

@@ -5,7 +5,9 @@ import { eventLayout, eventRows } from '../../cli/events.ts';
 import {
   type DetailsLayout,
   details,
+  displayWidth,
   epochSecondsTime,
+  padEndWidth,
   table,
   ttlNote,
   utcTime,
@@ -44,6 +46,10 @@ const job: Item = {
   aLaterAttribute: 'x',
   jobNumber: '4821',
   description: 'Split system service',
+  amountDue: 0,
+  serviceName: 'Split system service',
+  total: 240,
+  amountPaid: 240,
   customerEmail: 'priya.nair@example.com',
   pk: jobPk('cooledge', jobId),
   lastEventAt: '2026-06-17T14:30:00.000Z',
@@ -74,7 +80,7 @@ beforeEach(() => {
 });
 
 describe('cli jobs show / events show: attributes in a fixed order, times in UTC', () => {
-  it('jobs show: identity, status, times, customer, the work, bookkeeping, then the rest alphabetically', async () => {
+  it('jobs show: identity, status, times, customer, bookkeeping, then the rest: the work and its invoice, then the others alphabetically', async () => {
     const result = await cli(['jobs', 'show', jobId, '--payload']);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
@@ -91,7 +97,6 @@ describe('cli jobs show / events show: attributes in a fixed order, times in UTC
         'customerName     Priya Nair',
         'customerEmail    priya.nair@example.com',
         'customerPhone    +61498765432',
-        'description      Split system service',
         'eventCount       2',
         `lastEventKey     ${eventKey}`,
         'lastEventType    job.completed',
@@ -100,6 +105,11 @@ describe('cli jobs show / events show: attributes in a fixed order, times in UTC
         `lastFingerprint  ${fingerprint}`,
         `pk               cooledge#${jobId}`,
         `accountKey       cooledge#${account}`,
+        'serviceName      Split system service',
+        'description      Split system service',
+        'total            240',
+        'amountPaid       240',
+        'amountDue        0',
         'aLaterAttribute  x',
         'payload          {"event_type":"job.completed"}',
         '',
@@ -152,17 +162,17 @@ describe('cli jobs show / events show: attributes in a fixed order, times in UTC
         fc.constantFrom(...layouts),
         (record, layout) => {
           const names = Object.keys(record);
-          const width = Math.max(...names.map((n) => visible(n).length));
+          // Names padded to the widest in terminal columns (a CJK or emoji name takes two a character).
+          const width = Math.max(...names.map((n) => displayWidth(visible(n))));
           const lines = details(record, layout).split('\n');
           expect(lines.pop()).toBe('');
-          const printed = lines.map((line) => line.slice(0, width));
-          // Exactly once each: the same names, as many times.
-          expect([...printed].sort()).toEqual(names.map((n) => visible(n).padEnd(width)).sort());
-          // The layout's names first, in its order; every other one after them, sorted.
+          // The layout's names first, in its order; every other one after them, sorted; each once.
           const listed = layout.order.filter((n) => Object.hasOwn(record, n));
           const rest = names.filter((n) => !layout.order.includes(n)).sort();
-          expect(printed).toEqual([...listed, ...rest].map((n) => visible(n).padEnd(width)));
-          for (const line of lines) expect(line.slice(width, width + 2)).toBe('  ');
+          const heads = [...listed, ...rest].map((n) => `${padEndWidth(visible(n), width)}  `);
+          expect(lines).toHaveLength(heads.length);
+          for (const [i, line] of lines.entries())
+            expect(line.startsWith(heads[i] as string), line).toBe(true);
         },
       ),
     );
@@ -202,6 +212,76 @@ describe('cli details: times', () => {
     // Only the layout's TTL attribute is read as seconds: the jobs table has none.
     expect(details({ expiresAt: 1784299135 }, jobLayout)).toBe('expiresAt  1784299135\n');
     expect(details({ note: '2026-06-17T14:38:55Z\u202e' })).toBe('note  2026-06-17T14:38:55Z\\u{202e}\n');
+  });
+});
+
+describe('cli tables: times are UTC, and say so', () => {
+  /** A table's cells by header: each column runs from its header's first character to the next's. */
+  function cells(text: string): Array<Record<string, string>> {
+    const [header, ...lines] = text.trimEnd().split('\n') as [string, ...string[]];
+    const starts = [...header.matchAll(/(?:^|(?<= {2}))(\S+(?: \S+)*)/g)].map((m) => [
+      m[1] as string,
+      m.index,
+    ]);
+    return lines.map((line) =>
+      Object.fromEntries(
+        starts.map(([title, at], i) => [
+          title,
+          line.slice(at as number, starts[i + 1]?.[1] as number).trim(),
+        ]),
+      ),
+    );
+  }
+  const time = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+
+  it('jobs and events: every column of times is headed `<TITLE> (UTC)`, in the same form', async () => {
+    const tables = [(await cli(['jobs'])).stdout, (await cli(['events'])).stdout, eventRows([event])];
+    for (const text of tables) {
+      const rows = cells(text);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) {
+        for (const [title, value] of Object.entries(row)) {
+          if (title.endsWith(' (UTC)')) expect(value, title).toMatch(time);
+          else expect(value, title).not.toMatch(/^\d{4}-\d\d-\d\d/);
+        }
+      }
+    }
+    expect(Object.keys(cells((await cli(['jobs'])).stdout)[0] ?? {})).toEqual(
+      expect.arrayContaining(['SCHEDULED (UTC)', 'COMPLETED (UTC)', 'UPDATED (UTC)']),
+    );
+    expect(Object.keys(cells(eventRows([event]))[0] ?? {})).toContain('RECEIVED (UTC)');
+  });
+});
+
+describe('cli lists: "--limit shows more" only when more matched', () => {
+  it('jobs and events print the note iff more than --limit match, never for exactly --limit (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 6 }), async (n, limit) => {
+        const at = (i: number) => new Date(Date.UTC(2026, 5, 17, 12, 0, i)).toISOString();
+        const jobs = Array.from({ length: n }, (_, i) => ({
+          ...job,
+          jobId: `job-${i}`,
+          pk: jobPk('cooledge', `job-${i}`),
+          updatedAt: at(i),
+        }));
+        const events = Array.from({ length: n }, (_, i) => ({
+          ...event,
+          eventKey: `evt-${i}`,
+          pk: eventPk('cooledge', `evt-${i}`),
+          receivedAt: at(i),
+        }));
+        stack.target = fakeTarget(new FakeEventsTable(events, jobs));
+        for (const command of ['jobs', 'events']) {
+          const result = await cli([command, '--limit', String(limit)]);
+          expect(result.code).toBe(0);
+          const note = `(first ${limit}; --limit shows more)\n`;
+          expect(result.stdout.endsWith(note), `${command}: ${n} of limit ${limit}`).toBe(n > limit);
+          if (n > 0)
+            expect(result.stdout.split('\n').length - 2).toBe(Math.min(n, limit) + (n > limit ? 1 : 0));
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

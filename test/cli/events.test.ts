@@ -363,7 +363,7 @@ describe('cli events show: the start of an event key', () => {
     expect(lines[0]).toBe(
       'error: 2 event keys start with "1781604299999x": give more of the key, or --provider',
     );
-    expect(lines[1]).toMatch(/^PROVIDER +EVENT KEY +RECEIVED +OUTCOME$/);
+    expect(lines[1]).toMatch(/^PROVIDER +EVENT KEY +RECEIVED \(UTC\) +OUTCOME$/);
     // Whole keys, to copy.
     expect(lines[2]).toMatch(/^zenbooker +1781604299999x2:job\.completed +2026-06-17 12:12:00 +applied$/);
     expect(lines[3]).toMatch(/^zenbooker +1781604299999x1:job\.completed +2026-06-17 12:11:00 +applied$/);

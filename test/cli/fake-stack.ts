@@ -1,8 +1,10 @@
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
@@ -212,6 +214,17 @@ export function fakeDeadLetterQueue(messages: readonly Message[]): FakeDeadLette
         for (const entry of command.input.Entries ?? []) {
           const m = held.find((h) => h.MessageId === entry.ReceiptHandle);
           if (m) m.visible = true;
+        }
+        return { Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) ?? [], Failed: [] };
+      }
+      // `redrive` itself: the copies to the queue are taken, then deleted from the DLQ.
+      if (command instanceof SendMessageBatchCommand) {
+        return { Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) ?? [], Failed: [] };
+      }
+      if (command instanceof DeleteMessageBatchCommand) {
+        for (const entry of command.input.Entries ?? []) {
+          const at = held.findIndex((h) => h.MessageId === entry.ReceiptHandle);
+          if (at >= 0) held.splice(at, 1);
         }
         return { Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) ?? [], Failed: [] };
       }

@@ -30,6 +30,22 @@ describe('cli: commands and help', () => {
     },
   );
 
+  it('says which commands take --stage: exactly those that have it, and that send takes --url', async () => {
+    const help = (await cli(['--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).not.toMatch(/every command/i);
+    const staged = commands.filter((c) => c.options.stage !== undefined).map((c) => c.name);
+    const unstaged = commands.filter((c) => c.options.stage === undefined).map((c) => c.name);
+    const said = /(\w+(?:, \w+)*(?: and \w+)?) work against the local stack .*? with --stage/.exec(help);
+    expect(said?.[1]?.split(/, | and /)).toEqual(staged);
+    for (const name of unstaged) {
+      expect(said?.[1]).not.toContain(name);
+      expect(commands.find((c) => c.name === name)?.options.url).toBeDefined();
+      expect(help).toContain(
+        `${name} posts to the local stack by default, and to a deployed stack's API with --url`,
+      );
+    }
+  });
+
   it('rejects an unknown command and suggests a close one', async () => {
     const result = await cli(['jbos']);
     expect(result.code).toBe(2);
@@ -89,7 +105,7 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
       `--provider must be one of ${[...providers.keys()].join(', ')} (got "acme")`,
     ],
     [['jobs', '--region', 'eu-west-1'], '--region applies to a deployed stack: add --aws'],
-    [['jobs', '--aws', '--data-dir', 'x'], '--data-dir selects a local stack'],
+    [['jobs', '--aws', '--data-dir', 'x'], '--data-dir selects a local stack and --aws a deployed one'],
     [['events', 'show'], 'events show needs an event key'],
     [
       ['events', '--outcome', 'lost'],
@@ -102,7 +118,52 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
     [['replay', 'everything'], 'replay takes filters, not arguments'],
     [['replay', '--outcome', 'conflict'], 'conflict records are never replayed'],
     [['replay', '--all', '--limit', '1000'], 'unknown option --limit'],
-    [['redrive', '--max', '0'], '--max must be between 1 and'],
+    [['redrive', '--max', '0'], '--max must be at least 1 (got 0)'],
+    [['redrive', '--max', '99999999999999999999'], '--max must be at most 9007199254740991'],
+    [
+      ['send', '--file', 'body.json', '--count', '3'],
+      '--file sends each file once, as it is: --count does not apply',
+    ],
+    [
+      ['send', '--file', 'body.json', '--count', '2', '--type', 'job.completed'],
+      '--file sends each file once, as it is: --type, --count do not apply',
+    ],
+    [
+      ['send', '--stage', 'dev'],
+      "unknown option --stage: send reaches a deployed stack with --url <its API's URL>",
+    ],
+    [['send', '--aws'], "unknown option --aws: send reaches a deployed stack with --url <its API's URL>"],
+    [['send', '--provider', 'all', '--file', 'body.json'], '--provider all does not apply to --file'],
+    [
+      ['jobs', '--stage', 'dev', '--data-dir', 'x'],
+      '--data-dir selects a local stack and --stage dev a deployed one: give only one of them',
+    ],
+    [
+      ['events', '--aws', '--stage', 'dev', '--data-dir', 'x'],
+      '--data-dir selects a local stack and --stage dev a deployed one',
+    ],
+    [['events', '--since', '2026-02-30'], '--since must be an ISO 8601 time'],
+    [['events', '--until', '2026-11-30junk'], '--until must be an ISO 8601 time'],
+    [['events', '--since', '2026-11-30T24:00:00Z'], '--since must be an ISO 8601 time'],
+    [
+      [
+        'send',
+        '--url',
+        'http://127.0.0.1:1/webhooks/zenbooker/zbk_pasted_token_0123456789abcdef',
+        '--provider',
+        'cooledge',
+      ],
+      '--url is the zenbooker webhook URL, but --provider is cooledge',
+    ],
+    [
+      ['send', '--url', 'http://127.0.0.1:1/webhooks/cooledge', '--provider', 'all'],
+      '--url is the cooledge webhook URL, and --provider all sends to every provider',
+    ],
+    [['send', '--url', 'http://127.0.0.1:1/webhooks/acme'], '--url: "/webhooks/acme" names no provider'],
+    [
+      ['send', '--url', 'http://127.0.0.1:1/webhooks/cooledge/extra'],
+      '--url: /webhooks/cooledge takes nothing after it',
+    ],
     [['jobs', '--stage', 'prod/eu'], '--stage must be a stage name like prod or dev'],
   ])('%j → %s', async (argv, message) => {
     const result = await cli(argv);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { eventPk, jobPk } from '#adapters/dynamo-store';
 import { eventsTable } from '#infra/definitions';
-import { cut, details, json, table, visible } from '../../cli/format.ts';
+import { cut, details, displayWidth, json, quote, table, visible } from '../../cli/format.ts';
 import { peekNote } from '../../cli/redrive.ts';
 import type { Item } from '../../cli/store.ts';
 import type { Target } from '../../cli/target.ts';
@@ -198,7 +198,128 @@ describe('cli output: stored values cannot act on the terminal', () => {
     stack.target = fakeTarget(new FakeEventsTable());
     const result = await cli(['jobs', 'show', 'x\u001b[2J\n\u202e']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('error: no job "x\\u001b[2J\\n\\u{202e}" in the fake stack\n');
+    // One escape style, \u{…}, for ESC and the newline as for the bidi override.
+    expect(result.stderr).toBe('error: no job "x\\u{1b}[2J\\u{a}\\u{202e}" in the fake stack\n');
+  });
+
+  it('quotes a value in a message one way, whatever it holds: `quote` (property)', async () => {
+    stack.target = fakeTarget(new FakeEventsTable());
+    await fc.assert(
+      fc.asyncProperty(argument, async (id) => {
+        for (const argv of [
+          ['jobs', 'show', id],
+          ['events', 'show', id],
+          ['jobs', 'show', 'j1', id],
+          ['replay', '--key', id],
+        ]) {
+          const result = await cli(argv);
+          expect(result.stderr).toContain(quote(id));
+          // Never JSON's escapes (\u001b, \n) beside visible's.
+          expect(result.stderr.replace(quote(id), '')).not.toMatch(/\\u[0-9a-f]{4}|\\[nrt]/);
+          expectSafe(result.stderr, result.stderr.split('\n').length - 1);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('cli format: quote', () => {
+  /** Reads a quoted value back: `\u{…}` escapes, `\"` and `\\`. */
+  const unquote = (text: string) =>
+    text
+      .slice(1, -1)
+      .replace(/\\u\{([0-9a-f]+)\}|\\(["\\])/g, (_, hex: string | undefined, c: string | undefined) =>
+        hex !== undefined ? String.fromCodePoint(Number.parseInt(hex, 16)) : (c as string),
+      );
+
+  it('double quotes around the value, nothing a terminal acts on inside, and it reads back whole (property)', () => {
+    fc.assert(
+      fc.property(nasty, (value) => {
+        const quoted = quote(value);
+        expect(quoted).not.toMatch(acts);
+        expect(quoted.startsWith('"') && quoted.endsWith('"')).toBe(true);
+        // No bare quote inside: the value cannot close its quotes early.
+        expect(quoted.slice(1, -1)).not.toMatch(/(^|[^\\])(\\\\)*"/);
+        expect(unquote(quoted)).toBe(value);
+      }),
+    );
+    expect(quote('\u001b]0;T\u0007\u202eid')).toBe('"\\u{1b}]0;T\\u{7}\\u{202e}id"');
+    expect(quote('say "hi" \\ bye')).toBe('"say \\"hi\\" \\\\ bye"');
+  });
+});
+
+describe('cli format: display width', () => {
+  it('counts the columns a terminal gives: two for CJK and emoji, none for a combining mark', () => {
+    for (const [text, width] of [
+      ['abc', 3],
+      ['東京', 4],
+      ['한국어', 6],
+      ['ｶﾀｶﾅ', 4],
+      ['Ｆｕｌｌ', 8],
+      ['🚀', 2],
+      ['👨‍👩‍👧', 2],
+      ['🇯🇵', 2],
+      ['☺', 1],
+      ['☺️', 2],
+      ['é', 1],
+      ['e\u0301', 1],
+      ['…', 1],
+    ] as const)
+      expect(displayWidth(text), text).toBe(width);
+  });
+
+  /** Text mixing ASCII, CJK, Hangul, fullwidth forms, emoji (with ZWJ and flags) and accents. */
+  const mixed = fc
+    .array(
+      fc.constantFrom(
+        'a',
+        'Z',
+        '7',
+        ' ',
+        '東',
+        '京',
+        '한',
+        'Ｆ',
+        'ｶ',
+        '🚀',
+        '👨‍👩‍👧',
+        '🇯🇵',
+        '☺',
+        '☺️',
+        'e\u0301',
+        'ß',
+        '…',
+      ),
+      { maxLength: 14 },
+    )
+    .map((parts) => parts.join(''));
+
+  it('table: every column starts at the same terminal column on every line (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(mixed, mixed, fc.integer({ min: 0, max: 99999 })), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 3, max: 20 }),
+        (rows, max) => {
+          const text = table(rows, [
+            { title: '名前', value: ([a]) => a, max },
+            { title: 'B', value: () => '|' },
+            { title: 'C', value: ([, b]) => b, max },
+            { title: 'N', value: ([, , n]) => n, align: 'right' },
+            { title: 'E', value: () => '#' },
+          ]);
+          const [header, ...lines] = text.trimEnd().split('\n') as [string, ...string[]];
+          const column = (line: string, marker: string) =>
+            displayWidth(line.slice(0, line.lastIndexOf(marker)));
+          for (const line of lines) {
+            expect(column(line, '|'), line).toBe(column(header, 'B'));
+            expect(column(line, '#'), line).toBe(column(header, 'E'));
+          }
+          // A cut value takes at most its column's width (a first wide character aside).
+          for (const [a] of rows) expect(displayWidth(cut(a, max))).toBeLessThanOrEqual(Math.max(max, 3));
+        },
+      ),
+    );
   });
 });
 
@@ -217,7 +338,7 @@ describe('cli format: table, details and json for any value', () => {
           for (const value of values) {
             const cell = cut(visible(value).replace(/\s+/g, ' '), max);
             expect(text).toContain(cell);
-            expect(Array.from(cell).length).toBeLessThanOrEqual(max);
+            expect(displayWidth(cell)).toBeLessThanOrEqual(Math.max(max, 3));
           }
         },
       ),
@@ -272,5 +393,26 @@ describe('cli format: table, details and json for any value', () => {
     expect(result.stdout).toContain(`${peekNote}\n`);
     expect(dlq.messages[0]).toMatchObject({ visible: true, receives: 1 });
     expect((await cli(['redrive', '--help'])).stdout).toContain('adds 1 to its receive count');
+  });
+
+  it('redrive --json gives each receive count as a number; the table heads its times SENT (UTC)', async () => {
+    const messages = [
+      deadLetter(['m1', 'evt_1', 'cooledge', 'job.completed']),
+      deadLetter(['m2', 'evt_2', 'zenbooker', 'job.started']),
+    ];
+    messages[1] = {
+      ...messages[1],
+      Attributes: { ...messages[1]?.Attributes, ApproximateReceiveCount: '7' },
+    };
+    stack.target = fakeTarget(new FakeEventsTable(), fakeDeadLetterQueue(messages));
+    const out = JSON.parse((await cli(['redrive', '--dry-run', '--json'])).stdout);
+    expect(out.listed.map((m: { receives: unknown }) => m.receives)).toEqual([1, 8]);
+    stack.target = fakeTarget(new FakeEventsTable(), fakeDeadLetterQueue(messages));
+    const moved = JSON.parse((await cli(['redrive', '--json'])).stdout);
+    expect(moved.messages.map((m: { receives: unknown }) => m.receives)).toEqual([1, 8]);
+    stack.target = fakeTarget(new FakeEventsTable(), fakeDeadLetterQueue(messages));
+    const text = (await cli(['redrive', '--dry-run'])).stdout;
+    expect(text).toMatch(/^MESSAGE +PROVIDER +TYPE +EVENT KEY +RECEIVES +SENT \(UTC\)$/m);
+    expect(text).toMatch(/ 2026-06-17 12:00:00$/m);
   });
 });

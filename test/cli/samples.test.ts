@@ -9,7 +9,7 @@ import type { JsonObject } from '#core/json';
 import type { AnyProvider } from '#core/provider';
 import { providers } from '#providers/index';
 import { rate, time } from '../../cli/args.ts';
-import { type Delivery, plan, type SampleProvider, sampleJob } from '../../cli/samples.ts';
+import { type Delivery, plan, type SampleProvider, sampleJob, singleType } from '../../cli/samples.ts';
 import { baseUrl } from '../../cli/send.ts';
 import { writeStackFile } from '../../local/config.ts';
 import { resourceNames } from '../../local/names.ts';
@@ -284,17 +284,50 @@ describe('cli samples: every provider in the registry', () => {
         'job.completed',
       );
     }
-    const count = all.reduce((n, p) => n + p.sender.history.length, 0);
-    const run = plan({ providers: all, count, duplicates: 0, outOfOrder: false });
-    expect(run.map((d) => `${d.provider} ${d.eventType}`)).toEqual(
-      all.flatMap((p) => p.sender.history.map((type) => `${p.provider.name} ${type}`)),
-    );
-    let at = 0;
+    // A history's worth of events: the whole history, in order, of one job.
     for (const p of all) {
-      const job = run.slice(at, at + p.sender.history.length);
-      expect(new Set(job.map((d) => d.jobId).filter(Boolean)).size, p.provider.name).toBe(1);
-      at += p.sender.history.length;
+      const run = plan({ providers: [p], count: p.sender.history.length, duplicates: 0, outOfOrder: false });
+      expect(run.map((d) => d.eventType)).toEqual(p.sender.history);
+      expect(new Set(run.map((d) => d.jobId).filter(Boolean)).size, p.provider.name).toBe(1);
     }
+  });
+
+  it('--provider all: the providers take turns event by event, so any count of at least their number reaches each (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(all, { minLength: 1 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        (providers, count, outOfOrder) => {
+          const run = plan({ providers, count, duplicates: 0, outOfOrder, now });
+          expect(run).toHaveLength(count);
+          const names = providers.map((p) => p.provider.name);
+          // The first events: one of each provider in turn (the first `count` of them when fewer).
+          const first = Math.min(count, names.length);
+          expect(run.slice(0, first).map((d) => d.provider)).toEqual(names.slice(0, first));
+          // Turn by turn all through: provider i sends events i, i + P, i + 2P, … while it has any.
+          for (const [i, name] of names.entries()) {
+            const share = Math.floor(count / names.length) + (i < count % names.length ? 1 : 0);
+            const own = run.filter((d) => d.provider === name);
+            expect(own, name).toHaveLength(share);
+            const sender = (providers[i] as SampleProvider).sender;
+            // One event: the single sample. More: job histories, each job's events together and in order.
+            if (share === 1) expect(own[0]?.eventType).toBe(singleType(sender));
+            else {
+              const history = outOfOrder ? [...sender.history].reverse() : sender.history;
+              const byJob = new Map<string, string[]>();
+              for (const d of own)
+                byJob.set(d.jobId as string, [...(byJob.get(d.jobId as string) ?? []), d.eventType]);
+              for (const types of byJob.values())
+                expect(outOfOrder ? history.slice(-types.length) : history.slice(0, types.length)).toEqual(
+                  types,
+                );
+            }
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('sends each job newest first with --out-of-order', () => {
@@ -333,6 +366,54 @@ describe('cli argument values', () => {
     ['2026-06-01T08:00:00+02:00', '2026-06-01T06:00:00.000Z'],
   ])('reads --since %s as %s', (raw, iso) => {
     expect(time({ since: raw }, 'since', now)).toBe(iso);
+  });
+
+  it.each([
+    '2026-02-30',
+    '2026-11-30junk',
+    '2026-11-30T24:00:00Z',
+    '2026-06-17T14:00:00Zx',
+    '2026-06-17T14:60Z',
+  ])('refuses --since %j: not a real date and time, or something after it', (raw) => {
+    expect(() => time({ since: raw }, 'since', now)).toThrow('--since must be an ISO 8601 time');
+  });
+
+  it('--since takes a date or time exactly when it exists, with nothing after it (property)', () => {
+    const two = (n: number) => String(n).padStart(2, '0');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1970, max: 2200 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.tuple(
+          fc.integer({ min: 0, max: 25 }),
+          fc.integer({ min: 0, max: 61 }),
+          fc.integer({ min: 0, max: 61 }),
+        ),
+        fc.constantFrom('', 'junk', 'Z', ' UTC', 'T', '0', '.'),
+        (year, month, day, [hour, minute, second], tail) => {
+          const lastDay = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
+          const realDay = day >= 1 && day <= lastDay;
+          const realTime = hour <= 23 && minute <= 59 && second <= 59;
+          const date = `${year}-${two(month)}-${two(day)}`;
+          const read = (raw: string) => () => time({ since: raw }, 'since', now);
+          const at = `${date}T${two(hour)}:${two(minute)}:${two(second)}Z`;
+          if (realDay && realTime) {
+            expect(read(at)()).toBe(
+              new Date(Date.UTC(year, month - 1, day, hour, minute, second)).toISOString(),
+            );
+            expect(read(date)()).toBe(new Date(Date.UTC(year, month - 1, day)).toISOString());
+          } else expect(read(at)).toThrow('--since must be an ISO 8601 time');
+          if (!realDay) expect(read(date)).toThrow('--since must be an ISO 8601 time');
+          if (tail !== '') {
+            expect(read(`${at}${tail}`)).toThrow('--since must be an ISO 8601 time');
+            if (tail !== 'Z' && tail !== 'T')
+              expect(read(`${date}${tail}`)).toThrow('--since must be an ISO 8601 time');
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it.each([

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readSettings } from '#core/config';
 import { readCredentials } from '#core/credentials';
@@ -13,6 +14,8 @@ import { providers } from '#providers/index';
 import { eventKey as zenbookerEventKey } from '#providers/zenbooker';
 import { providerFlags } from '../../cli/commands.ts';
 import { deliveryIds } from '../../cli/send.ts';
+import { writeStackFile } from '../../local/config.ts';
+import { resourceNames } from '../../local/names.ts';
 import { cli } from './run-cli.ts';
 
 /** A receiver that answers every delivery with `reply`, and records what it got. */
@@ -58,7 +61,10 @@ describe('cli send: what to look at next', () => {
     const result = await cli(['send', '--url', url, '--data-dir', '/tmp/a b']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^202 accepted {2}cooledge job\.completed/);
-    expect(result.stdout).toContain("see it stored: npm run cli -- jobs --data-dir '/tmp/a b'\n");
+    // The consumer batches for up to a second: `jobs` at once may show nothing yet.
+    expect(result.stdout).toContain(
+      "see it stored in a second or so (the consumer batches for up to 1 s): npm run cli -- jobs --data-dir '/tmp/a b'\n",
+    );
   });
 
   it('after a quarantined event, `events --outcome quarantined` (it never reaches a job)', async () => {
@@ -259,14 +265,54 @@ describe('cli send: every provider in the registry', () => {
     },
   );
 
-  it('--provider all: every provider in the registry, a job history each, in turn', async () => {
-    const histories = await Promise.all(registry.map(async (p) => (await p.sender()).history));
-    const count = histories.reduce((n, h) => n + h.length, 0);
-    const result = await cli(['send', '--url', url, '--provider', 'all', '--count', String(count)]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(requests.map((r) => r.path.split('/')[2])).toEqual(
-      registry.flatMap((p, i) => (histories[i] ?? []).map(() => p.name)),
+  it('--provider all: every provider in the registry, taking turns event by event, for any count (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 * registry.length + 2 }), async (count) => {
+        requests = [];
+        const result = await cli([
+          'send',
+          '--url',
+          url,
+          '--provider',
+          'all',
+          '--count',
+          String(count),
+          '--concurrency',
+          '1',
+        ]);
+        expect(result.code, result.stderr).toBe(0);
+        const sent = requests.map((r) => r.path.split('/')[2]);
+        expect(sent).toHaveLength(count);
+        // In turns: request i goes to provider i mod P, so the first P reach every provider.
+        expect(sent).toEqual(sent.map((_, i) => registry[i % registry.length]?.name));
+        if (count >= registry.length) expect(new Set(sent).size).toBe(registry.length);
+      }),
+      { numRuns: 12 },
     );
+  });
+
+  it('--provider all without --count: one job.completed per provider, each one its own authenticate accepts', async () => {
+    const result = await cli(['send', '--url', url, '--provider', 'all', '--json', '--concurrency', '1']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ deliveries: registry.length, duplicates: 0 });
+    expect(requests.map((r) => r.path.split('/')[2])).toEqual(registry.map((p) => p.name));
+    for (const [i, provider] of registry.entries()) {
+      const request = requests[i] as (typeof requests)[number];
+      const { credentials, settings } = receiverContext(provider, provider.credentials.env.dev);
+      const delivery = asDelivery(provider, request);
+      expect(provider.authenticate(delivery, { credentials, settings, now: new Date() })).toEqual({
+        ok: true,
+      });
+      const envelope = provider.envelope(JSON.parse(request.body.toString('utf8')) as JsonObject, delivery);
+      expect(envelope.ok && envelope.eventType).toBe('job.completed');
+    }
+  });
+
+  it('the README never sends `--provider all` with a count that misses a provider', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const counts = [...readme.matchAll(/--provider all --count (\d+)/g)].map((m) => Number(m[1]));
+    expect(counts.length).toBeGreaterThan(0);
+    for (const count of counts) expect(count).toBeGreaterThanOrEqual(registry.length);
   });
 
   it.each(registry.map((p) => [p.name, p] as const))(
@@ -372,6 +418,16 @@ describe('cli send: credentials and settings from the providers’ flags and var
       }
     }
     expect(help).toContain(`--provider <name>       ${registry.map((p) => p.name).join(', ')} or all`);
+  });
+
+  it('--out-of-order promises what holds: each job at its newest state; stale events happen in order too', async () => {
+    const help = (await cli(['send', '--help'])).stdout.replace(/\s+/g, ' ');
+    const entry = help.slice(help.indexOf('--out-of-order '), help.indexOf('--file <path>'));
+    expect(entry).not.toMatch(/should end up stale/);
+    expect(entry).toContain('Each job still ends at its newest state');
+    expect(entry).toContain(
+      "In-order sends can end with stale events too: the consumer processes a batch's records in parallel",
+    );
   });
 
   it('refuses a flag two providers declare, or one send has already', () => {
@@ -482,5 +538,176 @@ describe('cli send: credentials and settings from the providers’ flags and var
     });
     expect(result.stderr).toContain('401 from the Standard Webhooks webhook');
     expect(result.stderr).toContain('Pass --source-secret, or set STANDARD_WEBHOOK_SECRETS here');
+  });
+});
+
+describe('cli send --url <one of the receiver’s webhook URLs, as pasted>', () => {
+  const standard = providers.get('standard') as AnyProvider;
+  const whsec = (key: Uint8Array) => `whsec_${Buffer.from(key).toString('base64')}`;
+  /**
+   * A webhook URL's path as a stack output or the banner prints it, with the credentials the
+   * receiver holds for it (`receiver`) and those in this terminal (`env`, never the URL's own).
+   */
+  const pasted = fc.oneof(
+    fc.constant({ provider: 'cooledge', path: '/webhooks/cooledge', receiver: undefined, env: {} }),
+    fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{24,40}$/), fc.boolean()).map(([token, other]) => ({
+      provider: 'zenbooker',
+      path: `/webhooks/zenbooker/${token}`,
+      receiver: token,
+      // This terminal's own token (or the dev one) must not be what is sent.
+      env: other ? { ZENBOOKER_WEBHOOK_TOKENS: 'zbk_this_terminal_0123456789abcdef' } : {},
+    })),
+    fc
+      .tuple(
+        fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/),
+        fc.uint8Array({ minLength: 24, maxLength: 64 }),
+        fc.boolean(),
+      )
+      .map(([source, key, first]) => {
+        // The URL's source among others in this terminal, first or not.
+        const others = `local=${whsec(new Uint8Array(32).fill(1))},zz-other=${whsec(new Uint8Array(32).fill(2))}`;
+        const text = first ? `${source}=${whsec(key)},${others}` : `${others},${source}=${whsec(key)}`;
+        return {
+          provider: 'standard',
+          path: `/webhooks/standard/${source}`,
+          receiver: text,
+          env: { STANDARD_WEBHOOK_SECRETS: text },
+        };
+      }),
+  );
+
+  it('posts to the pasted path (provider, token or source) with credentials that authenticate there (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(pasted, fc.boolean(), async (webhook, named) => {
+        requests = [];
+        const provider = providers.get(webhook.provider) as AnyProvider;
+        const args = [
+          'send',
+          '--url',
+          `${url}${webhook.path}`,
+          ...(named ? ['--provider', webhook.provider] : []),
+        ];
+        const result = await cli(args, webhook.env);
+        expect(result.code, result.stderr).toBe(0);
+        expect(requests).toHaveLength(1);
+        const request = requests[0] as (typeof requests)[number];
+        expect(request.path).toBe(webhook.path);
+        const { credentials, settings } = receiverContext(
+          provider,
+          webhook.receiver ?? provider.credentials.env.dev,
+        );
+        const delivery = asDelivery(provider, request);
+        expect(provider.authenticate(delivery, { credentials, settings, now: new Date() })).toEqual({
+          ok: true,
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a route template or a bare provider path leaves the parameter to the credentials', async () => {
+    for (const path of [
+      '/webhooks/zenbooker/{token}',
+      '/webhooks/zenbooker/%7Btoken%7D',
+      '/webhooks/zenbooker',
+      '/webhooks/',
+    ]) {
+      requests = [];
+      const result = await cli(['send', '--url', `${url}${path}`, '--provider', 'zenbooker']);
+      expect(result.code, `${path}: ${result.stderr}`).toBe(0);
+      expect(requests[0]?.path).toBe('/webhooks/zenbooker/zbk_local_dev_0123456789abcdefghij');
+    }
+  });
+
+  it('refuses a source this terminal has no secret for, and a provider the URL contradicts, sending nothing', async () => {
+    const noSecret = await cli(['send', '--url', `${url}/webhooks/standard/billing`]);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain(
+      'error: --url names the Standard Webhooks source "billing", but the credentials in this terminal ' +
+        '(from the local dev default) have none for it: pass --source-secret, or set STANDARD_WEBHOOK_SECRETS, with them',
+    );
+    const conflict = await cli([
+      'send',
+      '--url',
+      `${url}/webhooks/zenbooker/zbk_pasted_0123456789abcdefghij`,
+      '--provider',
+      'standard',
+    ]);
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toContain(
+      'error: --url is the zenbooker webhook URL, but --provider is standard',
+    );
+    // Never the token: it is a credential.
+    expect(conflict.stderr).not.toContain('zbk_pasted');
+    expect(requests).toHaveLength(0);
+    expect(standard.route.parameter?.secret).toBe(false);
+  });
+
+  it('after a 401, says the pasted token is not one the receiver holds, never printing it whole', async () => {
+    reply = { status: 401, body: { title: 'Unauthorized' } };
+    const token = 'zbk_pasted_0123456789abcdefghij';
+    const result = await cli(['send', '--url', `${url}/webhooks/zenbooker/${token}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      '401 from the Zenbooker webhook: the token in --url (zbk_…) is not one the receiver holds',
+    );
+    expect(result.stderr).not.toContain(token);
+  });
+
+  it('a --file goes to the pasted webhook as that provider’s', async () => {
+    const file = fileURLToPath(new URL('../fixtures/zenbooker/job.completed.json', import.meta.url));
+    const token = 'zbk_pasted_0123456789abcdefghij';
+    const result = await cli(['send', '--url', `${url}/webhooks/zenbooker/${token}`, '--file', file]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(requests[0]?.path).toBe(`/webhooks/zenbooker/${token}`);
+  });
+});
+
+describe('cli send: relative paths are the user’s, from the folder npm was run in (INIT_CWD)', () => {
+  it('--file and --data-dir resolve from INIT_CWD, not from the repository root (property)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'send-cwd-'));
+    const fixture = fileURLToPath(new URL('../fixtures/cooledge/job.completed.json', import.meta.url));
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.stringMatching(/^[a-z][a-z0-9_-]{0,8}$/),
+          fc.integer({ min: 0, max: 2 }),
+          async (name, depth) => {
+            requests = [];
+            // The user is `depth` folders below `home`; the file sits in `home/<name>/`.
+            const user = join(home, ...Array.from({ length: depth }, (_, i) => `d${i}`));
+            mkdirSync(join(home, name), { recursive: true });
+            mkdirSync(user, { recursive: true });
+            writeFileSync(join(home, name, 'body.json'), readFileSync(fixture));
+            const relative = `${'../'.repeat(depth)}${name}/body.json`;
+            const result = await cli(['send', '--url', url, '--file', relative], { INIT_CWD: user });
+            expect(result.code, result.stderr).toBe(0);
+            expect(requests[0]?.body.toString('utf8')).toBe(readFileSync(fixture, 'utf8'));
+            // The data directory the same way: the stack file found there gives the URL.
+            writeStackFile(join(home, name), {
+              pid: process.pid,
+              url,
+              dynamoEndpoint: 'http://127.0.0.1:1',
+              sqsEndpoint: 'http://127.0.0.1:2',
+              region: 'us-east-1',
+              names: resourceNames('local'),
+              queues: { queueUrl: 'q', deadLetterQueueUrl: 'd' },
+              startedAt: new Date().toISOString(),
+            });
+            const dataDir = `${'../'.repeat(depth)}${name}`;
+            const found = await cli(['send', '--data-dir', dataDir, '--json'], { INIT_CWD: user, PORT: '1' });
+            expect(found.code, found.stderr).toBe(0);
+            expect(JSON.parse(found.stdout).url).toBe(url);
+          },
+        ),
+        { numRuns: 15 },
+      );
+      // Not found: the path as typed, and where it was looked for.
+      const missing = await cli(['send', '--url', url, '--file', 'nope.json'], { INIT_CWD: home });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`--file nope.json: ENOENT (${join(home, 'nope.json')})`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -87,9 +87,26 @@ describe('npm start on one data folder, across restarts', () => {
     expect(readFileSync(lockFile, 'utf8')).toBe(lockBefore);
     expect(first.running()).toBe(true);
 
-    expect(await stop(first, 'SIGTERM'), first.output).toBe(0);
+    // SIGTERM to the pid the ready line prints, and to it alone (not npm's or tsx's, not the
+    // process group): the runner drains, stops DynamoDB Local and exits 0.
+    const printed = Number(
+      /^ready: serving \S+ \(.*runner pid (\d+): Ctrl-C here, or `kill \1`, stops it\)$/m.exec(
+        first.output,
+      )?.[1],
+    );
+    expect(printed).toBe(pid);
+    const javaPid = Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8'));
+    expect(alive(javaPid)).toBe(true);
+    process.kill(printed, 'SIGTERM');
+    const code = await Promise.race([
+      first.exit,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no exit on SIGTERM')), 30_000)),
+    ]);
+    expect(code, first.output).toBe(0);
+    expect(first.output).toMatch(/^stopped \(/m);
     expect(existsSync(lockFile)).toBe(false);
     expect(existsSync(stackFile)).toBe(false);
+    expect(alive(javaPid)).toBe(false);
   });
 
   it('restarts on the folder with another visibility timeout, logs inert values, frees it on Ctrl-C', async () => {
@@ -159,10 +176,19 @@ describe('npm start on one data folder, across restarts', () => {
       ...(await ports()),
     });
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toMatch(
-      /^error: unknown option '--rest' \(Did you mean --reset\?\)\n\nUsage: npm start/,
+    // One line in the CLI's words and where the usage is, not the whole help.
+    expect(typo.stderr).toBe(
+      'error: unknown option --rest (did you mean --reset?)\nRun `npm start -- --help` for usage.\n',
     );
     expect(existsSync(lockFile)).toBe(false);
+    // A flag where --data-dir's value should be: refused, and no folder named after the flag.
+    const swallowed = await run(tsx, ['local/start.ts', '--data-dir', '--reset'], { ...(await ports()) });
+    expect(swallowed.code).toBe(2);
+    expect(swallowed.stderr).toBe(
+      'error: --data-dir needs a value (for one that starts with "--", write --data-dir=…)\n' +
+        'Run `npm start -- --help` for usage.\n',
+    );
+    expect(existsSync(join(root, '--reset'))).toBe(false);
     const help = await run(tsx, ['local/start.ts', '-h'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npm start/);

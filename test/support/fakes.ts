@@ -4,8 +4,10 @@
  */
 import type { EventRecord, EventStore, JobWrite, StoreResult } from '#core/consume';
 import type { CredentialsSource, WebhookCredentials } from '#core/credentials';
+import { MemoryEventStore } from '#core/memory-store';
 import type { Queue, QueueMessage } from '#core/message';
 import type { Clock, Logger } from '#core/ports';
+import { eventPk, jobPk } from '#core/records';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -45,8 +47,38 @@ export type StoreCall =
   | { kind: 'apply'; event: EventRecord; job: JobWrite };
 
 /**
- * An event store that answers from a rule (default: the outcome asked for, `applied` for jobs).
- * `respond` may be async or throw, to model a slow, failing or deduplicating store.
+ * The reference store (`MemoryEventStore`, the rules themselves) behind a record of every call:
+ * for tests about what the consumer asks and what the store answers.
+ */
+export class RecordingStore implements EventStore {
+  readonly calls: StoreCall[] = [];
+  constructor(readonly inner: MemoryEventStore = new MemoryEventStore()) {}
+
+  async record(event: EventRecord, outcome: 'recorded' | 'quarantined' | 'unprocessable') {
+    this.calls.push({ kind: 'record', event, outcome });
+    return this.inner.record(event, outcome);
+  }
+
+  async apply(event: EventRecord, job: JobWrite) {
+    this.calls.push({ kind: 'apply', event, job });
+    return this.inner.apply(event, job);
+  }
+
+  /** A stored job, as the store keeps it. */
+  job(provider: string, jobId: string) {
+    return this.inner.snapshot().jobs.get(jobPk(provider, jobId));
+  }
+
+  /** A stored event-log record, as the store keeps it. */
+  event(provider: string, eventKey: string) {
+    return this.inner.snapshot().events.get(eventPk(provider, eventKey));
+  }
+}
+
+/**
+ * An event store that answers from a rule (default: the outcome asked for, `applied` for jobs),
+ * for injecting what the reference store never does: `respond` may be async or throw, to model a
+ * slow or failing store.
  */
 export class FakeStore implements EventStore {
   readonly calls: StoreCall[] = [];
@@ -68,7 +100,7 @@ export class FakeStore implements EventStore {
   async apply(event: EventRecord, job: JobWrite) {
     const call: StoreCall = { kind: 'apply', event, job };
     this.calls.push(call);
-    return (await this.respond(call)) as 'applied' | 'stale' | 'duplicate' | 'conflict';
+    return (await this.respond(call)) as 'applied' | 'stale' | 'duplicate' | 'conflict' | 'unprocessable';
   }
 }
 

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PermanentStoreError } from '#core/consume';
+import { type EventStore, PermanentStoreError } from '#core/consume';
 import { canonicalJson, type JsonObject } from '#core/json';
 import { storableNumberExpectation } from '#core/limits';
 import type { QueueMessage } from '#core/message';
 import type { Provider } from '#core/provider';
+import { otherAccountReason } from '#core/rules';
 import { cooledge } from '#providers/cooledge';
 import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
@@ -17,14 +18,29 @@ import {
   queueMessage,
   zenbookerEvent,
 } from '../support/factories.ts';
-import { barrier, FakeStore, fixedClock, RecordingLogger, type StoreCall } from '../support/fakes.ts';
+import {
+  barrier,
+  FakeStore,
+  fixedClock,
+  RecordingLogger,
+  RecordingStore,
+  type StoreCall,
+} from '../support/fakes.ts';
 import { fixture } from '../support/fixtures.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
+import { testProvider } from '../support/test-provider.ts';
 
 const now = '2026-06-21T08:00:00.000Z';
 const receivedAt = '2026-06-20T00:00:00.000Z';
 
-function setup(store = new FakeStore(), overrides: Partial<ConsumerHandlerDeps> = {}) {
+/**
+ * The consumer over a store: by default the reference store (the rules themselves) behind a record
+ * of the calls; a `FakeStore` where a test injects what the reference never does (faults, delays).
+ */
+function setup<Store extends EventStore = RecordingStore>(
+  store: Store = new RecordingStore() as unknown as Store,
+  overrides: Partial<ConsumerHandlerDeps> = {},
+) {
   const logger = new RecordingLogger();
   const metrics = new TallyMetrics();
   const handler = createHandler({
@@ -47,10 +63,13 @@ function setup(store = new FakeStore(), overrides: Partial<ConsumerHandlerDeps> 
   };
 }
 
+/** A Cooledge job event of a job of its own: applied, whatever else the batch holds. */
+const ofNewJob = () => cooledgeEvent('job.completed', { job_id: randomUUID() });
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The one call the store received, or a failure naming how many it got. */
-function onlyCall(store: FakeStore): StoreCall {
+function onlyCall(store: { calls: StoreCall[] }): StoreCall {
   expect(store.calls).toHaveLength(1);
   return store.calls[0] as StoreCall;
 }
@@ -254,7 +273,7 @@ describe('consumer: quarantined events', () => {
 
 describe('consumer: dedupe horizon', () => {
   it('expires the event log record the configured number of days after it was received', async () => {
-    const { store, run } = setup(new FakeStore(), { dedupeHorizonDays: 7 });
+    const { store, run } = setup(new RecordingStore(), { dedupeHorizonDays: 7 });
     await run(queueMessage('cooledge', cooledgeEvent(), { receivedAt: '2026-06-20T12:34:56.789Z' }));
     expect(onlyCall(store).event.expiresAt).toBe(
       Math.floor(Date.parse('2026-06-20T12:34:56.789Z') / 1000) + 7 * 86_400,
@@ -262,7 +281,7 @@ describe('consumer: dedupe horizon', () => {
   });
 
   it('keeps the event log record forever when the horizon is 0', async () => {
-    const { store, run } = setup(new FakeStore(), { dedupeHorizonDays: 0 });
+    const { store, run } = setup(new RecordingStore(), { dedupeHorizonDays: 0 });
     await run(queueMessage('cooledge', cooledgeEvent()));
     expect(onlyCall(store).event.expiresAt).toBeUndefined();
   });
@@ -294,9 +313,9 @@ describe('consumer: poison messages fail their own record', () => {
   ])('fails a message that %s, and only that one', async (_, poison, error) => {
     const { store, metrics, logger, run } = setup();
     const result = await run(
-      queueMessage('cooledge', cooledgeEvent()),
+      queueMessage('cooledge', ofNewJob()),
       poison,
-      queueMessage('cooledge', cooledgeEvent()),
+      queueMessage('cooledge', ofNewJob()),
     );
 
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
@@ -331,9 +350,9 @@ describe('consumer: a readable message whose event cannot be processed is kept a
   ])('records a message that %s, with its reason, and fails nothing', async (_, message, reason) => {
     const { store, metrics, logger, run } = setup();
     const result = await run(
-      queueMessage('cooledge', cooledgeEvent()),
+      queueMessage('cooledge', ofNewJob()),
       message,
-      queueMessage('cooledge', cooledgeEvent()),
+      queueMessage('cooledge', ofNewJob()),
     );
 
     expect(result).toEqual({ batchItemFailures: [] });
@@ -535,7 +554,7 @@ describe('consumer: a provider mapping that throws', () => {
   it('records the event as unprocessable when describe throws, and fails nothing', async () => {
     const body = cooledgeEvent('job.completed');
     const error = new TypeError("Cannot read properties of undefined (reading 'job_id')");
-    const { store, metrics, logger, run } = setup(new FakeStore(), {
+    const { store, metrics, logger, run } = setup(new RecordingStore(), {
       providers: breaking('describe', error),
     });
     const result = await run(queueMessage('cooledge', body), queueMessage('zenbooker', zenbookerEvent()));
@@ -566,7 +585,7 @@ describe('consumer: a provider mapping that throws', () => {
 
   it('logs the code of the error a mapping throws', async () => {
     const error = Object.assign(new RangeError('Invalid time value'), { code: 'ERR_INVALID_DATE' });
-    const { logger, run } = setup(new FakeStore(), { providers: breaking('validate', error) });
+    const { logger, run } = setup(new RecordingStore(), { providers: breaking('validate', error) });
     await run(queueMessage('cooledge', cooledgeEvent()));
     expect(logger.entries).toContainEqual(
       expect.objectContaining({
@@ -677,12 +696,147 @@ describe('consumer: admission, as at ingest', () => {
   });
 });
 
-describe('consumer: conflicts', () => {
-  it('counts a body the store found under a known key with another fingerprint as a conflict', async () => {
-    const { metrics, run } = setup(new FakeStore(() => 'conflict'));
-    const result = await run(queueMessage('cooledge', cooledgeEvent()));
-    expect(result).toEqual({ batchItemFailures: [] });
+describe('consumer: what the rules answer, through the reference store', () => {
+  it('counts another body under a known key as a conflict, keeping it beside the first', async () => {
+    const { store, metrics, run } = setup();
+    const first = cooledgeEvent('job.completed', { job_id: randomUUID() });
+    const second = { ...first, description: 'another body' };
+    await run(queueMessage('cooledge', first));
+    expect(await run(queueMessage('cooledge', second))).toEqual({ batchItemFailures: [] });
     expect(metrics.get('Conflict')).toBe(1);
+    const kept = store.event('cooledge', first.event_id as string);
+    expect(kept).toMatchObject({ outcome: 'applied', rawBody: JSON.stringify(first) });
+    const [fingerprint] = [...((kept?.conflicts as Set<string> | undefined) ?? [])];
+    expect(fingerprint).toBe(sha256(canonicalJson(second)));
+    expect(store.event('cooledge', `${first.event_id}#conflict#${fingerprint}`)).toMatchObject({
+      outcome: 'conflict',
+      rawBody: JSON.stringify(second),
+      conflictsWith: kept?.fingerprint,
+    });
+    // The same second body again: already kept, a duplicate.
+    await run(queueMessage('cooledge', second));
+    expect(metrics.get('Conflict')).toBe(1);
+    expect(metrics.get('Duplicate')).toBe(1);
+  });
+
+  it('records an older event as stale, filling only the fields the job lacks', async () => {
+    const { store, metrics, run } = setup();
+    const jobId = randomUUID();
+    const newer = cooledgeEvent('job.completed', { job_id: jobId, customer_phone: null });
+    const older = cooledgeEvent('booking.created', {
+      job_id: jobId,
+      occurred_at: '2026-06-10T09:00:00.000Z',
+      customer_name: 'Old Name',
+    });
+    await run(queueMessage('cooledge', newer), queueMessage('cooledge', older));
+    expect(metrics.get('Stale')).toBe(1);
+    expect(store.job('cooledge', jobId)).toMatchObject({
+      status: 'completed',
+      customerName: 'Priya Nair',
+      customerPhone: '+61498765432',
+      scheduledStart: '2026-06-20T23:00:00.000Z',
+      lastEventKey: newer.event_id,
+      eventCount: 1,
+    });
+    expect(store.event('cooledge', older.event_id as string)?.outcome).toBe('stale');
+  });
+});
+
+describe('consumer: a job never moves from one account to another', () => {
+  const jobId = '5c1a0e74-3d29-4b06-9f81-2e7a0c4d6b18';
+  const ours = 'a7f3c9d1-2e84-4b6f-8c01-5d9e2a1f7b30';
+  const theirs = '0b8e2f4c-91d3-4a57-b6e0-3c7d5a9f1e24';
+
+  it('records an event naming another business as unprocessable, counted and logged, and leaves the job alone', async () => {
+    const { store, metrics, logger, run } = setup();
+    const first = cooledgeEvent('job.completed', { job_id: jobId, business_id: ours });
+    const other = cooledgeEvent('job.completed', {
+      job_id: jobId,
+      business_id: theirs,
+      status: 'reopened',
+      occurred_at: '2026-06-19T00:00:00.000Z',
+    });
+    // Older than the job's state: refused all the same, never filling a field of another business's job.
+    const otherOlder = cooledgeEvent('booking.created', {
+      job_id: jobId,
+      business_id: theirs,
+      occurred_at: '2026-06-01T00:00:00.000Z',
+    });
+    await run(queueMessage('cooledge', first));
+    const before = store.job('cooledge', jobId);
+    const result = await run(queueMessage('cooledge', other), queueMessage('cooledge', otherOlder));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(metrics.get('Unprocessable')).toBe(2);
+    expect(metrics.get('Applied')).toBe(1);
+    expect(store.job('cooledge', jobId)).toEqual(before);
+    expect(store.event('cooledge', other.event_id as string)).toMatchObject({
+      outcome: 'unprocessable',
+      accountId: theirs,
+      reason: otherAccountReason,
+      rawBody: JSON.stringify(other),
+    });
+    expect(store.event('cooledge', otherOlder.event_id as string)?.outcome).toBe('unprocessable');
+    expect(logger.entries).toContainEqual({
+      level: 'error',
+      message: 'event unprocessable',
+      data: {
+        provider: 'cooledge',
+        eventKey: other.event_id,
+        eventType: 'job.completed',
+        reason: otherAccountReason,
+      },
+    });
+    expect(logger.text()).not.toContain(ours);
+  });
+
+  it('answers a redelivery as a duplicate, and refuses a replay again while the job is another account’s', async () => {
+    const { store, metrics, run } = setup();
+    const other = cooledgeEvent('job.completed', { job_id: jobId, business_id: theirs });
+    await run(queueMessage('cooledge', cooledgeEvent('job.completed', { job_id: jobId, business_id: ours })));
+    const before = store.job('cooledge', jobId);
+    await run(queueMessage('cooledge', other));
+    await run(queueMessage('cooledge', other));
+    expect(metrics.get('Duplicate')).toBe(1);
+
+    await run(queueMessage('cooledge', other, { replay: true }));
+    expect(metrics.get('Unprocessable')).toBe(2);
+    expect(store.event('cooledge', other.event_id as string)).toMatchObject({
+      outcome: 'unprocessable',
+      reason: otherAccountReason,
+      replayedAt: now,
+    });
+    expect(store.job('cooledge', jobId)).toEqual(before);
+  });
+
+  it('lets a job without an account take the first one named, and an event naming none touch any job', async () => {
+    const { store, metrics, run } = setup(new RecordingStore(), {
+      providers: new Map([...providers, ['test', testProvider]]),
+    });
+    const at = (minute: number) => `2026-06-19T10:0${minute}:00.000Z`;
+    const event = (id: string, minute: number, status: string, account?: string) => {
+      const body = {
+        id,
+        type: 'job.updated',
+        at: at(minute),
+        job: { id: 'T-1', status },
+        ...(account ? { account } : {}),
+      };
+      return queueMessage('cooledge', body, { provider: 'test', eventKey: id, eventType: 'job.updated' });
+    };
+    await run(event('t-1', 1, 'scheduled'));
+    expect(store.job('test', 'T-1')?.accountId).toBeUndefined();
+    await run(event('t-2', 2, 'started', 'acct-x'));
+    await run(event('t-3', 3, 'completed'));
+    expect(store.job('test', 'T-1')).toMatchObject({
+      accountId: 'acct-x',
+      status: 'completed',
+      eventCount: 3,
+    });
+    await run(event('t-4', 4, 'reopened', 'acct-y'));
+    expect(metrics.get('Applied')).toBe(3);
+    expect(metrics.get('Unprocessable')).toBe(1);
+    expect(store.job('test', 'T-1')).toMatchObject({ accountId: 'acct-x', status: 'completed' });
   });
 });
 
@@ -773,16 +927,19 @@ describe('consumer: partial batch responses', () => {
   });
 
   it('counts one metric per outcome and flushes once per batch', async () => {
-    const outcomes = ['applied', 'stale', 'duplicate', 'applied'] as const;
-    const keys = outcomes.map(() => cooledgeEvent());
-    const store = new FakeStore((call) =>
-      call.kind === 'record'
-        ? call.outcome
-        : (outcomes[keys.findIndex((k) => k.event_id === call.event.eventKey)] ?? 'applied'),
-    );
+    const store = new RecordingStore();
+    const jobId = randomUUID();
+    const newer = cooledgeEvent('job.completed', { job_id: jobId });
+    await setup(store).run(queueMessage('cooledge', newer));
     const { metrics, run } = setup(store);
     await run(
-      ...keys.map((body) => queueMessage('cooledge', body)),
+      queueMessage('cooledge', ofNewJob()),
+      queueMessage(
+        'cooledge',
+        cooledgeEvent('booking.created', { job_id: jobId, occurred_at: '2026-06-10T00:00:00.000Z' }),
+      ),
+      queueMessage('cooledge', newer),
+      queueMessage('cooledge', ofNewJob()),
       queueMessage('cooledge', fixture('cooledge', 'lead.created')),
       queueMessage('cooledge', cooledgeEvent(), { issues: [{ path: 'x', message: 'expected y' }] }),
       'poison',

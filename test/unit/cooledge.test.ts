@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { readCredentials } from '#core/credentials';
 import { canonicalJson, type JsonObject } from '#core/json';
 import { admissionIssues, storableNumberExpectation } from '#core/limits';
 import type { AuthContext, DeliveryRequest } from '#core/provider';
 import { type CooledgeCredentials, type CooledgeSettings, cooledge, sign } from '#providers/cooledge';
+import { providers } from '#providers/index';
 import { cooledgeEvent, jsonWithNumbers, numberToken, parsedBody } from '../support/factories.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 
@@ -90,6 +92,51 @@ describe('Cooledge authentication', () => {
     const r = request(cooledgeEvent());
     r.headers = { 'x-cooledge-signature': sign(r.rawBody, secret, 'timestamped', now) };
     expect(cooledge.authenticate({ ...r, pathParameter: 'anything' }, settings).ok).toBe(false);
+  });
+});
+
+describe('Cooledge authentication: secrets bound to businesses', () => {
+  const bound = 'whsec_unit_cooledge_bound_02';
+  const credentials = (document: unknown) => {
+    const read = readCredentials({ cooledge: document }, providers);
+    if (!read.ok) throw new Error(read.problem.message);
+    return read.value.cooledge as CooledgeCredentials;
+  };
+  const signedWith = (key: string) => {
+    const r = request(cooledgeEvent());
+    r.headers = { 'x-cooledge-signature': sign(r.rawBody, key, 'timestamped', now) };
+    return r;
+  };
+  const withCredentials = (document: unknown) => ({ ...settings, credentials: credentials(document) });
+
+  it('says which businesses the matching secret is bound to, and nothing for an unbound one', () => {
+    const context = withCredentials({ secrets: [secret, { secret: bound, accounts: ['biz-a', 'biz-b'] }] });
+    expect(cooledge.authenticate(signedWith(bound), context)).toEqual({
+      ok: true,
+      accounts: ['biz-a', 'biz-b'],
+    });
+    expect(cooledge.authenticate(signedWith(secret), context)).toEqual({ ok: true });
+  });
+
+  it('binds a secret listed in several objects to all their businesses, once each', () => {
+    const context = withCredentials({
+      secrets: [
+        { secret: bound, accounts: ['biz-a', 'biz-b'] },
+        { secret: bound, accounts: ['biz-b', 'biz-c'] },
+      ],
+    });
+    expect(cooledge.authenticate(signedWith(bound), context)).toEqual({
+      ok: true,
+      accounts: ['biz-a', 'biz-b', 'biz-c'],
+    });
+  });
+
+  it('refuses a signature by no configured secret, bound or not', () => {
+    const context = withCredentials({ secrets: [{ secret: bound, accounts: ['biz-a'] }] });
+    expect(cooledge.authenticate(signedWith(secret), context)).toEqual({
+      ok: false,
+      reason: 'signature mismatch',
+    });
   });
 });
 

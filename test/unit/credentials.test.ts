@@ -328,3 +328,161 @@ describe('readCredentials: the credentials document', () => {
     if (!result.ok) expect(result.problem.path.startsWith(path)).toBe(true);
   });
 });
+
+describe('readCredentials: credentials bound to accounts', () => {
+  const secret = 'whsec_first_secret_0123456789';
+  const bound = 'whsec_bound_secret_0123456789';
+  const token = 'zbk_first_token_0123456789abcdef';
+  const standardSecret = `whsec_${Buffer.from('s'.repeat(32)).toString('base64')}`;
+
+  it('reads a value given as text as unbound, and as an object as bound to its accounts', () => {
+    expect(
+      read({
+        cooledge: { secrets: [secret, { secret: bound, accounts: ['biz-a', 'biz-b'] }] },
+        zenbooker: { tokens: [{ token, accounts: ['1571029418512x639482157734019100'] }] },
+        standard: {
+          sources: {
+            acme: { secrets: [standardSecret], accounts: ['acme-hq'] },
+            other: { secrets: [standardSecret] },
+          },
+        },
+      }),
+    ).toEqual({
+      // The values stay a list of text, in order; each one's binding sits at the same index.
+      cooledge: { secrets: [secret, bound], bindings: [undefined, ['biz-a', 'biz-b']] },
+      zenbooker: { tokens: [token], bindings: [['1571029418512x639482157734019100']] },
+      standard: {
+        sources: {
+          acme: { secrets: [standardSecret], accounts: ['acme-hq'] },
+          other: { secrets: [standardSecret] },
+        },
+      },
+    });
+  });
+
+  it('reads a document with no binding exactly as before: no bindings at all', () => {
+    const value = read({ cooledge: { secrets: [secret, secret] }, zenbooker: { tokens: [token] } });
+    expect(value).toEqual({ cooledge: { secrets: [secret, secret] }, zenbooker: { tokens: [token] } });
+    expect(Object.keys(value.cooledge as object)).toEqual(['secrets']);
+  });
+
+  it('takes the object form in the first shape too, naming the old key in a problem', () => {
+    expect(
+      read({ cooledgeSecrets: [secret, { secret: bound, accounts: ['biz-a'] }], zenbookerTokens: [token] }),
+    ).toEqual(
+      read({
+        cooledge: { secrets: [secret, { secret: bound, accounts: ['biz-a'] }] },
+        zenbooker: { tokens: [token] },
+      }),
+    );
+    const result = readCredentials({ zenbookerTokens: [{ token, accounts: [] }] }, providers);
+    expect(result).toEqual({
+      ok: false,
+      problem: { path: 'zenbookerTokens.0.accounts', message: 'expected at least one account id' },
+    });
+  });
+
+  it('binds a value listed in several objects to all their accounts', () => {
+    expect(
+      read({
+        cooledge: {
+          secrets: [
+            { secret: bound, accounts: ['biz-a'] },
+            { secret: bound, accounts: ['biz-b'] },
+          ],
+        },
+      }).cooledge,
+    ).toEqual({ secrets: [bound, bound], bindings: [['biz-a'], ['biz-b']] });
+  });
+
+  it.each<[string, unknown, string, RegExp]>([
+    [
+      'an empty accounts list',
+      { cooledge: { secrets: [{ secret: bound, accounts: [] }] } },
+      'cooledge.secrets.0.accounts',
+      /at least one account id/,
+    ],
+    [
+      'an empty account id',
+      { cooledge: { secrets: [{ secret: bound, accounts: ['biz-a', ''] }] } },
+      'cooledge.secrets.0.accounts.1',
+      /an account id/,
+    ],
+    [
+      'an account id that is not text',
+      { zenbooker: { tokens: [{ token, accounts: [42] }] } },
+      'zenbooker.tokens.0.accounts.0',
+      /string/,
+    ],
+    [
+      'an account id with a lone surrogate',
+      { standard: { sources: { acme: { secrets: [standardSecret], accounts: ['\ud800'] } } } },
+      'standard.sources.acme.accounts.0',
+      /well-formed/,
+    ],
+    [
+      'an account id over 1024 UTF-8 bytes',
+      { cooledge: { secrets: [{ secret: bound, accounts: ['工'.repeat(342)] }] } },
+      'cooledge.secrets.0.accounts.0',
+      /1024 UTF-8 bytes/,
+    ],
+    [
+      'accounts as text, not a list',
+      { cooledge: { secrets: [{ secret: bound, accounts: 'biz-a' }] } },
+      'cooledge.secrets.0.accounts',
+      /Array/,
+    ],
+    [
+      'an object without accounts',
+      { cooledge: { secrets: [{ secret: bound }] } },
+      'cooledge.secrets.0.accounts',
+      /accounts/,
+    ],
+    [
+      'a misspelt accounts key',
+      { cooledge: { secrets: [{ secret: bound, accounts: ['biz-a'], acounts: ['biz-b'] }] } },
+      'cooledge.secrets.0',
+      /no key other than "secret" and "accounts"/,
+    ],
+    [
+      'a short secret in the object form',
+      { cooledge: { secrets: [{ secret: 'short', accounts: ['biz-a'] }] } },
+      'cooledge.secrets.0.secret',
+      /at least 16 characters/,
+    ],
+    [
+      'a token in the object form under the Cooledge key',
+      { zenbooker: { tokens: [{ secret: token, accounts: ['biz-a'] }] } },
+      'zenbooker.tokens.0.token',
+      /token/,
+    ],
+    [
+      'accounts beside the list, binding nothing',
+      { cooledge: { secrets: [secret], accounts: ['biz-a'] } },
+      'cooledge',
+      /no key other than "secrets"/,
+    ],
+    [
+      'a misspelt accounts key on a Standard source',
+      { standard: { sources: { acme: { secrets: [standardSecret], acounts: ['acme-hq'] } } } },
+      'standard.sources.acme',
+      /no key other than "secrets" and "accounts"/,
+    ],
+    [
+      'a value both unbound and bound',
+      { cooledge: { secrets: [secret, { secret, accounts: ['biz-a'] }] } },
+      'cooledge.secrets',
+      /never both/,
+    ],
+  ])('refuses %s, naming where', (_, document, path, message) => {
+    const result = readCredentials(document, providers);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problem.path).toBe(path);
+      expect(result.problem.message).toMatch(message);
+      // The value is never quoted, in the object form either.
+      for (const value of [secret, bound, token, 'short'])
+        expect(result.problem.message).not.toContain(value);
+    }
+  });
+});

@@ -1,9 +1,11 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { SecretsManagerCredentials } from '#adapters/credentials';
 import { readAllSettings } from '#core/config';
+import { readCredentials } from '#core/credentials';
 import { LoggableError } from '#core/errors';
 import type { IngestDeps } from '#core/ingest';
 import type { JsonObject } from '#core/json';
@@ -17,6 +19,7 @@ import { cooledgeEvent, jsonWithNumbers, numberToken, zenbookerEvent } from '../
 import { awsError, FailingCredentials, FixedCredentials, RecordingQueue } from '../support/fakes.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
 import { fakeIngest } from '../support/ingest-harness.ts';
+import { standardSecret, standardSource } from '../support/world.ts';
 
 const secret = 'whsec_ingest_unit_secret_000001';
 const otherSecret = 'whsec_ingest_unit_other_secret_02';
@@ -1014,5 +1017,337 @@ describe('ingest: nothing leaks', () => {
     const accepted = responses.filter((r) => r.statusCode === 202).length;
     expect(accepted).toBe(3);
     expect(world.queue.messages).toHaveLength(accepted);
+  });
+});
+
+describe('ingest: credentials bound to accounts', () => {
+  const boundSecret = 'whsec_ingest_bound_secret_00003';
+  const boundToken = 'zbk_ingest_bound_token_0123456789abcdef';
+  /** A second Standard Webhooks source, bound, with its own secret. */
+  const agency = 'agency';
+  const agencySecret = `whsec_${Buffer.from('agency-source-signing-key-32byte').toString('base64')}`;
+
+  /** The credentials a document stands for, as the receiver reads them; fails the test when invalid. */
+  function credentialsOf(document: unknown) {
+    const read = readCredentials(document, providers);
+    if (!read.ok) throw new Error(`${read.problem.path}: ${read.problem.message}`);
+    return new FixedCredentials(read.value);
+  }
+
+  /**
+   * Every provider with one unbound credential (today's, as the harness has them) and one bound to
+   * `accounts`: a second Cooledge secret and Zenbooker token (a rotation from the first to a bound
+   * one), and a second Standard Webhooks source.
+   */
+  const document = (accounts: string[]) => ({
+    cooledge: { secrets: [secret, { secret: boundSecret, accounts }] },
+    zenbooker: { tokens: [token, { token: boundToken, accounts }] },
+    standard: {
+      sources: {
+        [standardSource]: { secrets: [standardSecret] },
+        [agency]: { secrets: [agencySecret], accounts },
+      },
+    },
+  });
+  const boundSetup = (accounts: string[], overrides: Partial<IngestDeps> = {}) =>
+    setup({ credentials: credentialsOf(document(accounts)), ...overrides });
+
+  type World = ReturnType<typeof setup>;
+  /** What differs between providers: the body naming an account (or none), and how to send it. */
+  interface Sender {
+    body(account: string | undefined, extra?: JsonObject): JsonObject;
+    send(world: World, body: JsonObject, bound: boolean): Promise<Response>;
+  }
+  const withAccount = (body: JsonObject, field: string, account: string | undefined) => {
+    const copy: JsonObject = { ...body };
+    if (account === undefined) delete copy[field];
+    else copy[field] = account;
+    return copy;
+  };
+  const senders: Record<'cooledge' | 'zenbooker' | 'standard', Sender> = {
+    cooledge: {
+      body: (account, extra = {}) =>
+        withAccount(cooledgeEvent('job.completed', extra), 'business_id', account),
+      send: (world, body, bound) => {
+        const raw = JSON.stringify(body);
+        return world.cooledge(raw, {
+          signature: sign(raw, bound ? boundSecret : secret, 'timestamped', now),
+        });
+      },
+    },
+    zenbooker: {
+      body: (account, extra = {}) =>
+        withAccount(zenbookerEvent('job.completed', { data: extra }), 'account', account),
+      send: (world, body, bound) => world.zenbooker(body, { token: bound ? boundToken : token }),
+    },
+    standard: {
+      body: (account, extra = {}) => ({
+        type: 'job.completed',
+        timestamp: '2026-06-19T23:00:00Z',
+        data: withAccount(
+          { job_id: `J-${Math.random()}`, status: 'completed', ...extra },
+          'account_id',
+          account,
+        ),
+      }),
+      send: (world, body, bound) => {
+        const raw = JSON.stringify(body);
+        const id = `msg_${Math.random().toString(36).slice(2)}`;
+        return world.post(`/webhooks/standard/${bound ? agency : standardSource}`, raw, {
+          ...json,
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': new Webhook(bound ? agencySecret : standardSecret).sign(id, now, raw),
+        });
+      },
+    },
+  };
+  const each = Object.entries(senders);
+
+  /** Refused as any authentication failure is, counted and logged as an unbound account, nothing queued. */
+  function expectNotBound(world: World, response: Response, acceptedBefore = 0) {
+    expect(expectProblem(response, 401).detail).toBe('The request could not be authenticated.');
+    expect(world.queue.messages).toHaveLength(acceptedBefore);
+    expect(world.metrics.get('RejectedUnboundAccount')).toBe(1);
+    expect(world.metrics.get('RejectedUnauthorized')).toBe(1);
+    expect(world.metrics.get('Accepted') + world.metrics.get('Quarantined')).toBe(acceptedBefore);
+    expect(world.logger.entries).toContainEqual({
+      level: 'warn',
+      message: 'authentication failed',
+      data: { provider: expect.any(String), reason: 'account not bound' },
+    });
+  }
+
+  it.each(each)('%s: accepts a bound credential’s event for an account it is bound to', async (_, p) => {
+    const world = boundSetup(['biz-a', 'biz-b']);
+    for (const account of ['biz-a', 'biz-b']) {
+      const response = await p.send(world, p.body(account), true);
+      expect(response.statusCode).toBe(202);
+      expect(bodyOf(response).status).toBe('accepted');
+    }
+    expect(world.queue.messages).toHaveLength(2);
+    expect(world.metrics.get('RejectedUnboundAccount')).toBe(0);
+  });
+
+  it.each(each)(
+    '%s: refuses a bound credential’s event for another account with the 401 of any failure',
+    async (_, p) => {
+      const world = boundSetup(['biz-a']);
+      expectNotBound(world, await p.send(world, p.body('biz-other'), true));
+      // Reason only: not the account the event named, nor anything else from the body.
+      expect(world.logger.text()).not.toContain('biz-other');
+    },
+  );
+
+  it.each(each)('%s: refuses a bound credential’s event that names no account', async (_, p) => {
+    const world = boundSetup(['biz-a']);
+    expectNotBound(world, await p.send(world, p.body(undefined), true));
+  });
+
+  it.each(each)(
+    '%s: refuses a bound credential’s event for another account even when it would be quarantined',
+    async (_, p) => {
+      const world = boundSetup(['biz-a']);
+      // `status` a number: the schema refuses it, so unbound it would be stored as quarantined.
+      expectNotBound(world, await p.send(world, p.body('biz-other', { status: 123 }), true));
+      // For its own account it is quarantined, as it always was.
+      const response = await p.send(world, p.body('biz-a', { status: 123 }), true);
+      expect(bodyOf(response).status).toBe('quarantined');
+    },
+  );
+
+  it.each(each)(
+    '%s: keeps today’s behaviour for an unbound credential next to a bound one (rotation)',
+    async (_, p) => {
+      const world = boundSetup(['biz-a']);
+      for (const account of ['biz-a', 'biz-other', undefined]) {
+        expect((await p.send(world, p.body(account), false)).statusCode).toBe(202);
+      }
+      expect(world.queue.messages).toHaveLength(3);
+      expect(world.metrics.get('RejectedUnboundAccount')).toBe(0);
+      expect(world.metrics.get('RejectedUnauthorized')).toBe(0);
+    },
+  );
+
+  it.each(each)(
+    '%s: answers the same 401, headers and body, as a delivery with a wrong credential',
+    async (_, p) => {
+      const world = boundSetup(['biz-a']);
+      const unbound = await p.send(world, p.body('biz-other'), true);
+      const wrong = await p.send(
+        setup({
+          credentials: credentialsOf({
+            ...document(['biz-a']),
+            cooledge: { secrets: [otherSecret] },
+            zenbooker: { tokens: [`${token}x`] },
+            standard: { sources: { nobody: { secrets: [standardSecret] } } },
+          }),
+        }),
+        p.body('biz-a'),
+        false,
+      );
+      expect([unbound.statusCode, unbound.headers, unbound.body]).toEqual([
+        wrong.statusCode,
+        wrong.headers,
+        wrong.body,
+      ]);
+    },
+  );
+
+  it.each(each)(
+    '%s: reads the body of a bound credential’s delivery as any other: unreadable is 400',
+    async (_, p) => {
+      const world = boundSetup(['biz-a']);
+      const body = p.body('biz-a');
+      // The envelope's event type taken away: what routing needs is missing, before any account is read.
+      delete body.event_type;
+      delete body.event;
+      delete body.type;
+      expectProblem(await p.send(world, body, true), 400);
+      expect(world.metrics.get('RejectedUnboundAccount')).toBe(0);
+    },
+  );
+
+  it('takes a signature by the unbound secret as unbound, even beside one by the bound secret', async () => {
+    // The bound secret listed first: which one is compared first makes no difference.
+    const world = setup({
+      credentials: credentialsOf({
+        cooledge: { secrets: [{ secret: boundSecret, accounts: ['biz-a'] }, secret] },
+      }),
+    });
+    const raw = JSON.stringify(senders.cooledge.body('biz-other'));
+    const t = Math.floor(now.getTime() / 1000);
+    const hex = (key: string) => sign(raw, key, 'timestamped', now).split('v1=')[1];
+    const response = await world.cooledge(raw, {
+      signature: `t=${t},v1=${hex(boundSecret)},v1=${hex(secret)}`,
+    });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('binds a value listed in several objects to all their accounts', async () => {
+    const world = setup({
+      credentials: credentialsOf({
+        cooledge: {
+          secrets: [
+            { secret: boundSecret, accounts: ['biz-a'] },
+            { secret: boundSecret, accounts: ['biz-b'] },
+          ],
+        },
+      }),
+    });
+    const send = (account: string) => senders.cooledge.send(world, senders.cooledge.body(account), true);
+    expect((await send('biz-a')).statusCode).toBe(202);
+    expect((await send('biz-b')).statusCode).toBe(202);
+    expectNotBound(world, await send('biz-c'), 2);
+  });
+
+  it('binds every secret of a bound Standard Webhooks source (its rotation)', async () => {
+    const rotated = `whsec_${Buffer.from('agency-rotated-signing-key-32byt').toString('base64')}`;
+    const world = setup({
+      credentials: credentialsOf({
+        standard: { sources: { [agency]: { secrets: [rotated, agencySecret], accounts: ['biz-a'] } } },
+      }),
+    });
+    expect((await senders.standard.send(world, senders.standard.body('biz-a'), true)).statusCode).toBe(202);
+    expectNotBound(world, await senders.standard.send(world, senders.standard.body('biz-b'), true), 1);
+  });
+
+  it('checks the account the provider’s mapping names too, should it differ from the envelope’s', async () => {
+    const elsewhere: Provider = {
+      ...(cooledge as Provider),
+      describe: (event) => ({ ...cooledge.describe(event as never), accountId: 'biz-other' }),
+    };
+    const world = boundSetup(['biz-a'], { providers: new Map([['cooledge', elsewhere]]) });
+    expectNotBound(world, await senders.cooledge.send(world, senders.cooledge.body('biz-a'), true));
+    // Unbound, the same event is accepted: the check is the binding's alone.
+    expect((await senders.cooledge.send(world, senders.cooledge.body('biz-a'), false)).statusCode).toBe(202);
+  });
+
+  describe('accepts a delivery if and only if its credential is unbound or bound to its account (property)', () => {
+    const pool = ['biz-a', 'biz-b', 'biz-c'];
+    const binding = fc.option(fc.subarray(pool, { minLength: 1 }), { nil: undefined });
+    const account = fc.constantFrom<string | undefined>(...pool, undefined);
+
+    it.each([
+      ['cooledge', [secret, boundSecret]],
+      ['zenbooker', [token, boundToken]],
+    ] as const)('%s: over random bindings of its values, duplicates included', async (name, values) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ value: fc.constantFrom(0, 1), binding }), { minLength: 1, maxLength: 4 }),
+          fc.constantFrom(0, 1),
+          account,
+          async (entries, signedWith, named) => {
+            const field = name === 'cooledge' ? 'secret' : 'token';
+            const list = entries.map(({ value, binding: accounts }) =>
+              accounts === undefined ? values[value] : { [field]: values[value], accounts },
+            );
+            const read = readCredentials({ [name]: { [`${field}s`]: list } }, providers);
+            const matching = entries.filter((e) => e.value === signedWith);
+            const mixed = (v: 0 | 1) => {
+              const of = entries.filter((e) => e.value === v);
+              return of.some((e) => e.binding === undefined) && of.some((e) => e.binding !== undefined);
+            };
+            // The one document refused: a value both unbound and bound.
+            expect(read.ok).toBe(!mixed(0) && !mixed(1));
+            if (!read.ok) return;
+            const world = setup({ credentials: new FixedCredentials(read.value) });
+            const p = senders[name];
+            // The value signed with is "bound" in the sender's terms when it is the second one.
+            const response = await p.send(world, p.body(named), signedWith === 1);
+            const accepted =
+              matching.length > 0 &&
+              (matching.some((e) => e.binding === undefined) ||
+                (named !== undefined && matching.some((e) => e.binding?.includes(named))));
+            expect(response.statusCode).toBe(accepted ? 202 : 401);
+            expect(world.queue.messages).toHaveLength(accepted ? 1 : 0);
+            expect(world.metrics.get('RejectedUnboundAccount')).toBe(
+              !accepted && matching.length > 0 ? 1 : 0,
+            );
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+
+    it('standard: over random sources, each bound or not', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({ one: fc.option(binding, { nil: null }), two: fc.option(binding, { nil: null }) }),
+          fc.constantFrom('one', 'two'),
+          account,
+          async (sources, sendTo, named) => {
+            // null: the source is not configured; undefined: configured, unbound.
+            const configured = Object.entries(sources).filter(([, b]) => b !== null);
+            fc.pre(configured.length > 0);
+            const doc = {
+              standard: {
+                sources: Object.fromEntries(
+                  configured.map(([name, b]) => [
+                    name,
+                    { secrets: [agencySecret], ...(b === undefined ? {} : { accounts: b }) },
+                  ]),
+                ),
+              },
+            };
+            const world = setup({ credentials: credentialsOf(doc) });
+            const raw = JSON.stringify(senders.standard.body(named));
+            const id = 'msg_property';
+            const response = await world.post(`/webhooks/standard/${sendTo}`, raw, {
+              ...json,
+              'webhook-id': id,
+              'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+              'webhook-signature': new Webhook(agencySecret).sign(id, now, raw),
+            });
+            const b = sources[sendTo];
+            const accepted = b !== null && (b === undefined || (named !== undefined && b.includes(named)));
+            expect(response.statusCode).toBe(accepted ? 202 : 401);
+            expect(world.queue.messages).toHaveLength(accepted ? 1 : 0);
+            expect(world.metrics.get('RejectedUnboundAccount')).toBe(!accepted && b !== null ? 1 : 0);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
   });
 });

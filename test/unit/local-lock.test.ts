@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lockDataDir, lockFileName } from '../../local/lock.ts';
+import { lockDataDir, lockFileName, processCommand } from '../../local/lock.ts';
 import { LocalStackError } from '../../local/names.ts';
 
 /**
@@ -158,4 +158,22 @@ describe('local data folder lock', () => {
     },
     30_000,
   );
+});
+
+describe('processCommand', () => {
+  it('keeps the end of a long command line, where the script is, within 200 characters', async () => {
+    // A command line as long as a project in a deep folder gives it: the script name comes last.
+    const script = `${'/deep/folder'.repeat(30)}/local/start.ts`;
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)', script], {
+      stdio: 'ignore',
+    });
+    try {
+      await new Promise((done) => setTimeout(done, 200));
+      const command = processCommand(child.pid as number);
+      expect(command?.length).toBeLessThanOrEqual(200);
+      expect(command).toMatch(/^….*\/local\/start\.ts$/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

@@ -79,6 +79,17 @@ describe('local settings: each provider of the registry brings its credentials',
   });
 });
 
+describe('local settings: the data folder', () => {
+  it('takes a relative `npm start -- --data-dir` from the folder npm was run in (INIT_CWD)', () => {
+    expect(localSettings({ INIT_CWD: '/home/me/field-webhooks/docs' }, '../mine').dataDir).toBe(
+      '/home/me/field-webhooks/mine',
+    );
+    expect(localSettings({ INIT_CWD: '/home/me/field-webhooks/docs' }, '/abs/data').dataDir).toBe(
+      '/abs/data',
+    );
+  });
+});
+
 describe('local banner: one line per provider', () => {
   const lines = (text: string, heading: string) => {
     const after = text.slice(text.indexOf(heading));

@@ -70,6 +70,37 @@ describe('Standard Webhooks signature', () => {
     expect(standard.authenticate(delivery(JSON.stringify(jobBody)), context())).toEqual({ ok: true });
   });
 
+  it('says which accounts a bound source is bound to, for every one of its secrets', () => {
+    const bound: AuthContext<StandardCredentials, StandardSettings> = {
+      ...context(),
+      credentials: {
+        sources: {
+          acme: { secrets: [secret, rotated], accounts: ['acme-hq'] },
+          other: { secrets: [secret] },
+        },
+      },
+    };
+    const body = JSON.stringify(jobBody);
+    for (const key of [secret, rotated]) {
+      expect(standard.authenticate(delivery(body, { signWith: [key] }), bound)).toEqual({
+        ok: true,
+        accounts: ['acme-hq'],
+      });
+    }
+    // Another source with the same secret is a route of its own, unbound.
+    expect(standard.authenticate(delivery(body, { source: 'other' }), bound)).toEqual({ ok: true });
+    // A failure is the failure, whatever the binding.
+    expect(
+      standard.authenticate(
+        delivery(`${body} `, { signature: delivery(body).headers['webhook-signature'] }),
+        bound,
+      ),
+    ).toEqual({
+      ok: false,
+      reason: 'signature mismatch',
+    });
+  });
+
   it('accepts any of several signatures, and any active secret (rotation both ways)', () => {
     const body = JSON.stringify(jobBody);
     expect(standard.authenticate(delivery(body, { signWith: [rotated, secret] }), context())).toEqual({

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { readCredentials } from '#core/credentials';
 import type { JsonObject } from '#core/json';
 import { storableNumberExpectation } from '#core/limits';
 import type { AuthContext, DeliveryRequest } from '#core/provider';
+import { providers } from '#providers/index';
 import { eventKey, type ZenbookerCredentials, zenbooker } from '#providers/zenbooker';
 import { bubbleId, jsonWithNumbers, numberToken, parsedBody, zenbookerEvent } from '../support/factories.ts';
 import { fixture, fixtureNames } from '../support/fixtures.ts';
@@ -85,6 +87,24 @@ describe('Zenbooker path token', () => {
 
   it('rejects a token once it is no longer active', () => {
     expect(zenbooker.authenticate(delivery(token), settings([rotatedToken])).ok).toBe(false);
+  });
+
+  it('says which accounts the matching token is bound to, and nothing for an unbound one', () => {
+    const read = readCredentials(
+      { zenbooker: { tokens: [token, { token: rotatedToken, accounts: ['acct-a'] }] } },
+      providers,
+    );
+    if (!read.ok) throw new Error(read.problem.message);
+    const context = { ...settings(), credentials: read.value.zenbooker as ZenbookerCredentials };
+    expect(zenbooker.authenticate(delivery(rotatedToken), context)).toEqual({
+      ok: true,
+      accounts: ['acct-a'],
+    });
+    expect(zenbooker.authenticate(delivery(token), context)).toEqual({ ok: true });
+    expect(zenbooker.authenticate(delivery(`${rotatedToken}x`), context)).toEqual({
+      ok: false,
+      reason: 'token mismatch',
+    });
   });
 
   it('keeps no header that could carry a credential', () => {
