@@ -169,12 +169,68 @@ export type DeploymentConfig = BaseConfig & {
 
 /**
  * A provider's own throttle keys, `<name>RateLimit` and `<name>BurstLimit` (`cooledgeRateLimit`),
- * the name in camelCase (`acme-crm` gives `acmeCrmRateLimit`) so they look like every other key and
- * a misspelt one is refused as unknown.
+ * the name in camelCase (`acme-crm` gives `acmeCrmRateLimit`: each `-` dropped and the letter after
+ * it upper-cased) so they look like every other key; `acme-crmRateLimit` is refused as unknown, with
+ * the right spelling suggested.
  */
 export function throttleKeys(provider: AnyProvider): { rate: string; burst: string } {
   const prefix = provider.name.replace(/-+([a-z0-9])/g, (_, next: string) => next.toUpperCase());
   return { rate: `${prefix}RateLimit`, burst: `${prefix}BurstLimit` };
+}
+
+/** How every key of ours is spelt: camelCase, starting with a lower-case letter. */
+const camelCase = /^[a-z][A-Za-z0-9]*$/;
+
+/**
+ * The context keys the CDK CLI itself writes to `cdk.json` or `cdk.context.json` without a `:`
+ * (`cdk acknowledge`, `cdk cli-telemetry`); a test checks the installed CLI sets no other. Every
+ * other key of CDK's own has a `:` in it (`@aws-cdk/core:…` feature flags, `aws:cdk:…`, lookups such
+ * as `availability-zones:account=…:region=…`).
+ */
+export const cdkPlainKeys: readonly string[] = ['acknowledged-issue-numbers', 'cli-telemetry'];
+
+/** Whether a context key is CDK's own, not this project's (see `cdkPlainKeys`). */
+export function isCdkKey(key: string): boolean {
+  return key.includes(':') || key.startsWith('@') || cdkPlainKeys.includes(key);
+}
+
+/**
+ * The known key an unknown one was probably meant to be: the same but for case, `-` and `_`
+ * (`StandardRateLimit`, `acme-crmRateLimit`), else the one it starts (`throttleRate`), else the
+ * nearest within a few edits (`standardRatLimit`), else none.
+ */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  const loose = (text: string) => text.toLowerCase().replace(/[-_]/g, '');
+  const same = known.find((candidate) => loose(candidate) === loose(key));
+  if (same !== undefined) return same;
+  const started = known.filter(
+    (candidate) => loose(key).length >= 4 && loose(candidate).startsWith(loose(key)),
+  );
+  if (started.length > 0) return started.reduce((a, b) => (b.length < a.length ? b : a));
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(loose(key), loose(candidate));
+    if (distance <= Math.max(2, Math.floor(candidate.length / 5)) && distance < (best?.distance ?? Infinity))
+      best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 /**
@@ -210,6 +266,9 @@ function providerEntries(providers: ReadonlyMap<string, AnyProvider>): v.ObjectE
     if (Object.hasOwn(ContextSchema.entries, key) || Object.hasOwn(entries, key)) {
       throw new Error(`provider ${owner.name}: context key ${key} is already taken`);
     }
+    if (!camelCase.test(key)) {
+      throw new Error(`provider ${owner.name}: context key ${key} is not camelCase (${camelCase.source})`);
+    }
     entries[key] = schema;
   };
   for (const provider of providers.values()) {
@@ -230,10 +289,11 @@ export function contextKeys(providers: ReadonlyMap<string, AnyProvider> = regist
 
 /**
  * Reads and validates this project's context keys, those of `providers` included (the registry
- * unless a test gives its own). `context` is everything CDK gathered; keys that belong to CDK itself
- * (`@aws-cdk/…`, `aws:cdk:…`, lookups) contain `@`, `:` or `-` and are left alone, while any other
- * camelCase key must be one of ours, so a typo such as `throttleRate` fails the synth instead of
- * silently deploying the default.
+ * unless a test gives its own). `context` is everything CDK gathered; the keys that belong to CDK
+ * itself (`isCdkKey`: a `:` in them, or the CLI's few plain ones) are left alone, and every other key
+ * must be one of ours, exactly as spelt, so a typo such as `throttleRate`, `StandardRateLimit` or
+ * `acme-crmRateLimit` fails the synth, naming it and the key it probably meant, instead of silently
+ * deploying the default.
  */
 export function readDeploymentConfig(
   context: Record<string, unknown>,
@@ -246,8 +306,10 @@ export function readDeploymentConfig(
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(context)) {
     if (ours.has(key)) raw[key] = value;
-    else if (/^[a-z][A-Za-z0-9]*$/.test(key)) {
-      problems.push(`${key}: unknown context key (known: ${known.join(', ')})`);
+    else if (!isCdkKey(key)) {
+      const guess = closestKey(key, known);
+      const meant = guess === undefined ? '' : `did you mean ${guess}? `;
+      problems.push(`${key}: unknown context key (${meant}known: ${known.join(', ')})`);
     }
   }
 

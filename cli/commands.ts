@@ -1,4 +1,5 @@
 import type { AnyProvider, ProviderSetting } from '#core/provider';
+import { hasTerminalActive, terminalActive } from '#core/text';
 import { providers } from '#providers/index';
 import type { OptionSpec, Parsed } from './args.ts';
 
@@ -85,7 +86,21 @@ export function targetArgs(values: Parsed['values']): string {
 }
 
 export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  // A character a terminal acts on cannot be printed inside '…'; ANSI-C quoting ($'…', bash and zsh)
+  // spells it in printable ASCII and the pasted command gets the exact value back.
+  if (hasTerminalActive(arg)) {
+    const spelled = arg
+      .replace(/[\\']/g, (c) => `\\${c}`)
+      .replace(terminalActive, (c) => {
+        const code = c.codePointAt(0) as number;
+        return code < 0x80
+          ? `\\x${code.toString(16).padStart(2, '0')}`
+          : `\\u${code.toString(16).padStart(4, '0')}`;
+      });
+    return `$'${spelled}'`;
+  }
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `a, b or c`. */
@@ -297,8 +312,9 @@ Examples:
 Lists jobs, most recently updated first, or shows one job with every stored field.
 
 Options:
-  --account <id>        only this business (Cooledge business_id, Zenbooker account): reads the
-                        byAccount index; without it the table is scanned (fine locally)
+  --account <id>        only this business (Cooledge business_id, Zenbooker account, Standard
+                        Webhooks data.account_id): reads the byAccount index; without it the
+                        table is scanned (fine locally)
   ${providerFilterHelp}
   --status <status>     only jobs with this status
   --limit <n>           at most this many (default 20)

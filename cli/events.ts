@@ -169,6 +169,8 @@ export async function events(context: CommandContext): Promise<number> {
   }
   if (sub !== 'list') throw new UsageError(`unknown events subcommand ${quote(sub)}: use list or show <key>`);
   if (rest.length > 0) throw new UsageError(`events list takes no arguments (got ${quote(rest[0])})`);
+  // The list reads the byProvider index, which holds no bodies: `--body` would be silently ignored.
+  if (body) throw new UsageError('--body applies to `events show <event key>` (the list holds no bodies)');
 
   const query = eventQuery(values, 50);
   const target = resolveTarget(values, io.env);

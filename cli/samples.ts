@@ -102,13 +102,13 @@ export function singleType(sender: ProviderSender): string {
  * The job a body names, as the receiver reads it: the job it changes, else the job named in its
  * entity ids; `undefined` when it names none or fails validation.
  */
-export function jobIdOf(provider: AnyProvider, body: string): string | undefined {
+export function jobIdOf(provider: AnyProvider, body: string, eventKey = ''): string | undefined {
   const parsed = parseJsonObject(Buffer.from(body, 'utf8'));
   if (!parsed.ok) return undefined;
   const validation = provider.validate(parsed.value);
   if (!validation.ok) return undefined;
   try {
-    const facts = provider.describe(validation.event);
+    const facts = provider.describe(validation.event, { eventKey });
     return facts.job?.jobId ?? facts.entityIds.job_id;
   } catch {
     return undefined;

@@ -606,7 +606,7 @@ export function deliveryIds(
   if (!validation.ok)
     return found(null, 'the body fails validation: the event is quarantined, applied to no job');
   try {
-    const facts = provider.describe(validation.event);
+    const facts = provider.describe(validation.event, { eventKey: envelope.eventKey });
     const jobId = facts.job?.jobId ?? facts.entityIds.job_id;
     return found(jobId ?? null, `a ${envelope.eventType} event with this body names no job`);
   } catch (error) {

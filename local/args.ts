@@ -86,7 +86,8 @@ Options:
 Environment (all optional):
   PORT (3000), HOST (127.0.0.1), DYNAMODB_PORT (8000), SQS_PORT (4566)
 ${wrapped(credentials)}
-      each provider's credentials, comma-separated; dev defaults are printed
+      each provider's credentials: comma-separated unbound values (never JSON); unset or
+      empty, the printed dev value
 ${wrapped(settings)}
   MAX_BODY_BYTES (262144), DEDUPE_HORIZON_DAYS (30), EVENT_TIME_SKEW_SECONDS (300)
   QUEUE_VISIBILITY_TIMEOUT_SECONDS (180, at least 3): lower it to watch retries reach the DLQ quickly

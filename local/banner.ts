@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import * as v from 'valibot';
 import { readSettings } from '#core/config';
+import { commaList } from '#core/credentials';
 import type { AnyProvider } from '#core/provider';
 import { matchRoute, routePath } from '#core/routes';
 import { dataDirFrom, repoRoot, resetCommand } from './config.ts';
@@ -14,29 +15,40 @@ function masked(value: string): string {
 }
 
 /**
- * The path to POST to: the route itself, or for a route with a parameter the path the provider's
- * sender would use with these credentials (a Standard Webhooks source, Zenbooker's token). A secret
- * parameter is the credential itself, so it is filled in only when it is the public dev value; else,
- * or when the sender cannot address a request, the route's template (`/webhooks/zenbooker/{token}`).
+ * The paths to POST to: the route itself, or for a route with a parameter the path the provider's
+ * sender would use with these credentials (a Standard Webhooks source, Zenbooker's token), one for
+ * each value of the comma-separated text that gives a path of its own (so every configured source,
+ * in the order given; a rotation's second secret adds none). A secret parameter is the credential
+ * itself, so it is filled in only when it is the public dev value; else, or when the sender cannot
+ * address a request, the route's template (`/webhooks/zenbooker/{token}`).
  */
-async function webhookPath(provider: AnyProvider, settings: LocalSettings): Promise<string> {
+async function webhookPaths(provider: AnyProvider, settings: LocalSettings): Promise<string[]> {
   const template = routePath(provider);
   const parameter = provider.route.parameter;
-  if (!parameter || (parameter.secret && !settings.devCredentials[provider.name])) return template;
-  try {
-    const text = settings.credentials[provider.name] ?? provider.credentials.env.dev;
-    const credentials = v.parse(provider.credentials.schema, provider.credentials.env.parse(text));
-    const sender = await provider.sender();
-    const { path } = sender.request(Buffer.from('{}'), {
-      credentials,
-      settings: readSettings(provider, settings.handlerEnv),
-      now: new Date(),
-      messageId: 'msg_banner',
-    });
-    return matchRoute(path, new Map([[provider.name, provider]])) ? path : template;
-  } catch {
-    return template;
+  if (!parameter || (parameter.secret && !settings.devCredentials[provider.name])) return [template];
+  const text = settings.credentials[provider.name] ?? provider.credentials.env.dev;
+  const sender = await provider.sender();
+  const pathOf = (values: string): string | undefined => {
+    try {
+      const credentials = v.parse(provider.credentials.schema, provider.credentials.env.parse(values));
+      const { path } = sender.request(Buffer.from('{}'), {
+        credentials,
+        settings: readSettings(provider, settings.handlerEnv),
+        now: new Date(),
+        messageId: 'msg_banner',
+      });
+      return matchRoute(path, new Map([[provider.name, provider]])) ? path : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const paths = new Set<string>();
+  for (const value of commaList(text)) {
+    const path = pathOf(value);
+    if (path !== undefined) paths.add(path);
   }
+  if (paths.size === 0) paths.add(pathOf(text) ?? template);
+  return [...paths];
 }
 
 /** The current value of each setting `cli send` has a flag for (Cooledge's `scheme timestamped`). */
@@ -77,8 +89,11 @@ export async function banner(
 
   const titleWidth = Math.max(...providers.map((p) => p.title.length)) + 2;
   const variableWidth = Math.max(...providers.map((p) => p.credentials.env.variable.length)) + 2;
-  const paths = await Promise.all(providers.map((p) => webhookPath(p, settings)));
-  const urls = providers.map((p, i) => `  ${p.title.padEnd(titleWidth)}POST ${s.url}${paths[i]}`);
+  const paths = await Promise.all(providers.map((p) => webhookPaths(p, settings)));
+  // One line per URL: a provider with several (Standard Webhooks sources) names itself once.
+  const urls = providers.flatMap((p, i) =>
+    (paths[i] ?? []).map((path, n) => `  ${(n === 0 ? p.title : '').padEnd(titleWidth)}POST ${s.url}${path}`),
+  );
   const credentials = providers.map((p) => {
     const text = settings.credentials[p.name] ?? '';
     const value = settings.devCredentials[p.name] ? text : masked(text);
@@ -89,7 +104,7 @@ export async function banner(
 ${h('Webhook URLs')}
 ${urls.join('\n')}
 
-${h('Dev credentials')} (each provider's variable, when set, replaces its dev value)
+${h('Dev credentials')} (each provider's variable, when set and not empty, replaces its dev value)
 ${credentials.join('\n')}
 
 ${h('Local AWS')} (region ${s.region}, any credentials)

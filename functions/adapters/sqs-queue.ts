@@ -43,7 +43,15 @@ export function queueBody(message: QueueMessage): string {
   );
 }
 
-/** Printable ASCII only, at most 256 characters: an attribute is a label, never data. */
+/**
+ * Printable ASCII only, at most 256 characters: an attribute is a label, never data. Every other
+ * UTF-16 unit is written as `\uXXXX`, as in the body, so the consumer's log still tells `job.é`
+ * from `job.ü` (a `?` for each said neither); an escape is never cut in half.
+ */
 export function attributeText(value: string): string {
-  return value.replace(/[^\x20-\x7E]/g, '?').slice(0, 256) || '(none)';
+  const escaped = value.replace(
+    /[^\x20-\x7E]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return escaped.slice(0, 256).replace(/\\u[0-9a-f]{0,3}$/, '') || '(none)';
 }

@@ -225,7 +225,7 @@ function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, d
       : provider.validate(from.body);
   if (!validation.ok) return quarantine(validation.issues);
 
-  const facts = provider.describe(validation.event);
+  const facts = provider.describe(validation.event, { eventKey: message.eventKey });
   const issues = admissionIssues(facts, {
     // A replay is judged now: an event that was ahead of the clock may have been overtaken by it.
     reference: message.replay ? maxTime(now.toISOString(), message.receivedAt) : message.receivedAt,

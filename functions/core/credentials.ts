@@ -30,8 +30,11 @@ const generatedKey = 'placeholder';
  * Reads a credentials document (the secret's JSON, or what local env variables stand for):
  * `{"<provider>": <entry>, …}`, plus the first shape's keys (`cooledgeSecrets`, `zenbookerTokens`:
  * see `ProviderCredentials.legacy`), which a deployed secret may still use, alone or beside new
- * entries. Unknown keys are refused (a misspelt provider would otherwise be silently unconfigured),
- * as is a document that configures no provider.
+ * entries. An empty first-shape list configures nothing: the stack creates the secret with both
+ * lists empty, and an operator who fills in only one provider (or adds only a new-shape entry)
+ * leaves the other list as it was. Unknown keys are refused (a misspelt provider would otherwise be
+ * silently unconfigured), as is a document that configures no provider, the untouched template
+ * included. A new-shape entry always needs at least one value: writing it is configuring it.
  */
 export function readCredentials(
   document: unknown,
@@ -59,6 +62,8 @@ export function readCredentials(
       };
     }
     if (!given && !old) continue;
+    // The first shape's empty list: the provider is not configured (its route answers 401).
+    if (old && isEmptyList(entries[legacy.key])) continue;
     const path = given ? provider.name : (legacy?.key as string);
     const entry = given ? entries[provider.name] : legacy?.entry(entries[path]);
     const result = v.safeParse(provider.credentials.schema, entry);
@@ -87,6 +92,8 @@ export function readCredentials(
   }
   return { ok: true, value };
 }
+
+const isEmptyList = (value: unknown) => Array.isArray(value) && value.length === 0;
 
 // ---------------------------------------------------------------------------------------------
 // Bindings: a credential may be bound to the accounts its deliveries may write (docs/http.md)

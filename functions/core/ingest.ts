@@ -148,7 +148,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     logger.warn('bad request', { ...log, detail: 'an id is not well-formed Unicode' });
     return problem(400, detail);
   }
-  const admission = admit(provider, parsed.value, now, deps);
+  const admission = admit(provider, parsed.value, envelope.eventKey, now, deps);
   if (admission.illFormedId) {
     metrics.count('RejectedBadRequest');
     logger.warn('bad request', { ...log, detail: admission.illFormedId });
@@ -208,6 +208,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 function admit(
   provider: Provider,
   body: JsonObject,
+  eventKey: string,
   now: Date,
   deps: IngestDeps,
 ): {
@@ -220,7 +221,7 @@ function admit(
   if (!validation.ok) return { validation };
   let facts: EventFacts;
   try {
-    facts = provider.describe(validation.event);
+    facts = provider.describe(validation.event, { eventKey });
   } catch (error) {
     // A mapping bug: the consumer meets it again and records the event as unprocessable, kept.
     deps.logger.error('describe failed', { provider: provider.name, error: errorDescription(error) });

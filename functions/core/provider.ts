@@ -232,7 +232,12 @@ export interface Provider<E = unknown, C = unknown, S = unknown> {
   authenticate(request: DeliveryRequest, context: AuthContext<C, S>): AuthResult;
   envelope(body: JsonObject, request: DeliveryRequest): Envelope;
   validate(body: JsonObject): Validation<E>;
-  describe(event: E): EventFacts;
+  /**
+   * What the consumer needs to know about a valid event. `delivery.eventKey` is the key the
+   * envelope made at ingest (the queue message carries it): a provider whose ids are only unique
+   * within a part of its key (a Standard Webhooks source) qualifies them with it.
+   */
+  describe(event: E, delivery: { eventKey: string }): EventFacts;
   /** The tooling side, loaded when asked for (an import the Lambda bundles never evaluate). */
   sender(): Promise<ProviderSender<C, S>>;
 }

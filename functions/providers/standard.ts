@@ -65,7 +65,13 @@ export const StandardCredentials = v.pipe(
   v.looseObject({
     sources: v.pipe(
       v.record(
-        v.pipe(v.string(), v.regex(sourceName, 'a source name of lower case letters, digits and -')),
+        v.pipe(
+          v.string(),
+          v.regex(
+            sourceName,
+            'a source name of lower case letters, digits and - (locally: <source>=<whsec_…> pairs)',
+          ),
+        ),
         StandardSource,
       ),
       v.check((sources) => Object.keys(sources).length > 0, 'at least one source'),
@@ -147,8 +153,10 @@ export function verifyStandardSignature(input: StandardSignatureInput): AuthResu
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schemas. The spec recommends `{"type", "timestamp", "data"}`; only `type` is required here, so
-// any sender's events are recorded. Loose objects: senders add fields.
+// Schemas. The spec recommends `{"type", "timestamp", "data"}`; only `type` is required of an
+// event in general, so any sender's events are recorded. A `job.*` event changes a job, so it must
+// be one: a job id and an event time (job events are ordered by it). Loose objects: senders add
+// fields.
 // ---------------------------------------------------------------------------------------------
 
 const text = v.nullish(v.string());
@@ -163,10 +171,12 @@ const envelopeEntries = {
 /**
  * The job shape this receiver knows: a `job.*` event whose `data` carries the canonical job
  * fields in snake case (docs/providers.md). `account_id` is the business the job belongs to.
+ * `timestamp` is required: without it the receive time would order the job, and a late retry of an
+ * older event would move the job back (the spec's `webhook-timestamp` changes on every retry).
  */
 export const JobEvent = v.looseObject({
-  ...envelopeEntries,
   type: v.pipe(v.string(), v.startsWith('job.', 'a job.* event type')),
+  timestamp: eventTime,
   data: v.looseObject({
     job_id: id,
     account_id: v.optional(id),
@@ -204,15 +214,25 @@ export const OtherEvent = v.looseObject({
 
 export type StandardEvent = v.InferOutput<typeof JobEvent> | v.InferOutput<typeof OtherEvent>;
 
-function isJobEvent(event: StandardEvent): event is v.InferOutput<typeof JobEvent> {
-  const data = (event as { data?: { job_id?: unknown } }).data;
-  return event.type.startsWith('job.') && typeof data?.job_id === 'string';
+/** A `job.*` type: validated as a job event (a job id and a time, or quarantined). */
+function isJobEvent(event: { type?: unknown }): event is v.InferOutput<typeof JobEvent> {
+  return typeof event.type === 'string' && event.type.startsWith('job.');
 }
 
-function jobChange(event: v.InferOutput<typeof JobEvent>): JobChange {
+/**
+ * The job's id: the sender's `job_id` under its source (`acme:1001`). Sources are separate senders
+ * whose ids are unique only to themselves (often short or sequential), so one source must never
+ * write, or claim for its account, another's job; the event key is qualified the same way.
+ */
+function jobId(event: v.InferOutput<typeof JobEvent>, eventKey: string): string {
+  const at = eventKey.indexOf(':');
+  return at > 0 ? `${eventKey.slice(0, at)}:${event.data.job_id}` : event.data.job_id;
+}
+
+function jobChange(event: v.InferOutput<typeof JobEvent>, eventKey: string): JobChange {
   const d = event.data;
   return {
-    jobId: d.job_id,
+    jobId: jobId(event, eventKey),
     fields: present<JobFields>({
       status: d.status,
       canceled: d.canceled,
@@ -308,16 +328,15 @@ export const standard: Provider<StandardEvent, StandardCredentials, StandardSett
   },
 
   validate(body) {
-    const candidate = { type: '', ...body } as StandardEvent;
-    const schema = isJobEvent(candidate) ? JobEvent : OtherEvent;
+    const schema = isJobEvent(body) ? JobEvent : OtherEvent;
     const result = v.safeParse(schema, body);
     return result.success
       ? { ok: true, event: result.output as StandardEvent }
       : { ok: false, issues: toIssues(result.issues) };
   },
 
-  describe(event): EventFacts {
-    const job = isJobEvent(event) ? jobChange(event) : undefined;
+  describe(event, { eventKey }): EventFacts {
+    const job = isJobEvent(event) ? jobChange(event, eventKey) : undefined;
     const data = (event as { data?: Record<string, unknown> }).data ?? {};
     const entityIds: Record<string, string> = {};
     if (job) entityIds.job_id = job.jobId;

@@ -10,7 +10,9 @@ import { defaults } from '#infra/definitions';
 import { providers, registry } from '#providers/index';
 import {
   ContextError,
+  cdkPlainKeys,
   contextKeys,
+  isCdkKey,
   maxBodyBytesCeiling,
   readDeploymentConfig,
   throttleKeys,
@@ -79,12 +81,11 @@ describe('deployment context', () => {
     });
   });
 
-  it('names each provider’s throttle keys after it, as the first deployments’ keys were', () => {
+  it('names each provider’s throttle keys after it in camelCase, as the first deployments’ keys were', () => {
     for (const provider of providerList) {
-      expect(throttleKeys(provider)).toEqual({
-        rate: `${provider.name}RateLimit`,
-        burst: `${provider.name}BurstLimit`,
-      });
+      // The name's `-` dropped, the letter after it upper-cased (docs: README, Deploy configuration).
+      const camel = provider.name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+      expect(throttleKeys(provider)).toEqual({ rate: `${camel}RateLimit`, burst: `${camel}BurstLimit` });
     }
     // Kept working for deployments that set them before the registry existed.
     expect(contextKeys()).toEqual(
@@ -241,10 +242,65 @@ describe('deployment context', () => {
     expect(() =>
       readDeploymentConfig({
         '@aws-cdk/core:explicitStackTags': true,
+        '@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver': true,
         'aws:cdk:bundling-stacks': [],
+        'aws:cdk:enable-path-metadata': true,
+        'aws-cdk:enableDiffNoFail': true,
+        'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
         'acknowledged-issue-numbers': [1],
+        'cli-telemetry': false,
       }),
     ).not.toThrow();
+  });
+
+  it('knows every plain key (no `:`) the installed CDK CLI writes to context', () => {
+    // `cdk acknowledge` and `cdk cli-telemetry` write theirs to cdk.json; a CLI upgrade that adds
+    // another must add it to `cdkPlainKeys`, or every synth would refuse it.
+    const cli = readFileSync(join(projectRoot, 'node_modules/aws-cdk/lib/index.js'), 'utf8');
+    const written = [...cli.matchAll(/\.context\.set\(\s*"([^"]+)"/g)].map((match) => match[1] as string);
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.filter((key) => !key.includes(':')).sort()).toEqual([...new Set(cdkPlainKeys)].sort());
+    for (const key of written) expect(isCdkKey(key), key).toBe(true);
+  });
+
+  it.each<[string, string]>([
+    // Case: every key of ours is camelCase and read exactly as spelt.
+    ['StandardRateLimit', 'standardRateLimit'],
+    ['ThrottleRateLimit', 'throttleRateLimit'],
+    ['stage ', 'stage'],
+    // A provider name's `-` kept, or in another place: the key is the name in camelCase.
+    ['acme-crmRateLimit', 'acmeCrmRateLimit'],
+    ['acme-crm-rate-limit', 'acmeCrmRateLimit'],
+    ['acmeCrm-RateLimit', 'acmeCrmRateLimit'],
+    ['acme_crmBurstLimit', 'acmeCrmBurstLimit'],
+    ['acme-crmRateLimt', 'acmeCrmRateLimit'],
+    // Typos.
+    ['throttleRate', 'throttleRateLimit'],
+    ['standardRatLimit', 'standardRateLimit'],
+    ['signatureSchem', 'signatureScheme'],
+    ['max-body-bytes', 'maxBodyBytes'],
+  ])('refuses the unknown key %j, suggesting %s', (key, meant) => {
+    const withTest = registry([...providerList, testProvider]);
+    expect(() => readDeploymentConfig({ [key]: '5' }, withTest)).toThrow(ContextError);
+    expect(() => readDeploymentConfig({ [key]: '5' }, withTest)).toThrow(
+      `${key}: unknown context key (did you mean ${meant}? known: stage, `,
+    );
+  });
+
+  it('refuses an unknown key it cannot place, listing the known keys', () => {
+    expect(() => readDeploymentConfig({ 'x-y': 1, Z: 2 })).toThrow(
+      /x-y: unknown context key \(known: stage, .*\n {2}- Z: unknown context key \(known: stage, /,
+    );
+  });
+
+  it('refuses a registry whose provider declares a setting key that is not camelCase', () => {
+    const hyphenated = {
+      ...testProvider,
+      settings: { mode: { ...testProvider.settings.mode, context: 'acme-crmMode' } },
+    } as AnyProvider;
+    expect(() => readDeploymentConfig({}, registry([...providerList, hyphenated]))).toThrow(
+      'provider acme-crm: context key acme-crmMode is not camelCase',
+    );
   });
 
   it.each([
@@ -343,7 +399,14 @@ describe('the CDK app (cdk.json `app`)', () => {
       env: {
         PATH: process.env.PATH,
         CDK_OUTDIR: outdir,
-        CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext, 'aws:cdk:bundling-stacks': [], ...context }),
+        CDK_CONTEXT_JSON: JSON.stringify({
+          ...cdkJsonContext,
+          'aws:cdk:enable-path-metadata': true,
+          'aws:cdk:enable-asset-metadata': true,
+          'aws:cdk:version-reporting': true,
+          'aws:cdk:bundling-stacks': [],
+          ...context,
+        }),
       },
     });
 
@@ -353,6 +416,12 @@ describe('the CDK app (cdk.json `app`)', () => {
       'a provider setting',
       { standardWebhookToleranceSeconds: 'soon' },
       'standardWebhookToleranceSeconds: must be a whole number',
+    ],
+    // Beside every key cdk.json and the CLI put in context, which pass.
+    [
+      'a key in the wrong case',
+      { StandardRateLimit: '5' },
+      'StandardRateLimit: unknown context key (did you mean standardRateLimit?',
     ],
   ])('fails a synth with a bad value of %s, saying which and why', (_name, context, message) => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-context-'));

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readCredentials } from '#core/credentials';
 import {
   consumerTimeoutSeconds,
   globalSecondaryIndexSpec,
@@ -184,6 +185,22 @@ describe('credentials secret', () => {
     );
     expect(Object.keys(template).sort()).toEqual(legacyKeys.sort());
     for (const value of Object.values(template)) expect(value).toEqual([]);
+  });
+
+  it('is refused as it starts (503 until filled in), and read once any one provider is filled in beside it', () => {
+    const template = {
+      ...JSON.parse(secretOf(deployed).GenerateSecretString.SecretStringTemplate),
+      placeholder: 'generated',
+    };
+    expect(readCredentials(template, providers)).toEqual({
+      ok: false,
+      problem: { path: '(root)', message: 'configures no provider' },
+    });
+    // The empty lists left as they are configure nothing: only the provider filled in is read.
+    const standard = {
+      sources: { acme: { secrets: [`whsec_${Buffer.from('s'.repeat(32)).toString('base64')}`] } },
+    };
+    expect(readCredentials({ ...template, standard }, providers)).toEqual({ ok: true, value: { standard } });
   });
 
   it('describes the credentials document without listing the providers', () => {

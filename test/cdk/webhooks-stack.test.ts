@@ -767,13 +767,15 @@ describe('the stack', () => {
     },
   );
 
-  it('keeps the first deployments’ URL output ids', () => {
-    expect(providerList.map(webhookUrlOutputId)).toEqual([
-      'CooledgeWebhookUrl',
-      'ZenbookerWebhookUrl',
-      'StandardWebhookUrl',
-    ]);
+  it('keeps the first deployments’ URL output ids, and gives every provider of the registry its own', () => {
+    const ids = providerList.map(webhookUrlOutputId);
+    // A subset: a provider added later adds its id and moves none of these.
+    expect(ids).toEqual(
+      expect.arrayContaining(['CooledgeWebhookUrl', 'ZenbookerWebhookUrl', 'StandardWebhookUrl']),
+    );
+    expect(new Set(ids).size).toBe(providerList.length);
     const outputs = deployed.template.findOutputs('*');
+    for (const id of ids) expect(outputs[id], id).toBeDefined();
     expect(resolveApi(outputs.CooledgeWebhookUrl?.Value)).toBe('<endpoint>/webhooks/cooledge');
     expect(resolveApi(outputs.ZenbookerWebhookUrl?.Value)).toBe('<endpoint>/webhooks/zenbooker/{token}');
     expect(resolveApi(outputs.StandardWebhookUrl?.Value)).toBe('<endpoint>/webhooks/standard/{source}');

@@ -97,6 +97,7 @@ describe('cli: argument errors exit 2 with the flag and what it expects', () => 
     [['jobs', '--account', '-h'], '--account needs a value'],
     [['jobs', '--account', '--'], '--account needs a value'],
     [['jobs', '--account='], '--account needs a value (got an empty one)'],
+    [['events', '--body'], '--body applies to `events show <event key>`'],
     [['jobs', '--status', ''], '--status needs a value (got an empty one)'],
     [['send', '--secret='], '--secret needs a value (got an empty one)'],
     [['replay', '--key', 'k1', '--key', ' '], '--key needs a value (got an empty one)'],
@@ -275,6 +276,33 @@ describe('cli: a flag that takes a value never takes the next flag as it (proper
         );
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('cli: shellQuote gives back the exact value when a hint is pasted into a shell (property)', () => {
+  it('round-trips any text through bash, control characters and bidi marks included, in printable text', async () => {
+    const { shellQuote } = await import('../../cli/commands.ts');
+    const { execFileSync } = await import('node:child_process');
+    const { hasTerminalActive } = await import('#core/text');
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.oneof(
+            fc.constantFrom('\u001b', '\u0007', '\n', '\u202e', "'", '\\', '$', ' ', '"', '`'),
+            fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }),
+          ),
+          maxLength: 20,
+        }),
+        (value) => {
+          fc.pre(!value.includes('\u0000'));
+          const quoted = shellQuote(value);
+          expect(hasTerminalActive(quoted)).toBe(false);
+          const echoed = execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' });
+          expect(echoed).toBe(value);
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });

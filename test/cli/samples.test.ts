@@ -112,7 +112,7 @@ describe('cli samples: a consistent story, all in the past', () => {
       expect(validation.ok, JSON.stringify(validation)).toBe(true);
       if (!validation.ok) return Number.NaN;
       // The event's own time, else (a provider that sends none) its job's time for its stage.
-      const facts = provider.describe(validation.event);
+      const facts = provider.describe(validation.event, { eventKey: '' });
       const at = facts.occurredAt ?? facts.job?.stageTime;
       return at === undefined ? undefined : Date.parse(at);
     });
@@ -127,7 +127,7 @@ describe('cli samples: a consistent story, all in the past', () => {
     const last = history.at(-1) as Delivery;
     const fields = (() => {
       const validation = provider.validate(bodyOf(last.body));
-      return validation.ok ? (provider.describe(validation.event).job?.fields ?? {}) : {};
+      return validation.ok ? (provider.describe(validation.event, { eventKey: '' }).job?.fields ?? {}) : {};
     })();
     if (fields.completedAt !== undefined && fields.scheduledStart !== undefined) {
       expect(Date.parse(fields.completedAt)).toBeGreaterThan(Date.parse(fields.scheduledStart));
@@ -192,7 +192,7 @@ describe('cli samples: every provider in the registry', () => {
         const envelope = provider.envelope(body, request);
         expect(envelope, type).toMatchObject({ ok: true, eventType: type });
         if (validation.ok) {
-          const facts = provider.describe(validation.event);
+          const facts = provider.describe(validation.event, { eventKey: '' });
           expect(facts.job?.jobId ?? facts.entityIds.job_id, type).toBe(delivery.jobId);
         }
       }

@@ -243,6 +243,63 @@ function asDelivery(provider: AnyProvider, request: (typeof requests)[number]): 
 
 const registry = [...providers.values()];
 
+/**
+ * A credential text for `provider` other than its dev value, derived from that value so that every
+ * provider of the registry has one: the dev text with one letter or digit changed to the next of
+ * its kind (from the end, so a prefix such as `whsec_` stays), the first such text that the
+ * provider's `parse` and schema accept and that holds other credentials: a request its sender makes
+ * with them authenticates, and one made with the dev value does not (so `A` for `B` in padded
+ * base64, the same bytes, is passed over).
+ */
+async function secondCredentialText(provider: AnyProvider): Promise<string> {
+  const { dev } = provider.credentials.env;
+  const sender = await provider.sender();
+  const settings = readSettings(provider, {});
+  const body = Buffer.from('{"type":"job.completed"}');
+  const credentialsOf = (text: string) => {
+    const checked = readCredentials(
+      { [provider.name]: provider.credentials.env.parse(text) },
+      new Map([[provider.name, provider]]),
+    );
+    return checked.ok ? checked.value[provider.name] : undefined;
+  };
+  /** Whether a request made with `made` authenticates against `held`. */
+  const accepts = (held: unknown, made: unknown) => {
+    const now = new Date();
+    const { path, headers } = sender.request(body, {
+      credentials: made,
+      settings,
+      now,
+      messageId: 'msg_2nd',
+    });
+    const delivery = asDelivery(provider, {
+      method: 'POST',
+      path,
+      headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+      body,
+    });
+    return provider.authenticate(delivery, { credentials: held, settings, now }).ok;
+  };
+  const devCredentials = credentialsOf(dev);
+  const kinds = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'];
+  for (let at = dev.length - 1; at >= 0; at--) {
+    const kind = kinds.find((k) => k.includes(dev.charAt(at)));
+    if (kind === undefined) continue;
+    const changed = kind.charAt((kind.indexOf(dev.charAt(at)) + 1) % kind.length);
+    const text = `${dev.slice(0, at)}${changed}${dev.slice(at + 1)}`;
+    const credentials = credentialsOf(text);
+    if (
+      credentials !== undefined &&
+      accepts(credentials, credentials) &&
+      !accepts(credentials, devCredentials)
+    )
+      return text;
+  }
+  throw new Error(
+    `${provider.name}: no one-character change of its dev credential text holds other credentials`,
+  );
+}
+
 describe('cli send: every provider in the registry', () => {
   it.each(registry.map((p) => [p.name, p] as const))(
     '--provider %s: a POST its own authenticate accepts, with the dev credentials and default settings',
@@ -397,11 +454,6 @@ describe('cli send: every provider in the registry', () => {
 
 describe('cli send: credentials and settings from the providers’ flags and variables', () => {
   /** Each provider's flag, with a valid value other than its dev one. */
-  const others: Record<string, string> = {
-    cooledge: 'whsec_another_secret_0123456789',
-    zenbooker: 'zbk_another_token_0123456789abcdef',
-    standard: `billing=whsec_${Buffer.alloc(32, 7).toString('base64')}`,
-  };
 
   it('offers every provider’s credentials flag and setting flags, with its help line', async () => {
     const help = (await cli(['send', '--help'])).stdout;
@@ -458,8 +510,7 @@ describe('cli send: credentials and settings from the providers’ flags and var
     '%s: its flag, else its variable, gives the credentials the request is made with',
     async (name, provider) => {
       const { flag, variable } = provider.credentials.env;
-      const text = others[name];
-      if (text === undefined) throw new Error(`add a second valid credential text for ${name} to this test`);
+      const text = await secondCredentialText(provider);
       const { credentials, settings } = receiverContext(provider, text);
       const authentic = () => {
         const request = requests.at(-1);
@@ -534,7 +585,8 @@ describe('cli send: credentials and settings from the providers’ flags and var
       eventType: 'job.completed',
       status: 401,
       eventKey: `${source}:${request.headers['webhook-id']}`,
-      jobId: (JSON.parse(request.body.toString('utf8')) as { data: { job_id: string } }).data.job_id,
+      // The job as the receiver keys it: the sender's job_id under its source.
+      jobId: `${source}:${(JSON.parse(request.body.toString('utf8')) as { data: { job_id: string } }).data.job_id}`,
     });
     expect(result.stderr).toContain('401 from the Standard Webhooks webhook');
     expect(result.stderr).toContain('Pass --source-secret, or set STANDARD_WEBHOOK_SECRETS here');

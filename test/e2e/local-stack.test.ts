@@ -472,9 +472,10 @@ describe('npm start and the CLI, end to end', () => {
         accountId: 'acme-hq',
         rawBody: body,
       });
-      expect(await item(names.jobsTable, jobPk('standard', jobId))).toMatchObject({
+      // Keyed under its source: two senders' job ids never meet.
+      expect(await item(names.jobsTable, jobPk('standard', `local:${jobId}`))).toMatchObject({
         provider: 'standard',
-        jobId,
+        jobId: `local:${jobId}`,
         accountId: 'acme-hq',
         status: 'completed',
         lastEventKey: `local:${id}`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { standardSource, World } from '../support/world.ts';
+import { otherStandardSecret, otherStandardSource, standardSource, World } from '../support/world.ts';
 
 /**
  * Standard Webhooks through the real pipeline on DynamoDB Local and the SQS emulator: a job event
@@ -39,9 +39,9 @@ describe('Standard Webhooks: ingest → queue → consumer → tables', () => {
       accountId: 'acme-hq',
       rawBody: JSON.stringify(body),
     });
-    expect(await world.job('standard', 'J-std-1')).toMatchObject({
+    expect(await world.job('standard', `${standardSource}:J-std-1`)).toMatchObject({
       provider: 'standard',
-      jobId: 'J-std-1',
+      jobId: `${standardSource}:J-std-1`,
       accountId: 'acme-hq',
       status: 'completed',
       eventCount: 1,
@@ -54,7 +54,7 @@ describe('Standard Webhooks: ingest → queue → consumer → tables', () => {
     await world.postStandard(job('J-std-2', 'scheduled', minutesAgo(50)), { id: 'msg_std_2a' });
     await world.drain();
     expect((await world.event('standard', `${standardSource}:msg_std_2a`))?.outcome).toBe('stale');
-    expect((await world.job('standard', 'J-std-2'))?.status).toBe('completed');
+    expect((await world.job('standard', `${standardSource}:J-std-2`))?.status).toBe('completed');
   });
 
   it('records a different body under a known webhook-id as a conflict, and other events as recorded', async () => {
@@ -63,7 +63,7 @@ describe('Standard Webhooks: ingest → queue → consumer → tables', () => {
     await world.drain();
     await world.postStandard(job('J-std-3', 'canceled', minutesAgo(8)), { id: 'msg_std_3' });
     await world.drain();
-    expect((await world.job('standard', 'J-std-3'))?.status).toBe('started');
+    expect((await world.job('standard', `${standardSource}:J-std-3`))?.status).toBe('started');
     expect((await world.event('standard', `${standardSource}:msg_std_4`))?.outcome).toBe('recorded');
     const events = await world.allEvents();
     expect(
@@ -79,5 +79,36 @@ describe('Standard Webhooks: ingest → queue → consumer → tables', () => {
     expect((await world.postStandard(body, { secret: wrong })).statusCode).toBe(401);
     await world.drain();
     expect(await world.allEvents()).toHaveLength(before);
+  });
+
+  it('keeps two senders apart: the same job_id from another source is another job, each untouched by the other', async () => {
+    await world.postStandard(job('1001', 'completed', minutesAgo(5)), { id: 'msg_a_1001' });
+    await world.postStandard(
+      {
+        ...job('1001', 'scheduled', minutesAgo(1)),
+        data: { job_id: '1001', account_id: 'beta-co', status: 'scheduled' },
+      },
+      { id: 'msg_b_1001', source: otherStandardSource, secret: otherStandardSecret },
+    );
+    await world.drain();
+    expect(await world.job('standard', `${standardSource}:1001`)).toMatchObject({
+      status: 'completed',
+      accountId: 'acme-hq',
+    });
+    expect(await world.job('standard', `${otherStandardSource}:1001`)).toMatchObject({
+      status: 'scheduled',
+      accountId: 'beta-co',
+    });
+    expect((await world.event('standard', `${otherStandardSource}:msg_b_1001`))?.outcome).toBe('applied');
+  });
+
+  it('quarantines a job event without a timestamp rather than order the job by its receipt', async () => {
+    const body = { type: 'job.completed', data: { job_id: 'J-std-6', status: 'completed' } };
+    expect((await world.postStandard(body, { id: 'msg_std_6' })).json).toMatchObject({
+      status: 'quarantined',
+    });
+    await world.drain();
+    expect((await world.event('standard', `${standardSource}:msg_std_6`))?.outcome).toBe('quarantined');
+    expect(await world.job('standard', `${standardSource}:J-std-6`)).toBeUndefined();
   });
 });

@@ -38,12 +38,20 @@ export const zenbookerToken = 'zbk_test_token_0123456789abcdefghij';
 /** The Standard Webhooks source the tests send as, and its signing secret (24 bytes). */
 export const standardSource = 'acme';
 export const standardSecret = `whsec_${Buffer.from('standard-webhooks-test-key').toString('base64')}`;
+/** A second sender, with ids of its own that may collide with the first's. */
+export const otherStandardSource = 'beta';
+export const otherStandardSecret = `whsec_${Buffer.from('standard-webhooks-beta-key-0').toString('base64')}`;
 
 /** The credentials every test pipeline runs with, one entry per provider of the registry. */
 export const testCredentials = {
   cooledge: { secrets: [cooledgeSecret] },
   zenbooker: { tokens: [zenbookerToken] },
-  standard: { sources: { [standardSource]: { secrets: [standardSecret] } } },
+  standard: {
+    sources: {
+      [standardSource]: { secrets: [standardSecret] },
+      [otherStandardSource]: { secrets: [otherStandardSecret] },
+    },
+  },
 };
 
 export interface WorldOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, consumerConfig, ingestConfig as readIngestConfig } from '#core/config';
+import { ConfigError, consumerConfig, ingestConfig as readIngestConfig, readSettings } from '#core/config';
 import { providers } from '#providers/index';
 
 const ingestConfig = (env: Record<string, string | undefined>) => readIngestConfig(env, providers);
@@ -33,23 +33,27 @@ function configError(read: () => unknown): ConfigError {
 
 describe('ingest configuration', () => {
   it('reads a complete environment', () => {
-    expect(
-      ingestConfig(
-        ingestEnv({
-          MAX_BODY_BYTES: '300000',
-          COOLEDGE_SIGNATURE_SCHEME: 'plain',
-          COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
-          EVENT_TIME_SKEW_SECONDS: '900',
-        }),
-      ),
-    ).toEqual({
+    // Every provider of the registry has its settings, at their defaults unless overridden: the
+    // expected map follows the registry, so a new provider needs no line here.
+    const providerSettings = new Map<string, unknown>(
+      [...providers.values()].map((p) => [p.name, readSettings(p, {})]),
+    );
+    providerSettings.set('cooledge', { scheme: 'plain', toleranceSeconds: 60 });
+    const config = ingestConfig(
+      ingestEnv({
+        MAX_BODY_BYTES: '300000',
+        COOLEDGE_SIGNATURE_SCHEME: 'plain',
+        COOLEDGE_SIGNATURE_TOLERANCE_SECONDS: '60',
+        EVENT_TIME_SKEW_SECONDS: '900',
+      }),
+    );
+    // The overrides, named: Cooledge's settings as the variables give them.
+    expect(config.providerSettings.get('cooledge')).toEqual({ scheme: 'plain', toleranceSeconds: 60 });
+    expect([...config.providerSettings.keys()]).toEqual([...providers.keys()]);
+    expect(config).toEqual({
       queueUrl: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/events',
       maxBodyBytes: 300_000,
-      providerSettings: new Map<string, unknown>([
-        ['cooledge', { scheme: 'plain', toleranceSeconds: 60 }],
-        ['zenbooker', {}],
-        ['standard', { toleranceSeconds: 300 }],
-      ]),
+      providerSettings,
       eventTimeSkewSeconds: 900,
       credentials: {
         kind: 'env',

@@ -33,7 +33,8 @@ function issuesOf(body: JsonObject) {
   return result.issues;
 }
 
-const facts = (body: JsonObject) => cooledge.describe(validEvent(body) as never);
+const facts = (body: JsonObject) =>
+  cooledge.describe(validEvent(body) as never, { eventKey: String(body.event_id) });
 
 /** A Cooledge body sent as JSON text with `numbers` written as bare number tokens, as ingest parses it. */
 const withNumbers = (name: string, numbers: Record<string, string>) =>

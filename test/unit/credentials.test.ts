@@ -163,7 +163,10 @@ describe('SecretsManagerCredentials', () => {
       'holding a token with a slash',
       secretString({ ...first, zenbookerTokens: ['zbk/first/token/0123456789abcdef'] }),
     ],
-    ['holding no secret at all', secretString({ ...first, cooledgeSecrets: [] })],
+    [
+      'as the stack created it, both first-shape lists empty',
+      secretString({ cooledgeSecrets: [], zenbookerTokens: [], placeholder: 'generated' }),
+    ],
     [
       'holding the secrets as text, not a list',
       secretString({ ...first, cooledgeSecrets: 'whsec_as_a_string_0123456789' }),
@@ -297,6 +300,28 @@ describe('readCredentials: the credentials document', () => {
     ).toMatchObject({ cooledge: { secrets: [cooledgeSecret] }, standard: { sources: { acme: {} } } });
   });
 
+  it('reads an empty first-shape list as that provider not configured, beside any other entry', () => {
+    const standard = { sources: { acme: { secrets: [standardSecret] } } };
+    // The stack's template with only a new-shape entry added: Cooledge and Zenbooker answer 401.
+    expect(read({ cooledgeSecrets: [], zenbookerTokens: [], placeholder: 'x', standard })).toEqual({
+      standard,
+    });
+    // One provider filled in, the other left as the template made it.
+    expect(read({ cooledgeSecrets: [cooledgeSecret], zenbookerTokens: [], placeholder: 'x' })).toEqual({
+      cooledge: { secrets: [cooledgeSecret] },
+    });
+    expect(read({ cooledgeSecrets: [], zenbookerTokens: [token] })).toEqual({
+      zenbooker: { tokens: [token] },
+    });
+    // An empty list beside the same provider's new-shape entry is still both shapes for one provider.
+    expect(
+      readCredentials({ cooledgeSecrets: [], cooledge: { secrets: [cooledgeSecret] } }, providers),
+    ).toEqual({
+      ok: false,
+      problem: { path: 'cooledge', message: 'give "cooledge" or "cooledgeSecrets", not both' },
+    });
+  });
+
   it('leaves out a provider without an entry: it is not configured', () => {
     expect(read({ zenbooker: { tokens: [token] } })).toEqual({ zenbooker: { tokens: [token] } });
   });
@@ -322,6 +347,19 @@ describe('readCredentials: the credentials document', () => {
       'standard.sources.acme.secrets.0',
     ],
     ['a Standard entry with no source', { standard: { sources: {} } }, 'standard.sources'],
+    // Writing a new-shape entry is configuring it: it needs a value, unlike the first shape's lists.
+    ['a Cooledge entry with no secret', { cooledge: { secrets: [] } }, 'cooledge.secrets'],
+    ['a Zenbooker entry with no token', { zenbooker: { tokens: [] } }, 'zenbooker.tokens'],
+    [
+      'an empty new-shape entry beside a filled first shape',
+      { cooledgeSecrets: [cooledgeSecret], zenbooker: { tokens: [] } },
+      'zenbooker.tokens',
+    ],
+    [
+      'the stack’s untouched template',
+      { cooledgeSecrets: [], zenbookerTokens: [], placeholder: 'x' },
+      '(root)',
+    ],
   ])('refuses %s, naming where', (_, document, path) => {
     const result = readCredentials(document, providers);
     expect(result.ok).toBe(false);

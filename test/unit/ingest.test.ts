@@ -1255,7 +1255,10 @@ describe('ingest: credentials bound to accounts', () => {
   it('checks the account the provider’s mapping names too, should it differ from the envelope’s', async () => {
     const elsewhere: Provider = {
       ...(cooledge as Provider),
-      describe: (event) => ({ ...cooledge.describe(event as never), accountId: 'biz-other' }),
+      describe: (event) => ({
+        ...cooledge.describe(event as never, { eventKey: 'k' }),
+        accountId: 'biz-other',
+      }),
     };
     const world = boundSetup(['biz-a'], { providers: new Map([['cooledge', elsewhere]]) });
     expectNotBound(world, await senders.cooledge.send(world, senders.cooledge.body('biz-a'), true));

@@ -95,6 +95,12 @@ describe('local banner: one line per provider', () => {
     const after = text.slice(text.indexOf(heading));
     return after.split('\n').slice(1, after.split('\n').indexOf('', 1));
   };
+  /**
+   * A banner line with its column padding squeezed to two spaces: the widths follow the longest
+   * title and variable of the registry, which a new provider may change (alignment is checked apart).
+   */
+  const squeezed = (line: string) => line.replace(/ {2,}/g, '  ');
+  const squeezedText = (text: string) => text.split('\n').map(squeezed).join('\n');
 
   it('prints every URL and dev credential, filling route parameters with the dev values', async () => {
     const text = await banner(stackOf(localSettings({}, dataDir)), { colour: false, reset: false });
@@ -113,12 +119,19 @@ describe('local banner: one line per provider', () => {
       const { variable, dev } = provider.credentials.env;
       expect(credentials[i]?.split(/ {2,}/).slice(1, 4)).toEqual([provider.title, variable, dev]);
     });
-    expect(urls).toContain(
-      '  Zenbooker          POST http://127.0.0.1:3000/webhooks/zenbooker/zbk_local_dev_0123456789abcdefghij',
+    // In columns: every URL starts where the others do, and so does every variable.
+    expect(new Set(urls.map((line) => line.indexOf('POST '))).size).toBe(1);
+    expect(
+      new Set(credentials.map((line, i) => line.indexOf(list[i]?.credentials.env.variable ?? ''))).size,
+    ).toBe(1);
+    expect(urls.map(squeezed)).toContain(
+      '  Zenbooker  POST http://127.0.0.1:3000/webhooks/zenbooker/zbk_local_dev_0123456789abcdefghij',
     );
-    expect(urls).toContain('  Standard Webhooks  POST http://127.0.0.1:3000/webhooks/standard/local');
-    expect(credentials).toContain(
-      '  Cooledge           COOLEDGE_WEBHOOK_SECRETS  whsec_local_dev_0123456789abcdef   (scheme timestamped)',
+    expect(urls.map(squeezed)).toContain(
+      '  Standard Webhooks  POST http://127.0.0.1:3000/webhooks/standard/local',
+    );
+    expect(credentials.map(squeezed)).toContain(
+      '  Cooledge  COOLEDGE_WEBHOOK_SECRETS  whsec_local_dev_0123456789abcdef  (scheme timestamped)',
     );
     expect(text).toMatch(/^Send a signed sample event \(in another terminal\):$/m);
   });
@@ -139,22 +152,45 @@ describe('local banner: one line per provider', () => {
       `POST http://127.0.0.1:3000${routePath(providers.get('zenbooker') as AnyProvider)}\n`,
     );
     expect(text).toContain('POST http://127.0.0.1:3000/webhooks/standard/crm\n');
-    expect(text).toContain('ZENBOOKER_WEBHOOK_TOKENS  zbk_… (from the environment)');
-    expect(text).toContain('STANDARD_WEBHOOK_SECRETS  crm=… (from the environment)');
+    expect(squeezedText(text)).toContain('ZENBOOKER_WEBHOOK_TOKENS  zbk_… (from the environment)');
+    expect(squeezedText(text)).toContain('STANDARD_WEBHOOK_SECRETS  crm=… (from the environment)');
     expect(text).toContain('(scheme plain)');
     expect(text).not.toContain(token.slice(0, 8));
     expect(text).not.toContain(secret.slice(0, 10));
     expect(text).toContain('with ZENBOOKER_WEBHOOK_TOKENS and STANDARD_WEBHOOK_SECRETS set there too');
   });
 
+  it('prints one URL for each configured Standard Webhooks source, in the order given, once each', async () => {
+    const secret = (byte: number) => `whsec_${Buffer.alloc(32, byte).toString('base64')}`;
+    const settings = localSettings(
+      { STANDARD_WEBHOOK_SECRETS: `crm=${secret(1)}, billing=${secret(2)},crm=${secret(3)}` },
+      dataDir,
+    );
+    const urls = lines(await banner(stackOf(settings), { colour: false, reset: false }), 'Webhook URLs');
+    // The title once, then a line per source in the same column; crm's rotated second secret adds
+    // no URL.
+    const standard = urls.filter((line) => line.includes('/webhooks/standard/'));
+    expect(standard.map(squeezed)).toEqual([
+      '  Standard Webhooks  POST http://127.0.0.1:3000/webhooks/standard/crm',
+      '  POST http://127.0.0.1:3000/webhooks/standard/billing',
+    ]);
+    expect(new Set(urls.map((line) => line.indexOf('POST '))).size).toBe(1);
+    for (const byte of [1, 2, 3]) expect(urls.join('\n')).not.toContain(secret(byte).slice(6, 16));
+  });
+
+  it('says an unset or empty variable leaves the dev value', async () => {
+    const text = await banner(stackOf(localSettings({}, dataDir)), { colour: false, reset: false });
+    expect(text).toContain("(each provider's variable, when set and not empty, replaces its dev value)");
+  });
+
   it('lists a provider from another registry like any other', async () => {
     const settings = localSettings({}, dataDir, registry([...providers.values(), testProvider]));
     const text = await banner(stackOf(settings), { colour: false, reset: false });
-    expect(lines(text, 'Webhook URLs')).toContain(
-      '  Test provider      POST http://127.0.0.1:3000/webhooks/test',
+    expect(lines(text, 'Webhook URLs').map(squeezed)).toContain(
+      '  Test provider  POST http://127.0.0.1:3000/webhooks/test',
     );
-    expect(lines(text, 'Dev credentials')).toContain(
-      `  Test provider      TEST_PROVIDER_KEYS        ${testProviderDevKey}`,
+    expect(lines(text, 'Dev credentials').map(squeezed)).toContain(
+      `  Test provider  TEST_PROVIDER_KEYS  ${testProviderDevKey}`,
     );
   });
 });

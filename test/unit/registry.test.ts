@@ -114,9 +114,13 @@ describe('every provider through the ingest handler', () => {
     },
   );
 
-  // The shipped providers; the test provider authenticates by a header key, like an API key.
+  // A deliberate policy for every provider of the registry (docs/providers.md, "Adding a
+  // provider"): a provider signs its body, and then refuses any change to it, or, when it cannot
+  // sign, is authenticated by a secret path parameter, which the receiver keeps out of logs, stack
+  // outputs and access logs (`route.parameter.secret`). A header token (an API key) is neither: this
+  // test fails for it. The test provider, outside the registry, uses a header key and is left out.
   it.each([...providers.values()].map((p) => [p.name, p] as const))(
-    '%s: any one byte of the body changed after signing is a 401, unless a secret URL is its credential (property)',
+    '%s: signs its body or is authenticated by a secret URL, never a header token (registry policy): any one byte of the body changed after signing is a 401 (property)',
     async (_, provider) => {
       const sender = await provider.sender();
       const [type] = sender.history;
@@ -126,7 +130,10 @@ describe('every provider through the ingest handler', () => {
       // so a changed body is the caller's word; any other provider must refuse the change.
       const padded = await handler(apiEvent('POST', original.path, `${original.body} `, original.headers));
       if (padded.statusCode === 202) {
-        expect(provider.route.parameter?.secret).toBe(true);
+        if (provider.route.parameter?.secret !== true)
+          throw new Error(
+            `${provider.name} accepts a changed body and has no secret path parameter: a provider that cannot sign its body must be authenticated by a secret path parameter, not a header token (docs/providers.md, "Adding a provider")`,
+          );
         return;
       }
       expect(padded.statusCode).toBe(401);

@@ -38,7 +38,10 @@ describe('queue message encoding', () => {
 
   it('turns an event type into a printable attribute of at most 256 characters', () => {
     expect(attributeText('job.completed')).toBe('job.completed');
-    expect(attributeText('job.\u0000\uFFFF🔑')).toBe('job.????');
+    expect(attributeText('job.\u0000\uFFFF🔑')).toBe('job.\\u0000\\uffff\\ud83d\\udd11');
+    expect(attributeText('job.é')).not.toBe(attributeText('job.ü'));
+    // Cut at 256 without leaving half an escape.
+    expect(attributeText(`${'x'.repeat(253)}é`)).toBe('x'.repeat(253));
     expect(attributeText('x'.repeat(300))).toHaveLength(256);
     expect(attributeText('')).toBe('(none)');
   });

@@ -220,28 +220,59 @@ describe('Standard Webhooks events', () => {
     expect(standard.envelope(body, ingestRequest('msg_1')).ok).toBe(false);
   });
 
-  it('maps a job.* event with a job_id to the job, ordered by the payload timestamp', () => {
+  it('maps a job.* event to the job under its source, ordered by the payload timestamp', () => {
     const result = standard.validate(jobBody);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(standard.describe(result.event)).toEqual({
+    expect(standard.describe(result.event, { eventKey: 'acme:msg_1' })).toEqual({
       accountId: 'acme-hq',
-      entityIds: { job_id: 'J-1001' },
+      entityIds: { job_id: 'acme:J-1001' },
       occurredAt: '2026-06-19T23:50:00.000Z',
-      job: { jobId: 'J-1001', fields: { status: 'completed', customerName: 'Priya Nair' } },
+      job: { jobId: 'acme:J-1001', fields: { status: 'completed', customerName: 'Priya Nair' } },
     });
+  });
+
+  it('keeps two sources apart: the same job_id from another source is another job (property)', () => {
+    const source = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/);
+    fc.assert(
+      fc.property(source, source, fc.string({ minLength: 1, maxLength: 30 }), (a, b, id) => {
+        fc.pre(a !== b && id.trim() !== '');
+        const result = standard.validate({ ...jobBody, data: { ...jobBody.data, job_id: id } });
+        if (!result.ok) return;
+        const jobA = standard.describe(result.event, { eventKey: `${a}:msg_1` }).job?.jobId;
+        const jobB = standard.describe(result.event, { eventKey: `${b}:msg_1` }).job?.jobId;
+        expect(jobA).toBe(`${a}:${id}`);
+        expect(jobA).not.toBe(jobB);
+      }),
+    );
   });
 
   it('records any other event without a job, whatever form its timestamp has', () => {
     for (const body of [
       { type: 'contact.created', timestamp: '2022-11-03T20:26:10.344522Z', data: { id: '1f81eb52' } },
       { type: 'invoice.paid', timestamp: 1674087231, data: { account_id: 'acme-hq' } },
-      { type: 'job.note', data: { note: 'no job id: recorded only' } },
+      { type: 'jobs.exported', data: { count: 3 } },
     ]) {
       const result = standard.validate(body);
       expect(result.ok, JSON.stringify(body)).toBe(true);
-      if (result.ok) expect(standard.describe(result.event).job).toBeUndefined();
+      if (result.ok) expect(standard.describe(result.event, { eventKey: 'acme:msg_1' }).job).toBeUndefined();
     }
+  });
+
+  it.each<[string, JsonObject, string]>([
+    ['a numeric job_id', { ...jobBody, data: { ...jobBody.data, job_id: 3003 } }, 'data.job_id'],
+    ['no job_id', { ...jobBody, data: { status: 'completed' } }, 'data.job_id'],
+    ['no data', { type: 'job.completed', timestamp: jobBody.timestamp }, 'data'],
+    [
+      'no timestamp (the receive time would order it)',
+      { type: 'job.completed', data: jobBody.data },
+      'timestamp',
+    ],
+    ['a timestamp in Unix seconds', { ...jobBody, timestamp: 1781700000 }, 'timestamp'],
+  ])('quarantines a job.* event with %s: it names no job it could be ordered in', (_, body, path) => {
+    const result = standard.validate(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues.map((i) => i.path)).toContain(path);
   });
 
   it('quarantines a job event whose fields are malformed, naming the path', () => {

@@ -31,7 +31,7 @@ function issuesOf(body: JsonObject) {
   return result.issues;
 }
 
-const facts = (body: JsonObject) => zenbooker.describe(validEvent(body) as never);
+const facts = (body: JsonObject) => zenbooker.describe(validEvent(body) as never, { eventKey: 'k' });
 const fieldsOf = (body: JsonObject) => facts(body).job?.fields;
 const reorder = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(reorder);
