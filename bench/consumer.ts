@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ListTablesCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
-import { DynamoEventStore } from '#adapters/dynamo-store';
+import { DynamoEventStore, eventPk } from '#adapters/dynamo-store';
 import type { JsonObject } from '#core/json';
 import type { Queue, QueueMessage } from '#core/message';
 import { silentLogger } from '#core/ports';
@@ -14,6 +14,7 @@ import { sqsRecord } from '../local/poller.ts';
 import { median, round } from '../tools/stats.ts';
 import { probe } from './lib/dynamo-probe.ts';
 import { dynamoClient, freshTables, itemBytes, startBenchStack } from './lib/local.ts';
+import type { MarkerLog } from './lib/markers.ts';
 import {
   cooledgeRequest,
   fixture,
@@ -27,7 +28,9 @@ import {
  * Consumer throughput against DynamoDB Local: the real consumer handler on SQS batches of 10, run
  * by a few concurrent "instances", counting DynamoDB requests and the write units DynamoDB Local
  * reports. The floor replays the very `TransactWriteItems` requests the consumer made (same items,
- * same conditions) on fresh tables, with the same concurrency: DynamoDB Local's own speed.
+ * same conditions) on fresh tables, with the same concurrency: DynamoDB Local's own speed. With
+ * `via`, the consumer and the floor reach DynamoDB Local through that endpoint (the latency proxy)
+ * while tables are created directly.
  */
 
 export interface ConsumerOptions {
@@ -35,6 +38,10 @@ export interface ConsumerOptions {
   repeats: number;
   /** Concurrent consumer instances, each handling one batch at a time. */
   instances: number;
+  /** The endpoint the consumer and the floor send their requests to (default: DynamoDB Local's). */
+  via?: string;
+  /** Where to note the event-log records (dedupe markers) the runs write, to check them afterwards. */
+  markers?: MarkerLog;
 }
 
 export interface ConsumerFigure {
@@ -128,7 +135,7 @@ function sqsEvent(batch: QueueMessage[]): SQSEvent {
  * tables, ten at a time per instance as the consumer sends them.
  */
 async function replay(
-  endpoint: string,
+  via: string,
   admin: DynamoDBClient,
   captured: ReadonlyArray<Record<string, unknown>>,
   instances: number,
@@ -147,7 +154,7 @@ async function replay(
   const batches = Array.from({ length: Math.ceil(commands.length / consumerBatchSize) }, (_, i) =>
     commands.slice(i * consumerBatchSize, (i + 1) * consumerBatchSize),
   );
-  const client = dynamoClient(endpoint);
+  const client = dynamoClient(via);
   const started = performance.now();
   await pLimit(instances).map(batches, (batch) => Promise.all(batch.map((command) => client.send(command))));
   const seconds = (performance.now() - started) / 1000;
@@ -167,12 +174,29 @@ function projected<T>(item: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name)));
 }
 
+/**
+ * Median time of one small request (`ListTables`, after a warm-up) from a fresh client to
+ * `endpoint`: through the latency proxy minus directly, the round trip the proxy adds.
+ */
+export async function requestMs(endpoint: string, count = 40): Promise<number> {
+  const client = dynamoClient(endpoint);
+  const times: number[] = [];
+  for (let i = 0; i < count + 5; i++) {
+    const started = performance.now();
+    await client.send(new ListTablesCommand({ Limit: 1 }));
+    if (i >= 5) times.push(performance.now() - started);
+  }
+  client.destroy();
+  return median(times);
+}
+
 export async function benchConsumer(
   dynamoEndpoint: string,
   options: ConsumerOptions,
 ): Promise<ConsumerFigure[]> {
   const figures: ConsumerFigure[] = [];
   const admin = dynamoClient(dynamoEndpoint);
+  const via = options.via ?? dynamoEndpoint;
   for (const payload of ['cooledge', 'zenbooker'] as const) {
     const rates: number[] = [];
     const floors: number[] = [];
@@ -193,7 +217,7 @@ export async function benchConsumer(
       const events = batches.reduce((n, b) => n + b.length, 0);
       batchSize = events / batches.length;
 
-      const client = dynamoClient(dynamoEndpoint);
+      const client = dynamoClient(via);
       const counter = probe(client);
       counter.capture = true;
       const names = await freshTables(admin);
@@ -226,12 +250,16 @@ export async function benchConsumer(
       let floor: { seconds: number; count: number };
       let run: { seconds: number; perBatch: number[] };
       if (r % 2 === 1 && previous.length > 0) {
-        floor = await replay(dynamoEndpoint, admin, previous, options.instances);
+        floor = await replay(via, admin, previous, options.instances);
         run = await runConsumer();
       } else {
         run = await runConsumer();
-        floor = await replay(dynamoEndpoint, admin, counter.transactions, options.instances);
+        floor = await replay(via, admin, counter.transactions, options.instances);
       }
+      options.markers?.add(
+        names.eventsTable,
+        batches.flat().map((m) => eventPk(m.provider, m.eventKey)),
+      );
       previous = [...counter.transactions];
       for (const input of counter.transactions) {
         const put = (input.TransactItems as Array<{ Put?: { Item: Record<string, never> } }>)[0]?.Put;

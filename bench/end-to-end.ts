@@ -13,6 +13,7 @@ import { createQueues, sqsClient } from '../local/stack.ts';
 import { median, percentile, round, seeded, shuffle } from '../tools/stats.ts';
 import type { ConsumerWorkerInput, ConsumerWorkerStats, WorkerMessage } from './lib/consumer-worker.ts';
 import { type BenchStack, dynamoClient, freshTables } from './lib/local.ts';
+import type { MarkerLog } from './lib/markers.ts';
 import { benchCooledgeSecret, benchZenbookerToken, fixture, ingestDeps } from './lib/pipeline.ts';
 import type { Delivery, SenderInput, SenderOutput } from './lib/sender.ts';
 
@@ -44,6 +45,8 @@ export interface EndToEndOptions {
   visibilityTimeoutSeconds: number;
   /** Gives up waiting for the consumer after this long. */
   timeoutMs: number;
+  /** Where to note the event-log records (dedupe markers) every distinct event leaves, to check later. */
+  markers?: MarkerLog;
   progress?: (line: string) => void;
 }
 
@@ -278,6 +281,7 @@ export async function runEndToEnd(stack: BenchStack, options: EndToEndOptions): 
 
   const admin = dynamoClient(stack.dynamoEndpoint);
   const names = await freshTables(admin);
+  options.markers?.add(names.eventsTable, expectedKeys);
   const sqsCounts = new Map<string, number>();
   const sqs = sqsClient(stack.sqsEndpoint);
   countSqs(sqs, sqsCounts);

@@ -4,28 +4,37 @@ import { Command } from 'commander';
 import { type Column, table as formatTable } from '../cli/format.ts';
 import { round } from '../tools/stats.ts';
 import { benchColdStart, bundles } from './cold-start.ts';
-import { benchConsumer } from './consumer.ts';
+import { benchConsumer, requestMs } from './consumer.ts';
 import { costPerMillion } from './cost.ts';
 import { runEndToEnd } from './end-to-end.ts';
 import { benchIngestCpu } from './ingest-cpu.ts';
-import { startBenchStack } from './lib/local.ts';
+import { type LatencyProxyStats, startLatencyProxy } from './lib/latency-proxy.ts';
+import { dynamoClient, startBenchStack } from './lib/local.ts';
 import { currentLoad, machineInfo } from './lib/machine.ts';
+import { type MarkerCheck, MarkerLog } from './lib/markers.ts';
 import { benchTelemetry } from './telemetry.ts';
 
 /**
- * `npm run bench [-- --events N --concurrency C --quick]`: every benchmark of issue 5, a table on
- * stdout, and `bench/results.json` with the figures and the machine they came from.
+ * `npm run bench [-- --events N --concurrency C --dynamo-latency-ms L --quick]`: every benchmark of
+ * issue 5, a table on stdout, and `bench/results.json` with the figures and the machine they came
+ * from. Exits non-zero when a dedupe marker written by the consumer runs or the end-to-end run is
+ * gone (or already past its expiry) at the end: every other figure would then be measured on a
+ * different workload.
  */
 
 const values = new Command('npm run bench --')
   .option('--events <n>', 'end-to-end deliveries (default 10000, 1000 with --quick; env BENCH_EVENTS)')
   .option('--concurrency <n>', 'end-to-end deliveries in flight (default 16; env BENCH_CONCURRENCY)')
+  .option(
+    '--dynamo-latency-ms <ms>',
+    'delay each way in front of DynamoDB Local for the per-instance consumer runs, 0 skips them (default 5; env BENCH_DYNAMO_LATENCY_MS)',
+  )
   .option('--quick', 'fewer repeats, for a smoke run (env BENCH_QUICK=1)')
   .option('--out <file>', 'where the figures go (default bench/results.json)')
   .showSuggestionAfterError(true)
   .allowExcessArguments(false)
   .parse()
-  .opts<{ events?: string; concurrency?: string; quick?: boolean; out?: string }>();
+  .opts<{ events?: string; concurrency?: string; dynamoLatencyMs?: string; quick?: boolean; out?: string }>();
 const quick = values.quick || process.env.BENCH_QUICK === '1';
 const settings = {
   endToEndEvents: Number(values.events ?? process.env.BENCH_EVENTS ?? (quick ? 1_000 : 10_000)),
@@ -38,7 +47,15 @@ const settings = {
   consumerEventsPerRun: quick ? 100 : 400,
   consumerRepeats: quick ? 2 : 5,
   consumerInstances: 4,
+  /** Consumer instances of the per-instance runs (directly, then through the latency proxy). */
+  perInstanceRunInstances: 1,
+  /** Added to every chunk in each direction between the per-instance run's consumer and DynamoDB Local. */
+  dynamoLatencyMsEachWay: Number(values.dynamoLatencyMs ?? process.env.BENCH_DYNAMO_LATENCY_MS ?? 5),
 };
+if (!Number.isFinite(settings.dynamoLatencyMsEachWay) || settings.dynamoLatencyMsEachWay < 0) {
+  console.error(`--dynamo-latency-ms must be a number of milliseconds ≥ 0`);
+  process.exit(2);
+}
 const outFile = values.out ?? join(import.meta.dirname, 'results.json');
 
 interface Goal {
@@ -67,16 +84,43 @@ function table(rows: Array<Record<string, unknown>>): string {
   return formatTable(rows, columns).trimEnd();
 }
 
+/** Side by side, per payload: events/s of one consumer instance without and with the injected latency. */
+function perInstanceRows(p: {
+  direct: Array<{ payload: string; eventsPerSecond: number; batchMs: number; requestsPerEvent: number }>;
+  withLatency: Array<{ eventsPerSecond: number; batchMs: number; floorEventsPerSecond: number }>;
+}) {
+  return p.direct.map((d, i) => {
+    const l = p.withLatency[i];
+    return {
+      payload: d.payload,
+      requestsPerEvent: d.requestsPerEvent,
+      eventsPerSecond: d.eventsPerSecond,
+      eventsPerSecondWithLatency: l?.eventsPerSecond,
+      batchMs: d.batchMs,
+      batchMsWithLatency: l?.batchMs,
+      floorEventsPerSecondWithLatency: l?.floorEventsPerSecond,
+    };
+  });
+}
+
 function section(title: string, body: string) {
   console.log(`\n## ${title}\n${body}`);
 }
 
 const machine = machineInfo();
+const loadByPart: Record<string, number[]> = {};
+machine.loadByPart = loadByPart;
+/** Says what starts, with the load averages of the moment, and keeps them for results.json. */
+function part(name: string, line: string) {
+  const load = currentLoad();
+  loadByPart[name] = load;
+  console.log(`${line} (load ${load.join(' ')})`);
+}
 console.log(
   `bench: ${machine.cpus} × ${machine.model}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAtStart.join(' ')}`,
 );
 
-console.log('\ningest CPU…');
+part('ingest CPU', '\ningest CPU…');
 const ingestCpu = await benchIngestCpu({
   repeats: settings.ingestRepeats,
   iterations: settings.ingestIterations,
@@ -84,26 +128,48 @@ const ingestCpu = await benchIngestCpu({
 });
 section('Ingest CPU per event (in process, in-memory queue)', table(ingestCpu as never));
 
-console.log('\ncold start (bundling)…');
+part('cold start', '\ncold start (bundling)…');
 const source = await bundles();
 const coldStart = await benchColdStart(source.bundles, { repeats: settings.coldStartRepeats });
 section(`Cold start — ${source.source}: ${source.note}`, table(coldStart as never));
 
-console.log('\nlog volume…');
+part('log volume', '\nlog volume…');
 const telemetry = await benchTelemetry();
 section('CloudWatch Logs bytes per event', table([telemetry as never]));
 
 console.log('\nstarting DynamoDB Local and the SQS emulator…');
 const stack = await startBenchStack({ sqs: true });
+const markers = new MarkerLog();
 let consumer: Awaited<ReturnType<typeof benchConsumer>>;
+/**
+ * One consumer instance, directly and through the latency proxy: events/s per instance, as one
+ * Lambda instance would do them when every request pays a network round trip. One instance, not
+ * four: four keep DynamoDB Local's CPU busy, and its queue then hides the latency.
+ */
+let perInstance:
+  | {
+      instances: number;
+      latencyMsEachWay: number;
+      /** Median `ListTables` directly and through the proxy, and the difference: the added round trip. */
+      requestMsDirect: number;
+      requestMsThroughProxy: number;
+      addedRoundTripMs: number;
+      proxy: LatencyProxyStats;
+      direct: Awaited<ReturnType<typeof benchConsumer>>;
+      withLatency: Awaited<ReturnType<typeof benchConsumer>>;
+    }
+  | undefined;
 let endToEnd: Awaited<ReturnType<typeof runEndToEnd>>;
+let markerCheck: MarkerCheck;
 try {
-  console.log('consumer…');
-  consumer = await benchConsumer(stack.dynamoEndpoint, {
+  part('consumer', 'consumer…');
+  const consumerOptions = {
     eventsPerRun: settings.consumerEventsPerRun,
     repeats: settings.consumerRepeats,
     instances: settings.consumerInstances,
-  });
+    markers,
+  };
+  consumer = await benchConsumer(stack.dynamoEndpoint, consumerOptions);
   section(
     'Consumer against DynamoDB Local (batches of 10, 4 instances)',
     table(consumer.map(({ writeUnitsByTarget, requestsByOperation, ...rest }) => rest) as never),
@@ -111,7 +177,44 @@ try {
   for (const c of consumer)
     console.log(`  ${c.payload} write units by target: ${JSON.stringify(c.writeUnitsByTarget)}`);
 
-  console.log(`\nend to end: ${settings.endToEndEvents} deliveries…`);
+  if (settings.dynamoLatencyMsEachWay > 0) {
+    const ms = settings.dynamoLatencyMsEachWay;
+    const oneInstance = { ...consumerOptions, instances: settings.perInstanceRunInstances };
+    part('consumer per instance', '\nconsumer, one instance, directly…');
+    const direct = await benchConsumer(stack.dynamoEndpoint, oneInstance);
+    part(
+      'consumer per instance with latency',
+      `consumer, one instance, ${ms} ms each way in front of DynamoDB Local (latency proxy)…`,
+    );
+    const proxy = await startLatencyProxy(stack.dynamoEndpoint, ms);
+    let withLatency: Awaited<ReturnType<typeof benchConsumer>>;
+    let requestMsDirect: number;
+    let requestMsThroughProxy: number;
+    let proxyStats: LatencyProxyStats;
+    try {
+      requestMsDirect = await requestMs(stack.dynamoEndpoint);
+      requestMsThroughProxy = await requestMs(proxy.endpoint);
+      withLatency = await benchConsumer(stack.dynamoEndpoint, { ...oneInstance, via: proxy.endpoint });
+    } finally {
+      proxyStats = await proxy.stop();
+    }
+    perInstance = {
+      instances: settings.perInstanceRunInstances,
+      latencyMsEachWay: ms,
+      requestMsDirect: round(requestMsDirect),
+      requestMsThroughProxy: round(requestMsThroughProxy),
+      addedRoundTripMs: round(requestMsThroughProxy - requestMsDirect),
+      proxy: proxyStats,
+      direct,
+      withLatency,
+    };
+    section(
+      `Consumer events/s per instance (one instance, batches of 10), directly and with ${ms} ms each way to DynamoDB Local (a request measured ${perInstance.requestMsDirect} ms directly, ${perInstance.requestMsThroughProxy} ms through the proxy)`,
+      table(perInstanceRows(perInstance) as never),
+    );
+  }
+
+  part('end to end', `\nend to end: ${settings.endToEndEvents} deliveries…`);
   endToEnd = await runEndToEnd(stack, {
     events: settings.endToEndEvents,
     concurrency: settings.endToEndConcurrency,
@@ -121,12 +224,26 @@ try {
     seed: 20_260_617,
     visibilityTimeoutSeconds: 30,
     timeoutMs: Math.max(120_000, settings.endToEndEvents * 100),
+    markers,
     progress: (line) => console.log(`  ${line}`),
   });
   const { consumer: consumerStats, sqsRequestsPerEvent, faultsInjected, rejected, ...e2e } = endToEnd;
   section('End to end on the local stack', table([e2e as never]));
   console.log(
     `  consumer: ${JSON.stringify(consumerStats)}\n  SQS requests per delivery: ${JSON.stringify(sqsRequestsPerEvent)}`,
+  );
+
+  // Last, so DynamoDB Local's time-to-live sweep has had the whole run to delete what it would.
+  console.log('\nchecking every dedupe marker written…');
+  const admin = dynamoClient(stack.dynamoEndpoint);
+  try {
+    markerCheck = await markers.verify(admin);
+  } finally {
+    admin.destroy();
+  }
+  section(
+    'Dedupe markers written by the consumer runs and the end-to-end run',
+    table([markerCheck as never]),
   );
 } finally {
   await stack.stop();
@@ -209,6 +326,12 @@ const goals: Goal[] = [
     met: endToEnd.appliedTwice === 0,
   },
   {
+    figure: 'dedupe markers kept to the end of the run',
+    value: `${markerCheck.present} of ${markerCheck.written} present in ${markerCheck.tables} tables, ${markerCheck.expired} past expiresAt (soonest expires in ${markerCheck.soonestExpiryDays} days)`,
+    goal: 'all present, none expired',
+    met: markerCheck.missing === 0 && markerCheck.expired === 0,
+  },
+  {
     figure: 'cost per million deliveries',
     value: `$${cost.totalPerMillion}`,
     goal: '≤ $5',
@@ -246,9 +369,21 @@ const results = {
     }),
   },
   consumer,
+  consumerPerInstance: perInstance ? { summary: perInstanceRows(perInstance), ...perInstance } : null,
+  markers: markerCheck,
   endToEnd,
   telemetry,
   cost,
 };
 writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${outFile} (load at end ${machine.loadAtEnd.join(' ')})`);
+
+// A lost marker means the run measured something else than it says (new events turned duplicates
+// or the other way round): the figures stand as written, but the run fails.
+const failed = goals.filter((g) => g.figure.startsWith('dedupe markers') && !g.met);
+for (const g of failed) {
+  console.error(`\nFAILED: ${g.figure}: ${g.value} (goal: ${g.goal})`);
+  if (markerCheck.missingSample.length > 0)
+    console.error(`  missing, for example: ${markerCheck.missingSample.join(', ')}`);
+}
+if (failed.length > 0) process.exitCode = 1;

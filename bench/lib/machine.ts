@@ -11,6 +11,8 @@ export interface MachineInfo {
   /** 1, 5 and 15 minute load averages when the run started and ended (`uptime`). */
   loadAtStart: number[];
   loadAtEnd?: number[];
+  /** The load averages as each part of the run began: another job on the machine shows up here. */
+  loadByPart?: Record<string, number[]>;
 }
 
 export function machineInfo(): MachineInfo {
