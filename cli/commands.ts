@@ -88,16 +88,14 @@ export function targetArgs(values: Parsed['values']): string {
 export function shellQuote(arg: string): string {
   if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
   // A character a terminal acts on cannot be printed inside '…'; ANSI-C quoting ($'…', bash and zsh)
-  // spells it in printable ASCII and the pasted command gets the exact value back.
+  // spells its UTF-8 bytes in printable ASCII (\xHH, which any locale reads back as those bytes,
+  // where \uHHHH needs a UTF-8 one), and the pasted command gets the exact value back.
   if (hasTerminalActive(arg)) {
     const spelled = arg
       .replace(/[\\']/g, (c) => `\\${c}`)
-      .replace(terminalActive, (c) => {
-        const code = c.codePointAt(0) as number;
-        return code < 0x80
-          ? `\\x${code.toString(16).padStart(2, '0')}`
-          : `\\u${code.toString(16).padStart(4, '0')}`;
-      });
+      .replace(terminalActive, (c) =>
+        [...Buffer.from(c, 'utf8')].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join(''),
+      );
     return `$'${spelled}'`;
   }
   return `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -309,7 +307,9 @@ Examples:
     help: `Usage: npm run cli -- jobs [list] [options]
        npm run cli -- jobs show <job id> [--provider <name>] [--payload] [--json]
 
-Lists jobs, most recently updated first, or shows one job with every stored field.
+Lists jobs, most recently updated first, or shows one job with every stored field. A job's id is
+the one the JOB column prints: the provider's own, except a Standard Webhooks job, which is
+<source>:<job_id> (two senders' ids never meet); \`events --job\` takes the same.
 
 Options:
   --account <id>        only this business (Cooledge business_id, Zenbooker account, Standard

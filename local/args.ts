@@ -66,7 +66,11 @@ export function startArgs(
 /** The help text; the providers' variables come from the registry (`functions/providers/index.ts`). */
 export function startHelp(providers: ReadonlyMap<string, AnyProvider>): string {
   const list = [...providers.values()];
-  const credentials = list.map((p) => p.credentials.env.variable);
+  const credentials = list.map((p) =>
+    p.credentials.env.format
+      ? `${p.credentials.env.variable} (${p.credentials.env.format})`
+      : p.credentials.env.variable,
+  );
   const settings = list.flatMap((p) =>
     Object.values(p.settings).map((setting) => `${setting.variable} (${setting.default})`),
   );

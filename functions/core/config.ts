@@ -143,7 +143,7 @@ function credentialSource(env: Env, providers: ReadonlyMap<string, AnyProvider>)
     const names = [...providers.values()].map((p) => p.credentials.env.variable).join(', ');
     throw new ConfigError(
       provider
-        ? `${provider.credentials.env.variable} is invalid: ${checked.problem.message}`
+        ? `${provider.credentials.env.variable} is invalid: ${checked.problem.message}${provider.credentials.env.format ? ` (it holds ${provider.credentials.env.format}, comma-separated)` : ''}`
         : `no webhook credentials: set WEBHOOK_SECRET_ID, or at least one of ${names}`,
     );
   }

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { sha256Hex } from './crypto.ts';
 import { errorDescription } from './errors.ts';
-import { clipFields, type JobFields, lifecycleOrder } from './job.ts';
+import { clipFields, eventTimeOrder, type JobFields, lifecycleOrder } from './job.ts';
 import { type JsonObject, parseJsonObject } from './json.ts';
 import { admissionIssues } from './limits.ts';
 import { type Issue, QueueMessage } from './message.ts';
@@ -252,7 +252,12 @@ function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, d
       eventKey: message.eventKey,
       eventType: message.eventType,
       fingerprint: event.fingerprint,
-      order: job.stage === undefined ? eventAt : lifecycleOrder(job.stage, job.stageTime, message.receivedAt),
+      order:
+        job.stage !== undefined
+          ? lifecycleOrder(job.stage, job.stageTime, message.receivedAt)
+          : facts.occurredAt !== undefined
+            ? eventTimeOrder(facts.occurredAt, facts.occurredAtAsSent)
+            : eventAt,
       stage: job.stage,
       eventAt,
       now: event.processedAt,

@@ -112,8 +112,8 @@ export const boundAccounts = v.pipe(
     v.pipe(
       v.string(),
       v.check(
-        (id) => idProblem(id) === undefined,
-        `an account id: non-empty, well-formed Unicode, at most ${maxIdBytes} UTF-8 bytes`,
+        (id) => idProblem(id) === undefined && id.trim() !== '',
+        `an account id: not blank, well-formed Unicode, at most ${maxIdBytes} UTF-8 bytes`,
       ),
     ),
   ),

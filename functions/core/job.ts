@@ -94,6 +94,20 @@ export function isoTime(value: string | null | undefined): string | undefined {
 }
 
 /**
+ * The sortable text that orders a job's events by their own time: `occurredAt` (ISO 8601 UTC with
+ * milliseconds, the form stored since the first version), followed, when the time as sent (`sent`)
+ * has digits beyond the millisecond, by those digits after the `Z`, six of them (to the
+ * nanosecond), zero-padded. Two times inside one millisecond then still compare as the instants they
+ * are (Standard Webhooks senders send microseconds), and a text without them, including every one
+ * stored before, sorts as its millisecond's first instant.
+ */
+export function eventTimeOrder(occurredAt: string, sent?: string): string {
+  const fraction = sent === undefined ? undefined : /[Tt ]\d{2}:\d{2}:\d{2}[.,](\d+)/.exec(sent)?.[1];
+  const beyond = fraction === undefined ? '' : fraction.slice(3, 9).padEnd(6, '0');
+  return /^0*$/.test(beyond) ? occurredAt : `${occurredAt}${beyond}`;
+}
+
+/**
  * A job number as text: a string as sent, a number as JavaScript writes it, a {@link JsonNumber}
  * (one a double would round) as it was written; anything else is `undefined`.
  */

@@ -104,6 +104,11 @@ export interface EventFacts {
    * Only a time that passed `isEventTime`; checked against the clock by `admissionIssues`.
    */
   occurredAt: string | undefined;
+  /**
+   * The event time exactly as sent, when it may be finer than `occurredAt`'s milliseconds: the job
+   * is ordered by all of it (`eventTimeOrder`).
+   */
+  occurredAtAsSent?: string;
   /** `undefined` for event types that do not touch a job: they are recorded only. */
   job: JobChange | undefined;
 }
@@ -133,6 +138,8 @@ export interface ProviderCredentials<C> {
     readonly dev: string;
     /** The `cli send` flag that gives the same text (`--secret`), when the provider has one. */
     readonly flag?: string;
+    /** The text's form, for help and errors (`<source>=<whsec_…> pairs`); default: values. */
+    readonly format?: string;
   };
   /**
    * The top-level key of the secret's first shape (`cooledgeSecrets`, a list of values), still

@@ -68,7 +68,8 @@ export const eventTime = v.pipe(
  */
 export const id = v.pipe(
   v.string(),
-  v.nonEmpty('a non-empty id'),
+  // Blank is empty: an id of spaces names nothing a person could tell apart or type back.
+  v.check((text) => text.trim() !== '', 'a non-empty id'),
   v.maxBytes(maxIdBytes, `an id of at most ${maxIdBytes} UTF-8 bytes`),
 );
 

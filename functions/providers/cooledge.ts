@@ -438,6 +438,7 @@ export const cooledge: Provider<CooledgeEvent, CooledgeCredentials, CooledgeSett
       accountId: event.business_id,
       entityIds: entityIds(event),
       occurredAt: isoTime(event.occurred_at),
+      occurredAtAsSent: event.occurred_at,
       job: jobChange(event),
     };
   },

@@ -65,13 +65,7 @@ export const StandardCredentials = v.pipe(
   v.looseObject({
     sources: v.pipe(
       v.record(
-        v.pipe(
-          v.string(),
-          v.regex(
-            sourceName,
-            'a source name of lower case letters, digits and - (locally: <source>=<whsec_…> pairs)',
-          ),
-        ),
+        v.pipe(v.string(), v.regex(sourceName, 'a source name of lower case letters, digits and -')),
         StandardSource,
       ),
       v.check((sources) => Object.keys(sources).length > 0, 'at least one source'),
@@ -273,6 +267,7 @@ export const standard: Provider<StandardEvent, StandardCredentials, StandardSett
       parse: sourcesFromText,
       dev: 'local=whsec_bG9jYWwtZGV2LXN0YW5kYXJkLXdlYmhvb2tzLWtleQ==',
       flag: 'source-secret',
+      format: '<source>=<whsec_…> pairs',
     },
   },
   settings: {
@@ -337,6 +332,10 @@ export const standard: Provider<StandardEvent, StandardCredentials, StandardSett
 
   describe(event, { eventKey }): EventFacts {
     const job = isJobEvent(event) ? jobChange(event, eventKey) : undefined;
+    const time =
+      typeof event.timestamp === 'string' && isEventTime(event.timestamp)
+        ? isoTime(event.timestamp)
+        : undefined;
     const data = (event as { data?: Record<string, unknown> }).data ?? {};
     const entityIds: Record<string, string> = {};
     if (job) entityIds.job_id = job.jobId;
@@ -344,10 +343,8 @@ export const standard: Provider<StandardEvent, StandardCredentials, StandardSett
     return {
       accountId: idOrUndefined(data.account_id),
       entityIds,
-      occurredAt:
-        typeof event.timestamp === 'string' && isEventTime(event.timestamp)
-          ? isoTime(event.timestamp)
-          : undefined,
+      occurredAt: time,
+      ...(time === undefined ? {} : { occurredAtAsSent: event.timestamp as string }),
       job,
     };
   },

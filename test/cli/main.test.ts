@@ -298,8 +298,13 @@ describe('cli: shellQuote gives back the exact value when a hint is pasted into 
           fc.pre(!value.includes('\u0000'));
           const quoted = shellQuote(value);
           expect(hasTerminalActive(quoted)).toBe(false);
-          const echoed = execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' });
-          expect(echoed).toBe(value);
+          for (const locale of ['C.UTF-8', 'C']) {
+            const echoed = execFileSync('bash', ['-c', `printf %s ${quoted}`], {
+              encoding: 'utf8',
+              env: { ...process.env, LC_ALL: locale },
+            });
+            expect(echoed).toBe(value);
+          }
         },
       ),
       { numRuns: 150 },

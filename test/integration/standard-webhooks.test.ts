@@ -111,4 +111,14 @@ describe('Standard Webhooks: ingest → queue → consumer → tables', () => {
     expect((await world.event('standard', `${standardSource}:msg_std_6`))?.outcome).toBe('quarantined');
     expect(await world.job('standard', `${standardSource}:J-std-6`)).toBeUndefined();
   });
+
+  it('orders by the whole timestamp: an event a tenth of a millisecond older, sent later, is stale', async () => {
+    const at = new Date(Date.now() - 60_000).toISOString().slice(0, 23);
+    await world.postStandard({ ...job('J-std-7', 'completed', `${at}2Z`) }, { id: 'msg_std_7b' });
+    await world.drain();
+    await world.postStandard({ ...job('J-std-7', 'scheduled', `${at}1Z`) }, { id: 'msg_std_7z' });
+    await world.drain();
+    expect((await world.event('standard', `${standardSource}:msg_std_7z`))?.outcome).toBe('stale');
+    expect((await world.job('standard', `${standardSource}:J-std-7`))?.status).toBe('completed');
+  });
 });

@@ -279,3 +279,12 @@ describe('consumer configuration', () => {
     );
   });
 });
+
+describe('local credential variables say their form', () => {
+  it('names the <source>=<whsec_…> form when STANDARD_WEBHOOK_SECRETS holds a bare secret, never quoting it', () => {
+    const bare = `whsec_${Buffer.from('s'.repeat(24)).toString('base64')}`;
+    const message = configError(() => ingestConfig(ingestEnv({ STANDARD_WEBHOOK_SECRETS: bare }))).message;
+    expect(message).toMatch(/^STANDARD_WEBHOOK_SECRETS is invalid: .*<source>=<whsec_…> pairs/);
+    expect(message).not.toContain(bare);
+  });
+});

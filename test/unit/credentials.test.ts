@@ -524,3 +524,14 @@ describe('readCredentials: credentials bound to accounts', () => {
     }
   });
 });
+
+describe('readCredentials: blank account ids', () => {
+  it('refuses a binding to an account id of spaces: no event could name it usefully', () => {
+    const result = readCredentials(
+      { cooledge: { secrets: [{ secret: 'whsec_first_secret_0123456789', accounts: [' '] }] } },
+      providers,
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problem.path).toMatch(/^cooledge\.secrets\.0/);
+  });
+});

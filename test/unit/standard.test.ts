@@ -228,6 +228,7 @@ describe('Standard Webhooks events', () => {
       accountId: 'acme-hq',
       entityIds: { job_id: 'acme:J-1001' },
       occurredAt: '2026-06-19T23:50:00.000Z',
+      occurredAtAsSent: '2026-06-19T23:50:00.000Z',
       job: { jobId: 'acme:J-1001', fields: { status: 'completed', customerName: 'Priya Nair' } },
     });
   });
@@ -262,6 +263,7 @@ describe('Standard Webhooks events', () => {
   it.each<[string, JsonObject, string]>([
     ['a numeric job_id', { ...jobBody, data: { ...jobBody.data, job_id: 3003 } }, 'data.job_id'],
     ['no job_id', { ...jobBody, data: { status: 'completed' } }, 'data.job_id'],
+    ['a blank job_id', { ...jobBody, data: { ...jobBody.data, job_id: '   ' } }, 'data.job_id'],
     ['no data', { type: 'job.completed', timestamp: jobBody.timestamp }, 'data'],
     [
       'no timestamp (the receive time would order it)',
