@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { providers } from '#providers/index';
 import { commands } from '../../cli/commands.ts';
 import { freePort } from '../e2e/support.ts';
+import { oneEditTypo } from '../support/typos.ts';
 import { cli } from './run-cli.ts';
 
 describe('cli: commands and help', () => {
@@ -222,13 +223,6 @@ describe('cli: failures while working exit 1 with a hint', () => {
 });
 
 describe('cli: a mistyped flag is refused with a suggestion (property)', () => {
-  /** Every one-edit typo of a flag: a letter dropped, doubled, or swapped with the next. */
-  const typo = (name: string, at: number, kind: number) =>
-    kind === 0
-      ? name.slice(0, at) + name.slice(at + 1)
-      : kind === 1
-        ? name.slice(0, at) + name[at] + name.slice(at)
-        : name.slice(0, at) + (name[at + 1] ?? '') + name[at] + name.slice(at + 2);
   const flagsOf = (name: string) => Object.keys(commands.find((c) => c.name === name)?.options ?? {});
   const cases = commands.flatMap((c) =>
     flagsOf(c.name)
@@ -243,7 +237,7 @@ describe('cli: a mistyped flag is refused with a suggestion (property)', () => {
         fc.nat(),
         fc.integer({ min: 0, max: 2 }),
         async ([command, flag], at, kind) => {
-          const typed = typo(flag, at % (flag.length - 1), kind);
+          const typed = oneEditTypo(flag, at % (flag.length - 1), kind);
           fc.pre(typed !== flag && !flagsOf(command).includes(typed));
           const result = await cli([command, `--${typed}`]);
           expect(result.code).toBe(2);

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticCredentials } from '#adapters/credentials';
-import { SqsQueue } from '#adapters/sqs-queue';
-import { readAllSettings } from '#core/config';
 import { readCredentials } from '#core/credentials';
-import { silentLogger } from '#core/ports';
 import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
-import { createHandler as createIngest } from '../../functions/ingest/app.ts';
 import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
 import {
   cooledgeSecret,
@@ -46,17 +42,7 @@ describe('credentials bound to accounts: ingest → queue → consumer → table
     if (!read.ok) throw new Error(`${read.problem.path}: ${read.problem.message}`);
     metrics = new TallyMetrics();
     // The world's ingest function, with the same queue and the bound credentials.
-    world.ingest = createIngest({
-      providers,
-      queue: new SqsQueue(world.urls.queueUrl, world.sqs),
-      credentials: new StaticCredentials(read.value),
-      clock: () => new Date(),
-      logger: silentLogger,
-      metrics,
-      maxBodyBytes: 256 * 1024,
-      providerSettings: readAllSettings(providers, {}),
-      eventTimeSkewSeconds: 300,
-    });
+    world.ingest = world.ingestWith({ credentials: new StaticCredentials(read.value), metrics });
   });
   afterAll(() => world.sqs.destroy());
 

@@ -3,30 +3,18 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { StaticCredentials } from '#adapters/credentials';
 import { SqsQueue } from '#adapters/sqs-queue';
-import { readAllSettings } from '#core/config';
 import type { EventStore } from '#core/consume';
 import type { JsonObject } from '#core/json';
-import { silentLogger } from '#core/ports';
 import { maxReceiveCount } from '#infra/definitions';
 import { sign } from '#providers/cooledge';
-import { providers } from '#providers/index';
 import { main as cli } from '../../cli/main.ts';
-import { createHandler as createIngest } from '../../functions/ingest/app.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import { localCredentials, localRegion } from '../../local/stack.ts';
 import { allFaults, type Fault, injectFaults } from '../chaos/faults.ts';
 import { cooledgeEvent, queueMessage, zenbookerEvent } from '../support/factories.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
-import {
-  apiEvent,
-  cooledgeSecret,
-  TallyMetrics,
-  testCredentials,
-  World,
-  zenbookerToken,
-} from '../support/world.ts';
+import { apiEvent, cooledgeSecret, TallyMetrics, World, zenbookerToken } from '../support/world.ts';
 
 /**
  * What happens when the parts around the pipeline fail: the queue at ingest, DynamoDB under the
@@ -72,17 +60,7 @@ describe('the queue refusing writes at ingest', () => {
   function ingestWith(sqs: SQSClient, metrics = new TallyMetrics()) {
     return {
       metrics,
-      handler: createIngest({
-        providers,
-        queue: new SqsQueue(world.urls.queueUrl, sqs),
-        credentials: new StaticCredentials(testCredentials),
-        clock: () => new Date(),
-        logger: silentLogger,
-        metrics,
-        maxBodyBytes: 256 * 1024,
-        providerSettings: readAllSettings(providers, {}),
-        eventTimeSkewSeconds: 300,
-      }),
+      handler: world.ingestWith({ queue: new SqsQueue(world.urls.queueUrl, sqs), metrics }),
     };
   }
 

@@ -10,6 +10,7 @@ import { DynamoEventStore, eventPk, jobPk } from '#adapters/dynamo-store';
 import { SqsQueue } from '#adapters/sqs-queue';
 import { readAllSettings, type SignatureScheme } from '#core/config';
 import type { EventStore } from '#core/consume';
+import type { IngestDeps } from '#core/ingest';
 import type { Queue } from '#core/message';
 import { type Clock, type Logger, silentLogger } from '#core/ports';
 import { sign } from '#providers/cooledge';
@@ -103,18 +104,9 @@ export class World {
     const clock = this.options.clock ?? (() => new Date());
     const logger = this.options.logger ?? silentLogger;
     const queue = new SqsQueue(this.urls.queueUrl, this.sqs);
-    this.ingest = createIngest({
-      providers,
+    this.ingest = this.ingestWith({
       queue: this.options.wrapQueue ? this.options.wrapQueue(queue) : queue,
-      credentials: new StaticCredentials(testCredentials),
-      clock,
-      logger,
       metrics: this.ingestMetrics,
-      maxBodyBytes: 256 * 1024,
-      providerSettings: readAllSettings(providers, {
-        COOLEDGE_SIGNATURE_SCHEME: this.options.signatureScheme ?? 'timestamped',
-      }),
-      eventTimeSkewSeconds: 300,
     });
     const store = new DynamoEventStore({
       eventsTableName: this.names.eventsTable,
@@ -137,6 +129,27 @@ export class World {
       handler: this.consumer,
       batchingWindowSeconds: 0,
       waitTimeSeconds: 0,
+    });
+  }
+
+  /**
+   * The real ingest handler as this world wires it (its queue, the test credentials, its clock and
+   * logger), with some dependencies replaced: another SQS client, other credentials, own metrics.
+   */
+  ingestWith(overrides: Partial<IngestDeps>) {
+    return createIngest({
+      providers,
+      queue: new SqsQueue(this.urls.queueUrl, this.sqs),
+      credentials: new StaticCredentials(testCredentials),
+      clock: this.options.clock ?? (() => new Date()),
+      logger: this.options.logger ?? silentLogger,
+      metrics: new TallyMetrics(),
+      maxBodyBytes: 256 * 1024,
+      providerSettings: readAllSettings(providers, {
+        COOLEDGE_SIGNATURE_SCHEME: this.options.signatureScheme ?? 'timestamped',
+      }),
+      eventTimeSkewSeconds: 300,
+      ...overrides,
     });
   }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { providers } from '#providers/index';
 import { startArgs, startHelp, startOptions } from '../../local/args.ts';
+import { oneEditTypo } from '../support/typos.ts';
 
 /** `npm start -- <argv>` as the runner reads it; help text to nowhere. */
 const read = (argv: readonly string[]) => startArgs(argv, 'HELP', () => {});
@@ -29,19 +30,13 @@ describe('npm start: its arguments, checked as the CLI checks its own', () => {
   });
 
   it('a mistyped flag: one line naming it and the flag it was probably meant to be (property)', () => {
-    const typo = (name: string, at: number, kind: number) =>
-      kind === 0
-        ? name.slice(0, at) + name.slice(at + 1)
-        : kind === 1
-          ? name.slice(0, at) + name[at] + name.slice(at)
-          : name.slice(0, at) + (name[at + 1] ?? '') + name[at] + name.slice(at + 2);
     fc.assert(
       fc.property(
         fc.constantFrom('reset', 'data-dir'),
         fc.nat(),
         fc.integer({ min: 0, max: 2 }),
         (flag, at, kind) => {
-          const typed = typo(flag, at % (flag.length - 1), kind);
+          const typed = oneEditTypo(flag, at % (flag.length - 1), kind);
           fc.pre(typed !== flag && !flags.includes(typed));
           const result = read([`--${typed}`]);
           expect(result.kind).toBe('usage');
