@@ -45,6 +45,9 @@ export interface ColdStartFigure {
   floorMs: number;
 }
 
+// Under node_modules, where Node stops looking for a package.json: the repository's
+// `"type": "module"` does not reach the bundles, so a CommonJS `index.js` loads as CommonJS, as it
+// does from Lambda's /var/task.
 const workDir = join(repoRoot, 'node_modules', '.cache', 'field-webhooks-bench');
 const node = process.execPath;
 

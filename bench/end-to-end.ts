@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { eventPk } from '#adapters/dynamo-store';
 import { SqsQueue } from '#adapters/sqs-queue';
 import type { JsonObject } from '#core/json';
+import { readableEvent } from '#core/records';
 import { eventKey as zenbookerEventKey } from '#providers/zenbooker';
 import { queueDepth } from '../cli/redrive.ts';
 import { createHandler as createIngest } from '../functions/ingest/app.ts';
@@ -392,7 +393,7 @@ export async function runEndToEnd(stack: BenchStack, options: EndToEndOptions): 
   const storedKeys = new Set(events.map((e) => e.pk as string));
   const stored = [...expectedKeys].filter((k) => storedKeys.has(k)).length;
   const appliedByJob = new Map<string, number>();
-  for (const e of events) {
+  for (const e of events.map(readableEvent)) {
     const jobId = (e.entityIds as Record<string, string> | undefined)?.job_id;
     if (e.outcome === 'applied' && jobId) {
       const k = `${e.provider}#${jobId}`;

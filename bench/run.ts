@@ -5,7 +5,7 @@ import { type Column, table as formatTable } from '../cli/format.ts';
 import { round } from '../tools/stats.ts';
 import { benchColdStart, bundles } from './cold-start.ts';
 import { benchConsumer, requestMs } from './consumer.ts';
-import { costPerMillion } from './cost.ts';
+import { costPerMillion, deploymentTemplates, type MonthlyCost, monthlyCost, monthlyGoal } from './cost.ts';
 import { runEndToEnd } from './end-to-end.ts';
 import { benchIngestCpu } from './ingest-cpu.ts';
 import { type LatencyProxyStats, startLatencyProxy } from './lib/latency-proxy.ts';
@@ -281,9 +281,24 @@ const cost = costPerMillion({
 });
 section(
   `Cost per million deliveries (${cost.prices.region}; prices ${cost.prices.checked})`,
-  `${table(cost.lines as never)}\nTOTAL ${cost.totalPerMillion} $/million\nFixed per month: ${cost.fixedMonthly
-    .map((f) => `${f.item} $${f.perMillion}`)
-    .join(', ')}`,
+  `${table(cost.lines as never)}\nTOTAL ${cost.totalPerMillion} $/million`,
+);
+
+// A month of a small business: the per-delivery cost above plus what the synthesised deployment
+// costs whatever its volume, counted from its templates.
+const templates = await deploymentTemplates();
+const monthly = [0, monthlyGoal.events].map((events) => monthlyCost({ events, perMillion: cost, templates }));
+const [idleMonth, smallMonth] = monthly as [MonthlyCost, MonthlyCost];
+section(
+  `Cost per month at 0 and ${monthlyGoal.events.toLocaleString('en-US')} deliveries (list prices, no free tier)`,
+  `${table(
+    smallMonth.lines.map((line, i) => ({
+      item: line.item,
+      'at 0': idleMonth.lines[i]?.monthly,
+      [`at ${monthlyGoal.events}`]: line.monthly,
+      basis: line.basis,
+    })) as never,
+  )}\nTOTAL $${idleMonth.total} at 0, $${smallMonth.total} at ${monthlyGoal.events.toLocaleString('en-US')}`,
 );
 
 const goals: Goal[] = [
@@ -332,6 +347,25 @@ const goals: Goal[] = [
     met: markerCheck.missing === 0 && markerCheck.expired === 0,
   },
   {
+    figure: 'write units per new event',
+    value: `${endToEnd.writeUnitsPerEvent} end to end (70 % Cooledge, 30 % Zenbooker, shuffled); ${consumer
+      .map(
+        (f) =>
+          `${f.payload} ${f.writeUnitsPerEvent}: ${Object.entries(f.writeUnitsByTarget)
+            .map(([target, units]) => `${target} ${units}`)
+            .join(', ')}`,
+      )
+      .join('; ')}`,
+    goal: '≤ 6 end to end',
+    met: endToEnd.writeUnitsPerEvent <= 6,
+  },
+  {
+    figure: `cost per month at 0 and ${monthlyGoal.events.toLocaleString('en-US')} deliveries`,
+    value: `$${idleMonth.total} and $${smallMonth.total}`,
+    goal: `≤ $${monthlyGoal.dollars} at ${monthlyGoal.events.toLocaleString('en-US')}`,
+    met: smallMonth.total <= monthlyGoal.dollars,
+  },
+  {
     figure: 'cost per million deliveries',
     value: `$${cost.totalPerMillion}`,
     goal: '≤ $5',
@@ -374,6 +408,7 @@ const results = {
   endToEnd,
   telemetry,
   cost,
+  monthly,
 };
 writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${outFile} (load at end ${machine.loadAtEnd.join(' ')})`);

@@ -7,6 +7,8 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  LogQueryVisualizationType,
+  LogQueryWidget,
   Metric,
   Stats,
   TextWidget,
@@ -31,7 +33,8 @@ export interface MonitoringProps {
   readonly metricsNamespace: string;
   readonly api: IHttpApi;
   readonly ingest: IFunction;
-  readonly consumer: IFunction;
+  /** With its log group, whose `event processed` lines the dashboard counts. */
+  readonly consumer: IFunction & { readonly logGroup: ILogGroup };
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
   /** Every alarm notifies it when it fires and when it clears. */
@@ -58,13 +61,13 @@ export const sustainedPeriods = 3;
 export const throttledMetricName = 'ApiThrottled';
 
 /**
- * Four days before SQS deletes a dead-lettered event (10 of the 14 days' retention): time to fix
- * the cause and `redrive`, over a weekend. The DLQ's `ApproximateAgeOfOldestMessage` counts from
- * the message's move to the DLQ, while its expiry counts from its first enqueue, so an event that
- * also waited in the queue (the `OldestMessageAge` alarm) has less left than the margin says.
- * SQS documents this age as reported while the queue holds a message; should its metrics still
- * stop (see below), this alarm keeps its state like the depth alarm. It is a second reminder:
- * `DeadLetterQueueNotEmpty` is the call to act.
+ * Four days before SQS deletes a dead-lettered event (10 of the 14 days' retention): the line the
+ * dashboard draws on the age of the DLQ's oldest message, leaving time to fix the cause and
+ * `redrive` over a weekend. The DLQ's `ApproximateAgeOfOldestMessage` counts from the message's
+ * move to the DLQ, while its expiry counts from its first enqueue, so an event that also waited in
+ * the queue has less left than the line says. No alarm watches it (the alarm budget is in
+ * {@link Monitoring}): `DeadLetterQueueNotEmpty` already fired for the same events and stays in
+ * ALARM until the DLQ is empty, and its description gives the deadline.
  */
 export const deadLetterAgeThresholdSeconds = queueRetentionSeconds - 4 * 24 * 60 * 60;
 
@@ -76,9 +79,20 @@ export const deadLetterAgeThresholdSeconds = queueRetentionSeconds - 4 * 24 * 60
 export const oldestMessageAgeThresholdSeconds = queueVisibilityTimeoutSeconds * maxReceiveCount + 300;
 
 /**
- * The alarms and the dashboard. Pipeline metrics are the functions' Powertools counters (EMF,
- * dimension `service` = `ingest` | `consume`, names from `functions/core/ports.ts`); the rest are
- * the AWS metrics of the API, the functions and the queues.
+ * The alarms and the dashboard. Custom metrics are the functions' Powertools counters (EMF,
+ * dimension `service` = `ingest` | `consume`, names from `customMetrics` in
+ * `functions/core/ports.ts`), each written only when something goes wrong, and the 429s counted
+ * from the access log; the rest are the free AWS metrics of the API, the functions and the queues,
+ * and per-event counts come from the logs through Logs Insights widgets.
+ *
+ * Alarms cost $0.10 a month per metric they evaluate, and an account's first 10 alarm metrics are
+ * free (https://aws.amazon.com/cloudwatch/pricing/): there are 9, one metric each, so one more can
+ * come without leaving the free 10. Four signals have no alarm of their own because another alarm
+ * fires for the same incident, as their descriptions say: enqueue failures (answered 503:
+ * `Ingest5xx`), consumer throttles (the queue ages: `OldestMessageAge`), consumer errors and
+ * timeouts (the batch is retried and, failing on, dead-lettered: `DeadLetterQueueNotEmpty`, or the
+ * queue ages), and a dead-lettered event nearing its expiry (`DeadLetterQueueNotEmpty` fired for
+ * it and stays in ALARM; the dashboard marks the age).
  */
 export class Monitoring extends Construct {
   readonly alarms: readonly Alarm[];
@@ -139,9 +153,9 @@ export class Monitoring extends Construct {
     //   stops reporting just the same.
     // - IGNORE keeps the last state: a DLQ seen holding messages stays in ALARM until a datapoint
     //   says otherwise, which happens when the queue is touched again (`redrive`, the console, the
-    //   CLI), and an empty one stays OK. Right after the first deploy the alarms start in
+    //   CLI), and an empty one stays OK. Right after the first deploy the alarm starts in
     //   INSUFFICIENT_DATA; CloudFormation has just created (touched) the DLQ, so its depth (0) is
-    //   reported within minutes and they settle in OK, mailing OK once as every alarm does. An
+    //   reported within minutes and it settles in OK, mailing OK once as every alarm does. An
     //   alarm created (or renamed) while the DLQ sits untouched stays INSUFFICIENT_DATA, not OK,
     //   until the queue is next touched; updating an existing alarm keeps its state.
     const deadLetterMissingData = { treatMissingData: TreatMissingData.IGNORE };
@@ -159,39 +173,20 @@ export class Monitoring extends Construct {
         'DeadLetterQueueNotEmpty',
         dlqDepth,
         1,
-        `Events failed every retry and wait in the DLQ. Read the consumer logs for the cause, fix it, then ${redrive} them (they expire ${retentionDays} days after they were first received). This alarm stays in ALARM until the DLQ is seen empty, even when SQS stops reporting an untouched queue.`,
-        deadLetterMissingData,
-      ),
-      alarm(
-        'DeadLetterQueueNearRetention',
-        dlqAge,
-        deadLetterAgeThresholdSeconds,
-        `An event has waited in the DLQ for ${deadLetterAgeThresholdSeconds / 86_400} days; SQS deletes it ${retentionDays} days after it first entered the queue (sooner if it also waited there). Fix the cause and ${redrive} now: the DLQ may hold the only copy of these events.`,
+        `Events failed every retry and wait in the DLQ: a record that kept failing ("event failed" in the consumer log), or the consumer failing as a whole (an error or timeout returns its batch, which lands here after ${maxReceiveCount} receives; consumer errors have no alarm of their own). Fix the cause, then ${redrive} them. SQS deletes them ${retentionDays} days after they were first received and no second notice comes: the dashboard's DLQ widget marks day ${deadLetterAgeThresholdSeconds / 86_400}. This alarm stays in ALARM until the DLQ is seen empty, even when SQS stops reporting an untouched queue.`,
         deadLetterMissingData,
       ),
       alarm(
         'OldestMessageAge',
         oldestAge,
         oldestMessageAgeThresholdSeconds,
-        `A queued event is older than ${oldestMessageAgeThresholdSeconds} s: the consumer is not keeping up, is throttled or is not polling. Check consumer errors, throttles and maximum concurrency.`,
-      ),
-      alarm(
-        'ConsumerErrors',
-        consumer.metricErrors({ period, statistic: Stats.SUM }),
-        1,
-        'The consumer function failed or timed out as a whole (not a single record): its batch will be retried. Read its logs.',
-      ),
-      alarm(
-        'ConsumerThrottles',
-        consumer.metricThrottles({ period, statistic: Stats.SUM }),
-        1,
-        'The consumer was throttled: the account or Region is out of Lambda concurrency. Events wait in the queue meanwhile.',
+        `A queued event is older than ${oldestMessageAgeThresholdSeconds} s: the consumer is not keeping up, is throttled (the account or Region is out of Lambda concurrency; throttles have no alarm of their own, since they show here) or is not polling (the event source mapping disabled, or every invocation failing). On the dashboard: "Functions: errors and throttles" and the queue's depth. Busy: raise -c consumerMaxConcurrency. Throttled: free or raise the account's Lambda concurrency. Failing: the consumer log says why.`,
       ),
       alarm(
         'Ingest5xx',
         api.metricServerError({ period, statistic: Stats.SUM }),
-        5,
-        'The webhook API answered 5xx at least 5 times in 5 minutes: providers retry, but those deliveries are not being accepted. Usual causes: the credentials secret not filled in or invalid (README: Deploy), SQS unavailable (see IngestEnqueueFailed), or an ingest bug. The ingest log group says "ingest failed" or "enqueue failed".',
+        1,
+        'The webhook API answered 5xx: those deliveries were not accepted (the providers retry them). The ingest log group says why: "enqueue failed" (the queue did not take the event: a missing permission or queue is ours to fix, SQS throttling or an outage passes; enqueue failures answer 503 and have no alarm of their own, the dashboard counts them as EnqueueFailed), the credentials secret not filled in or invalid (README: Deploy), or "ingest failed" (a bug). No log line: the function timed out or was throttled (dashboard: "Functions: errors and throttles").',
       ),
       alarm(
         'ApiThrottled',
@@ -208,12 +203,6 @@ export class Monitoring extends Construct {
         { evaluationPeriods: sustainedPeriods },
       ),
       alarm(
-        'IngestEnqueueFailed',
-        ingestCounter('EnqueueFailed'),
-        1,
-        'The ingest function could not put an authenticated event on the queue and answered 503; the provider will retry.',
-      ),
-      alarm(
         'AuthenticationFailures',
         ingestCounter('RejectedUnauthorized'),
         props.authFailureThreshold,
@@ -223,7 +212,7 @@ export class Monitoring extends Construct {
         'QuarantinedEvents',
         ingestCounter('Quarantined'),
         1,
-        'Authentic events did not match the provider schema; they were accepted and stored as quarantined. Inspect them (CLI `events`), fix the schema, then `replay` them.',
+        `Authentic events failed the provider schema or the admission checks: they were accepted and stored as quarantined, not applied. \`npm run cli -- events --outcome quarantined --stage ${props.stage}\` lists them with their issues; fix the schema (or ask the sender to), then \`npm run cli -- replay --outcome quarantined --stage ${props.stage}\`.`,
       ),
       alarm(
         'Conflicts',
@@ -241,6 +230,19 @@ export class Monitoring extends Construct {
 
     const graph = (title: string, left: IMetric[], width = 8) =>
       new GraphWidget({ title, left, width, height: 6, period });
+    // Per-event counts from the log lines each event writes: no custom metric (one published every
+    // hour costs $0.30 a month), and a query runs, billed per GB scanned, only when someone looks.
+    // Hourly bins: a week of 5-minute bins for every outcome would pass the 10,000 rows a query
+    // returns.
+    const logCounts = (title: string, logGroup: ILogGroup, queryLines: string[]) =>
+      new LogQueryWidget({
+        title,
+        logGroupNames: [logGroup.logGroupName],
+        queryLines,
+        view: LogQueryVisualizationType.STACKEDAREA,
+        width: 12,
+        height: 6,
+      });
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(24),
@@ -250,15 +252,17 @@ export class Monitoring extends Construct {
         markdown: [
           `# Field webhooks (${props.stage})`,
           'provider → **HTTP API** → **ingest** (authenticate, validate) → **queue** (+ DLQ) → **consumer** (dedupe, persist) → DynamoDB',
+          "Volumes are AWS's own metrics and the logs' hourly counts; the custom metrics count only what went wrong.",
         ].join('\n\n'),
         width: 24,
-        height: 2,
+        height: 3,
       }),
     );
     this.dashboard.addWidgets(
-      graph('Ingest: received → accepted | quarantined', [
-        ingestCounter('Received'),
-        ingestCounter('Accepted'),
+      graph('Ingest: requests → queued | quarantined', [
+        api.metricCount({ period, statistic: Stats.SUM, label: 'requests' }),
+        // Accepted and quarantined deliveries; CLI replays and redrives send too.
+        queue.metricNumberOfMessagesSent({ period, statistic: Stats.SUM, label: 'queued' }),
         ingestCounter('Quarantined'),
       ]),
       graph('Ingest: rejected, by reason', [
@@ -278,14 +282,19 @@ export class Monitoring extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
-      graph('Consumer: outcomes', [
-        consumeCounter('Applied'),
-        consumeCounter('Stale'),
-        consumeCounter('Recorded'),
-        consumeCounter('QuarantineRecorded'),
-        consumeCounter('Duplicate'),
+      logCounts('API answers by status, hourly (access log)', props.accessLogs, [
+        'stats count(*) as answers by status, bin(1h)',
+      ]),
+      logCounts('Consumer outcomes, hourly ("event processed" log lines)', consumer.logGroup, [
+        'filter message = "event processed"',
+        'stats count(*) as events by outcome, bin(1h)',
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Consumer: what needs a look', [
         consumeCounter('Conflict'),
         consumeCounter('Unprocessable'),
+        // Retried, and dead-lettered after the redrive count; the DLQ widget shows those.
         consumeCounter('RecordFailed'),
       ]),
       graph('Queue: waiting and oldest (s)', [
@@ -296,7 +305,12 @@ export class Monitoring extends Construct {
         title: 'Dead-letter queue: depth and oldest (s)',
         left: [dlqDepth],
         right: [dlqAge.with({ label: 'oldest DLQ message (s)' })],
-        rightAnnotations: [{ value: deadLetterAgeThresholdSeconds, label: 'DeadLetterQueueNearRetention' }],
+        rightAnnotations: [
+          {
+            value: deadLetterAgeThresholdSeconds,
+            label: `${(queueRetentionSeconds - deadLetterAgeThresholdSeconds) / 86_400} days before SQS deletes it`,
+          },
+        ],
         width: 8,
         height: 6,
         period,

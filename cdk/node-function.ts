@@ -16,12 +16,27 @@ import type { Construct } from 'constructs';
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * esbuild turns a CommonJS dependency's `require('node:…')` into a call to the ambient `require`,
- * which an ES module lacks, and the function would fail only at its first cold start. Today every
- * dependency resolves to an ES module build (`mainFields`), so this is insurance, and costs nothing.
+ * SDK modules the bundles leave out. Each is reached only through an `import()` on a path the
+ * functions never take on Lambda; bundled, it is code to compile, and sometimes built-ins to load,
+ * at every cold start (about 150 KB of each bundle and 12 ms of init, bench/cold-start.ts). Left
+ * external, such an import would fail if it were ever reached.
+ *
+ * - The credential sources after the environment in the SDK's default chain (SSO, the shared config
+ *   and credentials files, `credential_process`, web identity token files, the container and
+ *   instance metadata endpoints): Lambda hands every function its role's credentials in
+ *   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, the chain's first link.
+ * - Event streams: no operation the functions call (SQS `SendMessage`, Secrets Manager
+ *   `GetSecretValue`, DynamoDB writes) streams events.
  */
-const requireShim =
-  "import{createRequire as __cjsRequire}from'node:module';const require=__cjsRequire(import.meta.url);";
+export const unreachableOnLambda = [
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/credential-provider-http',
+  '@smithy/credential-provider-imds',
+  '@smithy/core/event-streams',
+] as const;
 
 /** Properties of a {@link NodeFunction}: a Lambda function's options plus its entry file. */
 export interface NodeFunctionProps
@@ -69,8 +84,8 @@ export interface NodeFunctionProps
   readonly environment?: Record<string, string>;
   /**
    * Start Node with `--enable-source-maps`, so stack traces point at the TypeScript. It costs
-   * part of every cold start (7.5 ms and 6.6 ms, measured by `npm run bench`); the map ships beside the
-   * bundle either way.
+   * part of every cold start (ingest 8–9 ms, consumer 6–7 ms, bench/cold-start.ts); the map ships
+   * beside the bundle either way.
    *
    * @default false
    */
@@ -82,9 +97,11 @@ export interface NodeFunctionProps
  *
  * - Node.js 24 (the version the project builds and tests on: the `node` devDependency) on arm64,
  *   which costs less per GB-second than x86 for the same work.
- * - Bundled locally by esbuild (a devDependency; never Docker) as one minified ES module with its
- *   source map beside it; `--enable-source-maps` only when asked (`sourceMapsAtRuntime`), since
- *   it costs every cold start.
+ * - Bundled locally by esbuild (a devDependency; never Docker) as one minified CommonJS file with
+ *   its source map beside it; `--enable-source-maps` only when asked (`sourceMapsAtRuntime`), since
+ *   it costs every cold start. CommonJS rather than an ES module: Node builds an ES module facade
+ *   for every built-in an ES module imports, and hoists every such import to load time, even those
+ *   of code that runs only later or never; Lambda's runtime `require`s a `.js` handler.
  * - The AWS SDK v3 is bundled rather than taken from the runtime: the version that runs is the one
  *   in `package-lock.json` that the tests ran against, not whatever the runtime ships that week,
  *   and one tree-shaken file loads faster than resolving the runtime copy's many separate modules.
@@ -132,7 +149,7 @@ export class NodeFunction extends NodejsFunction {
         ...callerEnvironment,
       },
       bundling: {
-        format: OutputFormat.ESM,
+        format: OutputFormat.CJS,
         target: 'node24',
         // Prefer packages' ES module builds: they tree-shake, CommonJS does not.
         mainFields: ['module', 'main'],
@@ -140,8 +157,8 @@ export class NodeFunction extends NodejsFunction {
         sourceMap: true,
         // Stack traces need only the mappings; embedded sources would add megabytes to each upload.
         sourcesContent: false,
-        banner: requireShim,
         bundleAwsSDK: true,
+        externalModules: [...unreachableOnLambda],
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
       },

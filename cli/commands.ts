@@ -318,7 +318,8 @@ Options:
   ${providerFilterHelp}
   --status <status>     only jobs with this status
   --limit <n>           at most this many (default 20)
-  --payload             include the latest provider payload (personal data: keep it on screen)
+  --payload             include the body of the job's latest event, from the event log while
+                        its record is kept (personal data: keep it on screen)
   --json                print JSON instead of a table
   -h, --help            show this help
 
@@ -343,14 +344,16 @@ ${targetHelp}
        npm run cli -- events show <first 8+ characters of an event key> [...]
 
 Lists the event log, newest first: one record per (provider, event key) with its outcome, and
-a conflict record for each different body that arrived under an already recorded key. \`events show\`
-prints the key's kept record, then its conflicts (found through the byProvider index: on a large
-table this reads the provider's whole index, without bodies).
+a conflict record for each different body that arrived under an already recorded key. With
+--outcome quarantined, unprocessable or conflict it reads the byProvider index, which holds only
+those records; any other listing scans the events table (every record in full: seconds for a
+month of a small business, minutes for millions of events). \`events show\` prints the key's kept
+record, then its conflicts.
 
 \`events show\` takes a whole event key or, when no key is exactly that, the start of one (at least
-8 characters; a trailing … as \`events\` prints a cut key is ignored): found through the byProvider
-index (newest first, without bodies). A start that matches more than one key lists them all (at
-most 20) on stderr and exits 1, as an unknown key does: give more of it, or --provider.
+8 characters; a trailing … as \`events\` prints a cut key is ignored), found by a scan. A start
+that matches more than one key lists them all (at most 20) on stderr and exits 1, as an unknown
+key does: give more of it, or --provider.
 
 Text output escapes control characters, bidirectional marks and line separators in any stored value
 as \\u{…} (in tables, details and messages alike); --json prints the exact values.

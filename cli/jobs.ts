@@ -1,8 +1,9 @@
+import pLimit from 'p-limit';
 import { CommandError, flag, UsageError } from './args.ts';
 import type { CommandContext } from './commands.ts';
 import { type DetailsLayout, details, json, quote, say, table, timeColumn } from './format.ts';
-import { getJobs, type Item, jobQuery, listJobs, providerFilter } from './store.ts';
-import { resolveTarget } from './target.ts';
+import { getEvents, getJobs, type Item, jobQuery, listJobs, providerFilter } from './store.ts';
+import { resolveTarget, type Target } from './target.ts';
 
 /**
  * `jobs show`'s order of a job record's attributes (written by `jobUpdate` in
@@ -55,10 +56,30 @@ export const jobLayout: DetailsLayout = {
   ],
 };
 
-function withoutPayload(job: Item, keep: boolean): Item {
-  if (keep) return job;
-  const { payload: _payload, ...rest } = job;
-  return rest;
+/**
+ * The job with its latest payload (`--payload`): the body of the event that last moved it forward,
+ * read from that event's log record (`lastEventKey`), since the job keeps no copy. Once that record
+ * has expired (past the dedupe horizon) there is none, and `payload` is absent; a job written by the
+ * first version still holds its own `payload`. Without `keep`, the job without any payload.
+ */
+async function withPayload(target: Target, job: Item, keep: boolean): Promise<Item> {
+  const { payload, ...rest } = job;
+  if (!keep) return rest;
+  const { provider, lastEventKey } = job;
+  if (typeof provider === 'string' && typeof lastEventKey === 'string') {
+    const [event] = await getEvents(target, lastEventKey, [provider]);
+    if (typeof event?.rawBody === 'string') return { ...rest, payload: event.rawBody };
+  }
+  return payload === undefined ? rest : { ...rest, payload };
+}
+
+/** The note for jobs whose payload `--payload` asked for and could not find. */
+function missingPayloads(found: readonly Item[], asked: boolean): string {
+  if (!asked) return '';
+  const missing = found.filter((job) => job.payload === undefined).length;
+  return missing === 0
+    ? ''
+    : `${missing} job(s) without a payload: the event log record of the latest event (lastEventKey) has expired (past the dedupe horizon), or the job was never applied\n`;
 }
 
 /** `jobs [list]` and `jobs show <id>`. */
@@ -75,8 +96,11 @@ export async function jobs(context: CommandContext): Promise<number> {
     const providers = providerFilter(values);
     const target = resolveTarget(values, io.env);
     try {
-      const found = (await getJobs(target, id, providers)).map((job) => withoutPayload(job, payload));
+      const found = await Promise.all(
+        (await getJobs(target, id, providers)).map((job) => withPayload(target, job, payload)),
+      );
       if (found.length === 0) throw new CommandError(`no job ${quote(id)} in ${target.description}`);
+      io.err(missingPayloads(found, payload));
       if (asJson) io.out(json(found.length === 1 ? found[0] : found));
       else io.out(found.map((job) => details(job, jobLayout)).join('\n'));
       return 0;
@@ -92,7 +116,9 @@ export async function jobs(context: CommandContext): Promise<number> {
   try {
     const { items: found, more } = await listJobs(target, query);
     if (asJson) {
-      io.out(json(found.map((job) => withoutPayload(job, payload))));
+      const shown = await pLimit(8).map(found, (job) => withPayload(target, job, payload));
+      io.err(missingPayloads(shown, payload));
+      io.out(json(shown));
       return 0;
     }
     if (found.length === 0) {

@@ -4,8 +4,11 @@ import {
   paginateQuery,
   paginateScan,
   type QueryCommandInput,
+  type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { accountKey, conflictPk, eventPk, jobPk } from '#adapters/dynamo-store';
+import { indexedOutcomes, readableEvent } from '#core/records';
+import { eventsTable } from '#infra/definitions';
 import { providers } from '#providers/index';
 import { integer, oneOf, str, time, UsageError, type Values } from './args.ts';
 import type { Target } from './target.ts';
@@ -215,9 +218,25 @@ export function hasEventFilter(query: EventFilter, values: Values): boolean {
   );
 }
 
-/** One query of the `byProvider` index (provider, receivedAt) per provider; the rest is filtered. */
-function eventIndexQueries(target: Target, query: EventFilter): QueryCommandInput[] {
-  const names: Record<string, string> = { '#provider': 'provider', '#receivedAt': 'receivedAt' };
+/** The attributes a listing reads: the `byProvider` index's, so both paths give the same items. */
+const listedAttributes = [
+  'pk',
+  'provider',
+  'receivedAt',
+  ...eventsTable.globalSecondaryIndexes[0].nonKeyAttributes,
+];
+
+/**
+ * Whether the filter can be answered from the `byProvider` index: only records of an outcome in
+ * `indexedOutcomes` (quarantined, unprocessable, conflict) are in it; anything else is a Scan.
+ */
+export function readsIndex(filter: EventFilter): boolean {
+  return filter.outcome !== undefined && indexedOutcomes.has(filter.outcome);
+}
+
+/** The filter's conditions on the listed attributes, with the names and values they use. */
+function eventConditions(query: EventFilter) {
+  const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const filters: string[] = [];
   const add = (attribute: string, path: string, value: string | undefined) => {
@@ -235,40 +254,84 @@ function eventIndexQueries(target: Target, query: EventFilter): QueryCommandInpu
     filters.push('replayedAt >= :replayedSince');
     values[':replayedSince'] = query.replayedSince;
   }
-
-  let range = '';
-  if (query.since && query.until) range = ' AND #receivedAt BETWEEN :since AND :until';
-  else if (query.since) range = ' AND #receivedAt >= :since';
-  else if (query.until) range = ' AND #receivedAt <= :until';
+  let range: string | undefined;
+  if (query.since && query.until) range = '#receivedAt BETWEEN :since AND :until';
+  else if (query.since) range = '#receivedAt >= :since';
+  else if (query.until) range = '#receivedAt <= :until';
   if (query.since) values[':since'] = query.since;
   if (query.until) values[':until'] = query.until;
-  if (!range) delete names['#receivedAt'];
+  if (range) names['#receivedAt'] = 'receivedAt';
+  return { names, values, filters, range };
+}
 
+/** One query of the `byProvider` index (provider, receivedAt) per provider; the rest is filtered. */
+function eventIndexQueries(target: Target, query: EventFilter): QueryCommandInput[] {
+  const { names, values, filters, range } = eventConditions(query);
   return query.providers.map((provider) => ({
     TableName: target.eventsTable(),
     IndexName: 'byProvider',
-    KeyConditionExpression: `#provider = :provider${range}`,
-    ExpressionAttributeNames: names,
+    KeyConditionExpression: `#provider = :provider${range ? ` AND ${range}` : ''}`,
+    ExpressionAttributeNames: { ...names, '#provider': 'provider' },
     ExpressionAttributeValues: { ...values, ':provider': provider },
     ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
   }));
 }
 
+/**
+ * A Scan of the event log for a filter the index cannot answer, reading only the listed
+ * attributes. It reads every record in full (read units count the whole item, bodies included):
+ * about 1 read unit per 8 KB of the table, so a month of 20,000 events (≈ 40 MB) is ≈ 5,000 units,
+ * a tenth of a cent on demand, and a few seconds; a table of millions of events takes minutes.
+ */
+function eventScan(target: Target, query: EventFilter): ScanCommandInput {
+  const { names, values, filters, range } = eventConditions(query);
+  const projected: Record<string, string> = {};
+  listedAttributes.forEach((attribute, i) => {
+    projected[`#l${i}`] = attribute;
+  });
+  const providerConditions = query.providers.map((provider, i) => {
+    values[`:p${i}`] = eventPk(provider, '');
+    return `begins_with(pk, :p${i})`;
+  });
+  const conditions = [`(${providerConditions.join(' OR ')})`, ...(range ? [range] : []), ...filters];
+  return {
+    TableName: target.eventsTable(),
+    ProjectionExpression: Object.keys(projected).join(', '),
+    FilterExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: { ...names, ...projected },
+    ExpressionAttributeValues: values,
+  };
+}
+
 const byReceivedAt = (a: Item, b: Item) =>
   String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? ''));
 
+/** Every record the scan for `filter` finds, as listed (`readableEvent`). */
+async function scanEvents(target: Target, filter: EventFilter): Promise<Item[]> {
+  const found: Item[] = [];
+  for await (const page of paginateScan({ client: target.doc, pageSize: 1000 }, eventScan(target, filter)))
+    for (const item of page.Items ?? []) found.push(readableEvent(item));
+  return found;
+}
+
 /**
- * The newest `query.limit` matches, newest first, and whether more matched: each provider's query
- * reads one more than the limit (`limit + 1`), so "more" is said only when there are.
+ * The newest `query.limit` matches, newest first, and whether more matched. From the index, each
+ * provider's query reads one more than the limit (`limit + 1`), so "more" is said only when there
+ * are; a Scan reads everything, then sorts.
  */
 export async function listEvents(target: Target, query: EventQuery): Promise<Listing> {
+  if (!readsIndex(query))
+    return listing(
+      (await scanEvents(target, query)).sort((a, b) => byReceivedAt(b, a)),
+      query.limit,
+    );
   const found: Item[] = [];
   for (const input of eventIndexQueries(target, query)) {
     let taken = 0;
     const pages = paginateQuery({ client: target.doc, pageSize: 100 }, { ...input, ScanIndexForward: false });
     for await (const page of pages) {
       const items = page.Items ?? [];
-      found.push(...items);
+      found.push(...items.map(readableEvent));
       taken += items.length;
       if (taken > query.limit) break;
     }
@@ -280,14 +343,15 @@ export async function listEvents(target: Target, query: EventQuery): Promise<Lis
 }
 
 /**
- * Every match, oldest first, as the index stores them: without bodies (`getEvents` reads those),
- * so even a long list stays small.
+ * Every match, oldest first, without bodies (`getEvents` reads those), so even a long list stays
+ * small: from the index when the filter allows (`readsIndex`), else from a Scan.
  */
 export async function allEvents(target: Target, filter: EventFilter): Promise<Item[]> {
+  if (!readsIndex(filter)) return (await scanEvents(target, filter)).sort(byReceivedAt);
   const found: Item[] = [];
   for (const input of eventIndexQueries(target, filter)) {
     for await (const page of paginateQuery({ client: target.doc, pageSize: 1000 }, input))
-      found.push(...(page.Items ?? []));
+      found.push(...(page.Items ?? []).map(readableEvent));
   }
   return found.sort(byReceivedAt);
 }
@@ -302,7 +366,7 @@ export async function getEvents(target: Target, eventKey: string, providerList: 
           ConsistentRead: true,
         }),
       );
-      return out.Item;
+      return out.Item && readableEvent(out.Item);
     }),
   );
   return found.filter((item): item is Item => item !== undefined);
@@ -348,16 +412,10 @@ function providerIndexPages(
  *
  * Called only when the text is not a whole key (that is one GetItem). A prefix cannot be a key
  * lookup: the table's hash key is `<provider>#<event key>`, and DynamoDB matches a hash key only
- * by equality (`begins_with` in a key condition applies to sort keys only). What can find it:
- *  - a Scan with `begins_with(pk, :p)` reads every item of the table in full, raw bodies included
- *    (up to 300 KiB an item);
- *  - a Query of the `byProvider` index (partition = provider, sorted by receive time) with the
- *    filter `begins_with(eventKey, :p)` reads only that provider's index items: keys and a few
- *    short attributes, no bodies (`infra/definitions.ts`).
- * So the index. A filter does not lower the read units (it applies after the read) and a prefix
- * gives no receive-time bound, so it reads the provider's whole partition unless it stops early:
- * newest first, since the event one is looking up is most likely recent. The index is eventually
- * consistent: an event recorded a moment ago may be found by its whole key before its prefix.
+ * by equality (`begins_with` in a key condition applies to sort keys only), and the `byProvider`
+ * index holds only the records that need attention (`indexedOutcomes`). So a Scan filtered on
+ * `begins_with(pk, "<provider>#<prefix>")`, which reads the whole table (see `eventScan` for what
+ * that costs) unless it has found more than `max` keys.
  */
 export async function eventKeysStartingWith(
   target: Target,
@@ -366,32 +424,35 @@ export async function eventKeysStartingWith(
   max: number,
 ): Promise<KeyMatch[]> {
   const found = new Map<string, KeyMatch>();
-  for (const provider of providerList) {
-    const pages = providerIndexPages(
-      target,
-      provider,
-      'begins_with(eventKey, :prefix)',
-      { ':prefix': prefix },
-      {
-        newestFirst: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        if (typeof item.eventKey !== 'string') continue;
-        // A key's conflict records carry its event key too: one candidate per key.
-        const id = eventPk(provider, item.eventKey);
-        const known = found.get(id);
-        // The key's own record rather than a conflict, when both are listed.
-        if (known && isConflictRecord(item)) continue;
-        found.set(id, {
-          provider,
-          eventKey: item.eventKey,
-          receivedAt: typeof item.receivedAt === 'string' ? item.receivedAt : undefined,
-          outcome: item.outcome,
-        });
-      }
-      if (found.size > max) break;
+  const values: Record<string, unknown> = {};
+  const conditions = providerList.map((provider, i) => {
+    values[`:p${i}`] = eventPk(provider, prefix);
+    return `begins_with(pk, :p${i})`;
+  });
+  const pages = paginateScan(
+    { client: target.doc, pageSize: 1000 },
+    {
+      TableName: target.eventsTable(),
+      ProjectionExpression: 'pk, eventKey, receivedAt, outcome',
+      FilterExpression: conditions.join(' OR '),
+      ExpressionAttributeValues: values,
+    },
+  );
+  for await (const page of pages) {
+    for (const listed of page.Items ?? []) {
+      const item = readableEvent(listed);
+      if (typeof item.eventKey !== 'string' || typeof item.provider !== 'string') continue;
+      // A key's conflict records carry its event key too: one candidate per key.
+      const id = eventPk(item.provider, item.eventKey);
+      const known = found.get(id);
+      // The key's own record rather than a conflict, when both are listed.
+      if (known && isConflictRecord(item)) continue;
+      found.set(id, {
+        provider: item.provider,
+        eventKey: item.eventKey,
+        receivedAt: typeof item.receivedAt === 'string' ? item.receivedAt : undefined,
+        outcome: item.outcome,
+      });
     }
     if (found.size > max) break;
   }
@@ -405,7 +466,7 @@ export async function getEventItem(target: Target, pk: string): Promise<Item | u
   const out = await target.doc.send(
     new GetCommand({ TableName: target.eventsTable(), Key: { pk }, ConsistentRead: true }),
   );
-  return out.Item;
+  return out.Item && readableEvent(out.Item);
 }
 
 /**
@@ -473,7 +534,9 @@ export async function getEventRecords(
           : [...((kept.conflicts as Set<string> | undefined) ?? [])].map((fingerprint) => ({
               pk: conflictPk(provider, eventKey, fingerprint),
             }));
-      const conflicts = (await batchGet(target, target.eventsTable(), conflictKeys)).sort(byReceivedAt);
+      const conflicts = (await batchGet(target, target.eventsTable(), conflictKeys))
+        .map(readableEvent)
+        .sort(byReceivedAt);
       return { provider, eventKey, kept, conflicts };
     }),
   );

@@ -1,10 +1,11 @@
+import type { StoreResult } from '#core/consume';
 import type { Logger, MetricName, Metrics } from '#core/ports';
 import { escapeTerminalActive, hasTerminalActive } from '#core/text';
 
 /**
  * Terminal telemetry for the local runner: one short line per log call instead of Powertools'
- * JSON, and metrics counted in memory for the summary printed on exit. The handlers only ever pass
- * names, ids and counts here, never a body, a header value or a secret.
+ * JSON, and metrics and outcomes counted in memory for the summary printed on exit. The handlers
+ * only ever pass names, ids and counts here, never a body, a header value or a secret.
  */
 
 type Level = 'info' | 'warn' | 'error';
@@ -87,5 +88,60 @@ export class TallyMetrics implements Metrics {
   /** `name=total` for each metric counted, in the order first counted. */
   summary(): string {
     return [...this.counts].map(([name, n]) => `${name}=${n}`).join(' ');
+  }
+}
+
+/** What an event ended as: a consumer outcome, or the ingest's `accepted`, or `failed` (to be retried). */
+export type TalliedOutcome = StoreResult | 'accepted' | 'failed';
+
+/** The outcome a handler's log line reports, when it is the line an event ends with. */
+function outcomeOf(message: string, data: Record<string, unknown> | undefined): TalliedOutcome | undefined {
+  switch (message) {
+    case 'event accepted':
+      return 'accepted';
+    case 'event quarantined':
+      return 'quarantined';
+    case 'event processed':
+      return data?.outcome as StoreResult | undefined;
+    case 'event failed':
+      return 'failed';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Counts each event's outcome from the line the handlers log for it (the ingest's `event accepted`
+ * and `event quarantined`, the consumer's `event processed` and `event failed`) and passes every
+ * line on. Per-event counts are not metrics, since a custom metric published every hour costs
+ * $0.30 a month (`customMetrics` in `functions/core/ports.ts`): on AWS the dashboard counts these
+ * lines with Logs Insights, and locally this does, for the runner's summary and the tests.
+ */
+export class OutcomeTally implements Logger {
+  readonly counts = new Map<TalliedOutcome, number>();
+  constructor(private readonly inner: Logger) {}
+  info(message: string, data?: Record<string, unknown>): void {
+    this.tally(message, data);
+    this.inner.info(message, data);
+  }
+  warn(message: string, data?: Record<string, unknown>): void {
+    this.tally(message, data);
+    this.inner.warn(message, data);
+  }
+  error(message: string, data?: Record<string, unknown>): void {
+    this.tally(message, data);
+    this.inner.error(message, data);
+  }
+  /** How many events ended as `outcome`; 0 when none did. */
+  get(outcome: TalliedOutcome): number {
+    return this.counts.get(outcome) ?? 0;
+  }
+  /** `outcome=total` for each outcome seen, in the order first seen. */
+  summary(): string {
+    return [...this.counts].map(([outcome, n]) => `${outcome}=${n}`).join(' ');
+  }
+  private tally(message: string, data: Record<string, unknown> | undefined): void {
+    const outcome = outcomeOf(message, data);
+    if (outcome) this.counts.set(outcome, this.get(outcome) + 1);
   }
 }

@@ -21,7 +21,7 @@ import {
   writeStackFile,
 } from './config.ts';
 import { lockDataDir } from './lock.ts';
-import { type LineWriter, lineLogger, TallyMetrics } from './log.ts';
+import { type LineWriter, lineLogger, OutcomeTally, TallyMetrics } from './log.ts';
 import { SqsPoller } from './poller.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
 import {
@@ -280,16 +280,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
 
     const ingestMetrics = new TallyMetrics();
     const consumerMetrics = new TallyMetrics();
+    const ingestOutcomes = new OutcomeTally(lineLogger('ingest', options.out, colour));
+    const consumerLogger = lineLogger('consume', options.out, colour);
+    const consumerOutcomes = new OutcomeTally(consumerLogger);
     const handlerEnv = { ...settings.handlerEnv, QUEUE_URL: queues.queueUrl };
     const ingest = createIngest({
       ...ingestDeps(handlerEnv, settings.providers),
-      logger: lineLogger('ingest', options.out, colour),
+      logger: ingestOutcomes,
       metrics: ingestMetrics,
     });
-    const consumerLogger = lineLogger('consume', options.out, colour);
     const consumer = createConsumer({
       ...consumerDeps(handlerEnv, settings.providers),
-      logger: consumerLogger,
+      logger: consumerOutcomes,
       metrics: consumerMetrics,
     });
     const pollers = Array.from(
@@ -344,8 +346,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       stack,
       // Empty once stopped: a pid the OS may have handed to another process is never signalled.
       childPids: () => (stopped ? [] : services.flatMap((s) => (s.pid ? [s.pid] : []))),
-      summary: () =>
-        `ingest: ${ingestMetrics.summary() || 'nothing received'}; consumer: ${consumerMetrics.summary() || 'nothing processed'}`,
+      // Outcomes from the log lines, then the metrics, which count only what went wrong.
+      summary: () => {
+        const counted = (outcomes: OutcomeTally, metrics: TallyMetrics) =>
+          [outcomes.summary(), metrics.summary()].filter(Boolean).join(' ');
+        return `ingest: ${counted(ingestOutcomes, ingestMetrics) || 'nothing received'}; consumer: ${counted(consumerOutcomes, consumerMetrics) || 'nothing processed'}`;
+      },
       stop: async () => {
         log.info('stopping: no new requests, draining what is in flight');
         await running.close();

@@ -5,7 +5,7 @@ import type { EventRecord, EventStore, JobWrite } from '#core/consume';
 import { silentLogger } from '#core/ports';
 import { providers } from '#providers/index';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
-import { TallyMetrics } from '../../local/log.ts';
+import { OutcomeTally, TallyMetrics } from '../../local/log.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import { dynamoClient, sqsClient } from '../../local/stack.ts';
 import { type FaultInjector, injectFaults, randomFaults } from '../../test/chaos/faults.ts';
@@ -91,15 +91,16 @@ async function run(input: ConsumerWorkerInput, port: NonNullable<typeof parentPo
     }),
     input.expected,
   );
-  const outcomes = new TallyMetrics();
+  // Outcomes from the consumer's one log line per event: it publishes no metric for a healthy one.
+  const outcomes = new OutcomeTally(silentLogger);
   const consumer = createConsumer({
     providers,
     store,
     clock: () => new Date(),
     dedupeHorizonDays: 30,
     eventTimeSkewSeconds: 300,
-    logger: silentLogger,
-    metrics: outcomes,
+    logger: outcomes,
+    metrics: new TallyMetrics(),
   });
   const invocations: ConsumerWorkerStats['invocations'] = [];
   let crashes = 0;

@@ -20,6 +20,7 @@ import {
   eventPk,
   type Item,
   jobPk,
+  retiredJobAttributes,
   storedEvent,
   storedJob,
 } from '#core/records';
@@ -266,9 +267,9 @@ export class DynamoEventStore implements EventStore {
       const expression = `SET ${sets.map(([name, value]) => `${name} = if_not_exists(${name}, ${value})`).join(', ')}`;
       return { Update: update(this.jobs, key, expression, names, values, condition) };
     }
-    // `advanceAttributes`, `createdAt` once, and one more event counted.
+    // `advanceAttributes`, `createdAt` once, one more event counted, the retired attributes removed.
     const { names, values, sets } = assignments(advanceAttributes(job));
-    const expression = `SET ${sets.map(([name, value]) => `${name} = ${value}`).join(', ')}, createdAt = if_not_exists(createdAt, :now) ADD eventCount :one`;
+    const expression = `SET ${sets.map(([name, value]) => `${name} = ${value}`).join(', ')}, createdAt = if_not_exists(createdAt, :now) REMOVE ${retiredJobAttributes.join(', ')} ADD eventCount :one`;
     return {
       Update: update(this.jobs, key, expression, names, { ...values, ':now': job.now, ':one': 1 }, condition),
     };

@@ -45,8 +45,6 @@ export interface JobWrite {
   jobId: string;
   accountId: string | undefined;
   fields: JobFields;
-  /** The latest provider payload, as received. */
-  payload: string;
   eventKey: string;
   eventType: string;
   /**
@@ -164,7 +162,7 @@ export async function consume(messageBody: string, deps: ConsumeDeps): Promise<S
   }
   let write: Write;
   try {
-    write = plan(message, raw, identified, now, deps);
+    write = plan(message, identified, now, deps);
   } catch (error) {
     return recordUnprocessable(identified.event, error, deps);
   }
@@ -209,7 +207,7 @@ function identify(message: QueueMessage, raw: Buffer, base: EventRecord, deps: C
 }
 
 /** Decides what to write for a message, without writing: validation, mapping and admission. */
-function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, deps: ConsumeDeps): Write {
+function plan(message: QueueMessage, from: Identified, now: Date, deps: ConsumeDeps): Write {
   const write = (event: EventRecord, run: (store: EventStore) => Promise<StoreResult>): Write =>
     Object.assign(run, { event });
   const { provider, event: identified } = from;
@@ -248,7 +246,6 @@ function plan(message: QueueMessage, raw: Buffer, from: Identified, now: Date, d
       jobId: job.jobId,
       accountId: facts.accountId,
       fields: clipFields(job.fields),
-      payload: raw.toString('utf8'),
       eventKey: message.eventKey,
       eventType: message.eventType,
       fingerprint: event.fingerprint,

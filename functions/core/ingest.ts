@@ -85,7 +85,6 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   if (request.method.toUpperCase() !== 'POST') {
     return problem(405, 'Webhooks are delivered with POST.', { allow: 'POST' });
   }
-  metrics.count('Received');
 
   const headers = lowerCaseHeaders(request.headers);
   const size = bodySize(request);
@@ -194,7 +193,6 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       issues: validation.issues,
     });
   }
-  metrics.count('Accepted');
   logger.info('event accepted', logged);
   return json(202, { status: 'accepted', provider: provider.name, event_key: envelope.eventKey });
 }

@@ -8,6 +8,7 @@ import {
   eventPk,
   type Item,
   jobPk,
+  retiredJobAttributes,
   storedEvent,
   storedJob,
 } from './records.ts';
@@ -118,6 +119,7 @@ export class MemoryEventStore implements EventStore {
       const item: Item = { ...stored, pk: key };
       for (const [attribute, value] of advanceAttributes(job))
         if (value !== undefined) item[attribute] = value;
+      for (const attribute of retiredJobAttributes) delete item[attribute];
       item.createdAt ??= job.now;
       item.eventCount = ((stored?.eventCount as number | undefined) ?? 0) + 1;
       this.jobs.set(key, item);

@@ -7,32 +7,48 @@ export interface Logger {
   error(message: string, data?: Record<string, unknown>): void;
 }
 
-export type MetricName =
+/**
+ * When a custom metric is published, which is what CloudWatch bills: $0.30 a month per metric,
+ * prorated by the hour and only for the hours in which it is published
+ * (https://aws.amazon.com/cloudwatch/pricing/). `perEvent`: with (nearly) every event, so the full
+ * $0.30 at any steady volume; `failure`: only when something goes wrong, so next to nothing in a
+ * healthy month.
+ */
+export type MetricPublication = 'perEvent' | 'failure';
+
+/**
+ * Every custom metric the functions publish (Powertools EMF, namespace `FieldWebhooks/<stage>`,
+ * dimension `service`: each name is counted by one function only), and when. All of them count
+ * something going wrong. What every event does is in one log line instead (the ingest's `event
+ * accepted`, the consumer's `event processed` with its outcome), which the dashboard counts with
+ * Logs Insights beside AWS's own free metrics (API requests, messages sent). The monthly cost model
+ * (`bench/cost.ts`) prices this list, so a name added here is a name it charges for.
+ */
+export const customMetrics = {
   // ingest
-  | 'Received'
-  | 'Accepted'
-  | 'Quarantined'
+  /** An authentic event failed the schema or the admission checks: accepted, stored as quarantined. */
+  Quarantined: 'failure',
   /** Every 401, whatever its reason (the `AuthenticationFailures` alarm counts these). */
-  | 'RejectedUnauthorized'
+  RejectedUnauthorized: 'failure',
   /** Of those 401s: an authentic event for an account its credential is not bound to. */
-  | 'RejectedUnboundAccount'
-  | 'RejectedBadRequest'
-  | 'RejectedUnsupportedMediaType'
-  | 'RejectedTooLarge'
+  RejectedUnboundAccount: 'failure',
+  RejectedBadRequest: 'failure',
+  RejectedUnsupportedMediaType: 'failure',
+  RejectedTooLarge: 'failure',
   /** Local runner only: in AWS, API Gateway answers unknown paths before the function runs. */
-  | 'RejectedNotFound'
-  | 'EnqueueFailed'
+  RejectedNotFound: 'failure',
+  /** The queue did not take the event (SQS refused or unreachable): answered 503, as `Ingest5xx` counts. */
+  EnqueueFailed: 'failure',
   // consumer
-  | 'Applied'
-  | 'Stale'
-  | 'Recorded'
-  | 'QuarantineRecorded'
-  | 'Duplicate'
   /** A known event key arrived with a different body: the first stays applied, the second is kept. */
-  | 'Conflict'
+  Conflict: 'failure',
   /** The store refused the event for good (a mapping bug, a value DynamoDB rejects): recorded with its reason. */
-  | 'Unprocessable'
-  | 'RecordFailed';
+  Unprocessable: 'failure',
+  /** A record failed and goes back to the queue, to be retried and after the redrive count dead-lettered. */
+  RecordFailed: 'failure',
+} as const satisfies Record<string, MetricPublication>;
+
+export type MetricName = keyof typeof customMetrics;
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;

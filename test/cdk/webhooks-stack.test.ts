@@ -2,7 +2,7 @@ import { type CfnResource, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MetricName } from '#core/ports';
+import { customMetrics, type MetricName } from '#core/ports';
 import type { AnyProvider } from '#core/provider';
 import { routePath } from '#core/routes';
 import {
@@ -12,6 +12,7 @@ import {
   defaults,
 } from '#infra/definitions';
 import { providers, registry } from '#providers/index';
+import { monthlyCost } from '../../bench/cost.ts';
 import { throttleKeys } from '../../cdk/config.ts';
 import {
   deadLetterAgeThresholdSeconds,
@@ -19,6 +20,7 @@ import {
   throttledMetricName,
 } from '../../cdk/monitoring.ts';
 import { webhookUrlOutputId } from '../../cdk/webhooks-stack.ts';
+import { retiredVolumeMetrics } from '../support/factories.ts';
 import {
   logicalId,
   resolveOffline,
@@ -48,7 +50,7 @@ const ingestVariables = (synthesized: Synthesized): Record<string, unknown> => {
 };
 
 describe('functions', () => {
-  it('run on Node.js 24, arm64, from the bundled ES module, without source maps at run time', () => {
+  it('run on Node.js 24, arm64, from the bundled CommonJS file, without source maps at run time', () => {
     const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(2);
     for (const [, fn] of functions) {
@@ -441,12 +443,8 @@ describe('alarms', () => {
         'ApiThrottled',
         'AuthenticationFailures',
         'Conflicts',
-        'ConsumerErrors',
-        'ConsumerThrottles',
-        'DeadLetterQueueNearRetention',
         'DeadLetterQueueNotEmpty',
         'Ingest5xx',
-        'IngestEnqueueFailed',
         'OldestMessageAge',
         'QuarantinedEvents',
         'Unprocessable',
@@ -458,7 +456,7 @@ describe('alarms', () => {
     }
   });
 
-  it('keeps the DLQ alarms in their last state when SQS stops reporting an untouched DLQ', () => {
+  it('keeps the DLQ alarm in its last state when SQS stops reporting an untouched DLQ', () => {
     const found = alarms();
     for (const [name, alarm] of Object.entries(found)) {
       const deadLetter = name.startsWith('field-webhooks-prod/DeadLetterQueue');
@@ -467,7 +465,7 @@ describe('alarms', () => {
     }
   });
 
-  it('watches the DLQ, the queue age, the consumer and the API with AWS metrics', () => {
+  it('watches the DLQ, the queue age and the API with AWS metrics', () => {
     const found = alarms();
     expect(found['field-webhooks-prod/DeadLetterQueueNotEmpty']).toMatchObject({
       Namespace: 'AWS/SQS',
@@ -486,43 +484,67 @@ describe('alarms', () => {
       MetricName: 'ApproximateAgeOfOldestMessage',
       Dimensions: [{ Name: 'QueueName', Value: 'field-webhooks-prod-webhook-events' }],
     });
-    const consumerRef = { Ref: logicalId(deployed.stack, deployed.stack.consumer) };
-    for (const metric of ['Errors', 'Throttles']) {
-      expect(found[`field-webhooks-prod/Consumer${metric}`]).toMatchObject({
-        Namespace: 'AWS/Lambda',
-        MetricName: metric,
-        Dimensions: [{ Name: 'FunctionName', Value: consumerRef }],
-        Threshold: 1,
-      });
-    }
+    // Every 5xx is a delivery not accepted, an enqueue failure's 503 included.
     expect(found['field-webhooks-prod/Ingest5xx']).toMatchObject({
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
       Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(deployed.stack, deployed.stack.api) } }],
+      Statistic: 'Sum',
+      Threshold: 1,
     });
   });
 
-  it('raises an alarm while the oldest DLQ message is four days from its retention limit', () => {
+  it('keeps to 9 alarms of one metric each, so a tenth stays within the 10 alarm metrics AWS gives free', () => {
+    const found = Object.values(alarms());
+    expect(found.length).toBeLessThanOrEqual(9);
+    for (const alarm of found) {
+      // A metric-math alarm (`Metrics`) bills every metric it reads.
+      expect(alarm.MetricName, alarm.AlarmName).toEqual(expect.any(String));
+      expect(alarm.Metrics, alarm.AlarmName).toBeUndefined();
+    }
+    // The monthly cost model counts them from the same template.
+    const templates = [deployed.template.toJSON(), deployed.statefulTemplate.toJSON()];
+    const { lines } = monthlyCost({ events: 0, perMillion: { totalPerMillion: 0 }, templates });
+    expect(lines.find((line) => line.item === 'CloudWatch alarms')?.monthly).toBeCloseTo(found.length * 0.1);
+  });
+
+  it('says in the alarm that fires for it what a signal without an alarm of its own means', () => {
+    const found = alarms();
+    const description = (name: string) => found[`field-webhooks-prod/${name}`]?.AlarmDescription as string;
+    // Enqueue failures answer 503; consumer throttles age the queue; a consumer failing as a whole
+    // sends its batches to the DLQ, whose alarm also carries the deadline SQS keeps them to.
+    expect(description('Ingest5xx')).toContain('"enqueue failed"');
+    expect(description('Ingest5xx')).toContain('EnqueueFailed');
+    expect(description('OldestMessageAge')).toContain('throttled');
+    expect(description('OldestMessageAge')).toContain('consumerMaxConcurrency');
+    expect(description('DeadLetterQueueNotEmpty')).toContain('the consumer failing as a whole');
+    for (const name of [
+      'IngestEnqueueFailed',
+      'ConsumerErrors',
+      'ConsumerThrottles',
+      'DeadLetterQueueNearRetention',
+    ]) {
+      expect(found[`field-webhooks-prod/${name}`], name).toBeUndefined();
+    }
+  });
+
+  it('describes every alarm within CloudFormation’s 1024 characters', () => {
+    for (const alarm of Object.values(alarms())) {
+      expect((alarm.AlarmDescription as string).length, alarm.AlarmName).toBeLessThanOrEqual(1024);
+    }
+  });
+
+  it('says in the DLQ alarm how long SQS keeps dead-lettered events, and which day the dashboard marks', () => {
     // The DLQ's retention as deployed, in the nested stack.
     const [[, dlq]] = resourcesOf(deployed.statefulTemplate, 'AWS::SQS::Queue').filter(
       ([, queue]) => queue.Properties.QueueName === 'field-webhooks-prod-webhook-events-dlq',
     ) as [[string, { Properties: { MessageRetentionPeriod: number } }]];
     const retentionSeconds = dlq.Properties.MessageRetentionPeriod;
-    const nearRetention = alarms()['field-webhooks-prod/DeadLetterQueueNearRetention'];
-    expect(nearRetention).toMatchObject({
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateAgeOfOldestMessage',
-      Dimensions: [{ Name: 'QueueName', Value: 'field-webhooks-prod-webhook-events-dlq' }],
-      Statistic: 'Maximum',
-      Period: 300,
-      Threshold: retentionSeconds - 4 * 86_400,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      EvaluationPeriods: 1,
-      DatapointsToAlarm: 1,
-      TreatMissingData: 'ignore',
-    });
-    expect(nearRetention.AlarmDescription).toContain('npm run cli -- redrive --stage prod');
-    expect(nearRetention.AlarmDescription).toContain(`${retentionSeconds / 86_400} days`);
+    expect(deadLetterAgeThresholdSeconds).toBe(retentionSeconds - 4 * 86_400);
+    const notEmpty = alarms()['field-webhooks-prod/DeadLetterQueueNotEmpty'];
+    expect(notEmpty.AlarmDescription).toContain('npm run cli -- redrive --stage prod');
+    expect(notEmpty.AlarmDescription).toContain(`${retentionSeconds / 86_400} days`);
+    expect(notEmpty.AlarmDescription).toContain(`marks day ${deadLetterAgeThresholdSeconds / 86_400}`);
   });
 
   it('counts 429s from the access log and raises an alarm when they are sustained', () => {
@@ -585,7 +607,7 @@ describe('alarms', () => {
     });
   });
 
-  it('watches enqueue failures, authentication failures and quarantines through the ingest metrics', () => {
+  it('watches authentication failures and quarantines through the ingest metrics', () => {
     const found = alarms();
     const ingestMetric = (name: MetricName) => ({
       Namespace: 'FieldWebhooks/prod',
@@ -593,11 +615,13 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'service', Value: 'ingest' }],
       Statistic: 'Sum',
     });
-    expect(found['field-webhooks-prod/IngestEnqueueFailed']).toMatchObject(ingestMetric('EnqueueFailed'));
     expect(found['field-webhooks-prod/QuarantinedEvents']).toMatchObject({
       ...ingestMetric('Quarantined'),
       Threshold: 1,
     });
+    expect(found['field-webhooks-prod/QuarantinedEvents']?.AlarmDescription).toContain(
+      'npm run cli -- replay --outcome quarantined --stage prod',
+    );
     expect(found['field-webhooks-prod/AuthenticationFailures']).toMatchObject({
       ...ingestMetric('RejectedUnauthorized'),
       Threshold: 20,
@@ -647,48 +671,93 @@ describe('alarms', () => {
 });
 
 describe('dashboard', () => {
-  it('charts the flow: received, accepted, quarantined, rejections, duplicates, applied, stale, DLQ', () => {
+  type Widget = {
+    type: string;
+    properties: {
+      title?: string;
+      metrics?: unknown[][];
+      annotations?: unknown;
+      query?: string;
+      view?: string;
+    };
+  };
+  /** The dashboard's widgets; a `Ref` in the body (the API, a function, a log group) reads as its logical id. */
+  const widgets = (): Widget[] => {
     const [[, dashboard]] = resourcesOf(deployed.template, 'AWS::CloudWatch::Dashboard') as [
       [string, { Properties: { DashboardName: string; DashboardBody: unknown } }],
     ];
     expect(dashboard.Properties.DashboardName).toBe('field-webhooks-prod');
-    const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    const charted: MetricName[] = [
-      'Received',
-      'Accepted',
-      'Quarantined',
-      'RejectedUnauthorized',
-      'RejectedUnboundAccount',
-      'RejectedBadRequest',
-      'RejectedUnsupportedMediaType',
-      'RejectedTooLarge',
-      'EnqueueFailed',
-      'Applied',
-      'Stale',
-      'Recorded',
-      'QuarantineRecorded',
-      'Duplicate',
-      'Conflict',
-      'Unprocessable',
-      'RecordFailed',
-    ];
-    for (const name of charted) expect(body).toContain(`\\"${name}\\"`);
+    const join = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    const text = join[1]
+      .map((part) => (typeof part === 'string' ? part : ((part as { Ref?: string }).Ref ?? '<token>')))
+      .join(join[0]);
+    return JSON.parse(text).widgets;
+  };
+  const titled = (title: string) => widgets().find((w) => w.properties.title === title);
+  /** Each metric line of a graph as [namespace, name]; a line that repeats them is `...`. */
+  const chartedMetrics = () => {
+    const charted: Array<[string, string]> = [];
+    for (const widget of widgets()) {
+      for (const line of widget.properties.metrics ?? []) {
+        const [namespace, name] = line.filter((x) => typeof x === 'string') as string[];
+        if (namespace && name) charted.push([namespace, name]);
+      }
+    }
+    return charted;
+  };
+
+  it('charts every failure metric, and no custom metric but those and the 429s', () => {
+    const custom = chartedMetrics()
+      .filter(([namespace]) => namespace === 'FieldWebhooks/prod')
+      .map(([, name]) => name);
     // API Gateway answers unknown paths itself (only the providers' routes exist): never emitted in AWS.
-    expect(body).not.toContain('RejectedNotFound');
-    expect(body).toContain('field-webhooks-prod-webhook-events-dlq');
+    const failures = Object.keys(customMetrics).filter((name) => name !== 'RejectedNotFound');
+    expect(new Set(custom)).toEqual(new Set([...failures, throttledMetricName]));
+    for (const name of retiredVolumeMetrics) {
+      expect(custom, name).not.toContain(name);
+    }
+  });
+
+  it('charts the volumes with the API’s and the queue’s own metrics', () => {
+    expect(titled('Ingest: requests → queued | quarantined')?.properties.metrics).toEqual([
+      [
+        'AWS/ApiGateway',
+        'Count',
+        'ApiId',
+        logicalId(deployed.stack, deployed.stack.api),
+        { label: 'requests', stat: 'Sum' },
+      ],
+      [
+        'AWS/SQS',
+        'NumberOfMessagesSent',
+        'QueueName',
+        'field-webhooks-prod-webhook-events',
+        { label: 'queued', stat: 'Sum' },
+      ],
+      ['FieldWebhooks/prod', 'Quarantined', 'service', 'ingest', { stat: 'Sum' }],
+    ]);
+  });
+
+  it('counts the API’s answers and the consumer’s outcomes from the logs, with Logs Insights', () => {
+    const logWidgets = widgets().filter((w) => w.type === 'log');
+    expect(logWidgets).toHaveLength(2);
+    const accessLogs = resourcesOf(deployed.template, 'AWS::Logs::LogGroup').find(([id]) =>
+      id.startsWith('ApiAccessLogs'),
+    )?.[0];
+    const consumerLogs = logicalId(deployed.stack, deployed.stack.consumer.logGroup);
+    const answers = titled('API answers by status, hourly (access log)');
+    expect(answers).toMatchObject({ type: 'log', properties: { view: 'timeSeries' } });
+    expect(answers?.properties.query).toBe(
+      `SOURCE '${accessLogs}' | stats count(*) as answers by status, bin(1h)`,
+    );
+    const outcomes = titled('Consumer outcomes, hourly ("event processed" log lines)');
+    expect(outcomes?.properties.query).toBe(
+      `SOURCE '${consumerLogs}' | filter message = "event processed"\n| stats count(*) as events by outcome, bin(1h)`,
+    );
   });
 
   it('charts the DLQ’s depth and the age of its oldest message, and the 429s', () => {
-    const [[, dashboard]] = resourcesOf(deployed.template, 'AWS::CloudWatch::Dashboard') as [
-      [string, { Properties: { DashboardBody: unknown } }],
-    ];
-    // The body joins Refs (the API, the functions) into JSON; only the literal parts matter here.
-    const join = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-    const text = join[1].map((part) => (typeof part === 'string' ? part : '<ref>')).join(join[0]);
-    const body = JSON.parse(text);
-    type Widget = { properties: { title?: string; metrics?: unknown[][]; annotations?: unknown } };
-    const widgets = body.widgets as Widget[];
-    const dlq = widgets.find((w) => w.properties.title === 'Dead-letter queue: depth and oldest (s)');
+    const dlq = titled('Dead-letter queue: depth and oldest (s)');
     expect(dlq?.properties.metrics).toEqual([
       [
         'AWS/SQS',
@@ -706,13 +775,12 @@ describe('dashboard', () => {
       ],
     ]);
     expect(dlq?.properties.annotations).toEqual({
-      // The alarm's threshold (its test ties that to the DLQ's retention).
+      // Four days before SQS deletes a dead-lettered event (the DLQ alarm's test ties it to the retention).
       horizontal: [
-        { value: deadLetterAgeThresholdSeconds, label: 'DeadLetterQueueNearRetention', yAxis: 'right' },
+        { value: deadLetterAgeThresholdSeconds, label: '4 days before SQS deletes it', yAxis: 'right' },
       ],
     });
-    const api = widgets.find((w) => w.properties.title === 'API: requests and errors');
-    expect(api?.properties.metrics).toContainEqual([
+    expect(titled('API: requests and errors')?.properties.metrics).toContainEqual([
       'FieldWebhooks/prod',
       'ApiThrottled',
       { label: '429 (throttled)', stat: 'Sum' },
@@ -748,7 +816,7 @@ describe('the stack', () => {
     for (const [type, count] of [
       ['AWS::Lambda::EventSourceMapping', 1],
       ['AWS::Lambda::Function', 2],
-      ['AWS::CloudWatch::Alarm', 13],
+      ['AWS::CloudWatch::Alarm', 9],
     ] as const) {
       const found = resourcesOf(deployed.template, type);
       expect(found, type).toHaveLength(count);

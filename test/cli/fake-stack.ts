@@ -20,10 +20,11 @@ import type { Target } from '../../cli/target.ts';
 
 /**
  * An events table (and a jobs table) in memory behind a real `DynamoDBDocumentClient` (the SDK's paginators insist on
- * one), answering GetItem, BatchGetItem and Query of `byProvider` as DynamoDB would: the index
- * holds only items with a receive time, projected to the keys and `infra/definitions.ts`'s
- * attributes. Expressions are evaluated for the forms the CLI writes (`a = :v`, `<>`, `>=`, `<=`,
- * `BETWEEN`, joined by AND); anything else throws, so a new form cannot pass untested.
+ * one), answering GetItem, BatchGetItem, Scan and Query of `byProvider` as DynamoDB would: the
+ * index holds only items with a `provider` and a receive time, projected to the keys and
+ * `infra/definitions.ts`'s attributes. Expressions are evaluated for the forms the CLI writes
+ * (`a = :v`, `<>`, `>=`, `<=`, `BETWEEN`, `begins_with`, joined by AND and OR, in parentheses);
+ * anything else throws, so a new form cannot pass untested.
  */
 export class FakeEventsTable {
   readonly items = new Map<string, Item>();
@@ -86,7 +87,25 @@ export class FakeEventsTable {
       if (input.ScanIndexForward === false) found.reverse();
       return { Items: structuredClone(found), Count: found.length };
     }
-    if (command instanceof ScanCommand) throw new Error('fake: the CLI should not scan the events table');
+    if (command instanceof ScanCommand) {
+      const input = command.input;
+      const names = input.ExpressionAttributeNames ?? {};
+      const values = input.ExpressionAttributeValues ?? {};
+      const projection = input.ProjectionExpression?.split(', ').map((name) => names[name] ?? name);
+      const found = [...this.items.values()]
+        .filter(
+          (item) =>
+            input.FilterExpression === undefined || matches(input.FilterExpression, item, names, values),
+        )
+        .map((item) =>
+          projection === undefined
+            ? item
+            : Object.fromEntries(
+                Object.entries(item).filter(([attribute]) => projection.includes(attribute)),
+              ),
+        );
+      return { Items: structuredClone(found), Count: found.length };
+    }
     throw new Error(`fake: unexpected ${(command as object).constructor.name}`);
   }
 
@@ -123,32 +142,41 @@ function matches(
       .split('.')
       .map((part) => names[part] ?? part)
       .reduce<unknown>((value, part) => (value as Item | undefined)?.[part], item);
-  const terms: boolean[] = [];
-  const rest = expression
-    .replace(/(\S+) BETWEEN (:\w+) AND (:\w+)/g, (_, path, low, high) => {
-      const value = read(path) as string;
-      terms.push(value >= (values[low] as string) && value <= (values[high] as string));
-      return 'true';
-    })
-    .replace(/begins_with\(([\w#.]+), (:\w+)\)/g, (_, path: string, placeholder: string) => {
-      if (!(placeholder in values)) throw new Error(`fake: no value for ${placeholder}`);
-      const value = read(path);
-      terms.push(typeof value === 'string' && value.startsWith(values[placeholder] as string));
-      return 'true';
-    });
-  for (const term of rest.split(' AND ')) {
-    if (term === 'true') continue;
+  const value = (placeholder: string) => {
+    if (!(placeholder in values)) throw new Error(`fake: no value for ${placeholder}`);
+    return values[placeholder];
+  };
+  // Functions and BETWEEN first, then parenthesised groups, each replaced by `@<n>`, its result.
+  const results: boolean[] = [];
+  const token = (result: boolean) => `@${results.push(result) - 1}`;
+  const compare = (term: string): boolean => {
+    const known = /^@(\d+)$/.exec(term);
+    if (known) return results[Number(known[1])] as boolean;
     const parsed = /^([\w#.]+) (=|<>|>=|<=) (:\w+)$/.exec(term);
     if (!parsed) throw new Error(`fake: cannot evaluate ${JSON.stringify(term)}`);
     const [, path, op, placeholder] = parsed as unknown as [string, string, string, string];
-    if (!(placeholder in values)) throw new Error(`fake: no value for ${placeholder}`);
-    const [value, expected] = [read(path), values[placeholder]];
-    if (op === '=') terms.push(value !== undefined && value === expected);
-    else if (op === '<>') terms.push(value !== expected);
-    else if (value === undefined) terms.push(false);
-    else terms.push(op === '>=' ? String(value) >= String(expected) : String(value) <= String(expected));
-  }
-  return terms.every(Boolean);
+    const [stored, expected] = [read(path), value(placeholder)];
+    if (op === '=') return stored !== undefined && stored === expected;
+    if (op === '<>') return stored !== expected;
+    if (stored === undefined) return false;
+    return op === '>=' ? String(stored) >= String(expected) : String(stored) <= String(expected);
+  };
+  const evaluate = (text: string) =>
+    text
+      .split(' OR ')
+      .some((alternative) => alternative.split(' AND ').every((term) => compare(term.trim())));
+  let text = expression
+    .replace(/(\S+) BETWEEN (:\w+) AND (:\w+)/g, (_, path, low, high) => {
+      const stored = read(path) as string;
+      return token(stored >= (value(low) as string) && stored <= (value(high) as string));
+    })
+    .replace(/begins_with\(([\w#.]+), (:\w+)\)/g, (_, path: string, placeholder: string) => {
+      const stored = read(path);
+      return token(typeof stored === 'string' && stored.startsWith(value(placeholder) as string));
+    });
+  while (/\(([^()]*)\)/.test(text))
+    text = text.replace(/\(([^()]*)\)/g, (_, group: string) => token(evaluate(group)));
+  return evaluate(text);
 }
 
 /** Messages "sent" to the queue, as SendMessage inputs. */

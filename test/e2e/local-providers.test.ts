@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventPk, jobPk } from '#adapters/dynamo-store';
+import { readableEvent } from '#core/records';
 import { routePath } from '#core/routes';
 import { providers, registry } from '#providers/index';
 import { resourceNames } from '../../local/names.ts';
@@ -57,8 +58,11 @@ describe('the local stack serves whatever registry it is given', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const item = async (table: string, pk: string) =>
-    (await doc.send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
+  const item = async (table: string, pk: string) => {
+    // As a reader sees it: the body as `rawBody` text, the provider of every record.
+    const found = (await doc.send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
+    return found && readableEvent(found);
+  };
 
   it('takes the test provider its dev credentials and puts them in the banner', async () => {
     expect(stack.settings.providers).toBe(served);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventPk, jobPk } from '#adapters/dynamo-store';
 import type { QueueMessage } from '#core/message';
 import type { AnyProvider } from '#core/provider';
+import { readableEvent } from '#core/records';
 import { matchRoute, routePath } from '#core/routes';
 import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
@@ -458,8 +459,11 @@ describe('npm start and the CLI, end to end', () => {
       }),
     );
     const names = resourceNames('local');
-    const item = async (table: string, pk: string) =>
-      (await doc.send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
+    const item = async (table: string, pk: string) => {
+      // As a reader sees it: the body as `rawBody` text, the provider of every record.
+      const found = (await doc.send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
+      return found && readableEvent(found);
+    };
     try {
       const event = await eventually(
         () => item(names.eventsTable, eventPk('standard', `local:${id}`)),

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticCredentials } from '#adapters/credentials';
 import { readCredentials } from '#core/credentials';
+import { silentLogger } from '#core/ports';
 import { providers } from '#providers/index';
 import { eventKey } from '#providers/zenbooker';
 import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
 import {
   cooledgeSecret,
+  OutcomeTally,
   standardSecret,
   standardSource,
   TallyMetrics,
@@ -26,6 +28,7 @@ describe('credentials bound to accounts: ingest → queue → consumer → table
   const elsewhere = 'someone-else';
   let world: World;
   let metrics: TallyMetrics;
+  let outcomes: OutcomeTally;
 
   beforeAll(async () => {
     world = await World.create();
@@ -41,8 +44,13 @@ describe('credentials bound to accounts: ingest → queue → consumer → table
     );
     if (!read.ok) throw new Error(`${read.problem.path}: ${read.problem.message}`);
     metrics = new TallyMetrics();
+    outcomes = new OutcomeTally(silentLogger);
     // The world's ingest function, with the same queue and the bound credentials.
-    world.ingest = world.ingestWith({ credentials: new StaticCredentials(read.value), metrics });
+    world.ingest = world.ingestWith({
+      credentials: new StaticCredentials(read.value),
+      metrics,
+      logger: outcomes,
+    });
   });
   afterAll(() => world.sqs.destroy());
 
@@ -114,7 +122,7 @@ describe('credentials bound to accounts: ingest → queue → consumer → table
   it('counted every refusal as an unbound account, among the 401s, and sent nothing to the DLQ', async () => {
     expect(metrics.get('RejectedUnboundAccount')).toBe(5);
     expect(metrics.get('RejectedUnauthorized')).toBe(5);
-    expect(metrics.get('Accepted')).toBe(3);
+    expect(outcomes.get('accepted')).toBe(3);
     expect(await world.deadLetters()).toEqual([]);
   });
 });

@@ -47,7 +47,7 @@ describe('a job stays with its account', () => {
     });
     expect(world.consumerMetrics.get('Unprocessable')).toBe(1);
     // The second delivery of the same body: a duplicate, nothing written.
-    expect(world.consumerMetrics.get('Duplicate')).toBe(1);
+    expect(world.consumerOutcomes.get('duplicate')).toBe(1);
     expect(world.consumerMetrics.get('RecordFailed')).toBe(0);
     expect(await world.queueDepth(world.urls.deadLetterQueueUrl)).toBe(0);
 

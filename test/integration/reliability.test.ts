@@ -101,8 +101,7 @@ describe('the queue refusing writes at ingest', () => {
     expect(refused.headers?.['retry-after']).toBe('30');
     expect(refused.headers?.['content-type']).toBe('application/problem+json');
     expect(refused.body).not.toContain(body.event_id as string);
-    expect(metrics.get('EnqueueFailed')).toBe(1);
-    expect(metrics.get('Accepted')).toBe(0);
+    expect([...metrics.counts.keys()]).toEqual(['EnqueueFailed']);
     expect(await world.queueDepth(world.urls.queueUrl)).toBe(0);
 
     refusing = false;
@@ -254,10 +253,10 @@ describe('the consumer dying or timing out in the middle of a batch', () => {
     expect(written).toHaveLength(4);
     await expectWhole(world, bodies);
 
-    const duplicates = world.consumerMetrics.get('Duplicate');
+    const duplicates = world.consumerOutcomes.get('duplicate');
     await world.drain();
     await expectAppliedOnce(world, bodies);
-    expect(world.consumerMetrics.get('Duplicate') - duplicates).toBe(4);
+    expect(world.consumerOutcomes.get('duplicate') - duplicates).toBe(4);
   });
 
   it('leaves every event whole when the invocation times out with writes in flight, and applies each once after redelivery', async () => {
@@ -388,13 +387,13 @@ describe('many deliveries at once', () => {
 
   it('applies a Cooledge event delivered 50 times at once exactly once', async () => {
     const body = cooledgeEvent('job.completed', { job_id: randomUUID() });
-    const applied = world.consumerMetrics.get('Applied');
+    const applied = world.consumerOutcomes.get('applied');
     const responses = await Promise.all(Array.from({ length: 50 }, () => world.postCooledge(body)));
     expect(responses.map((r) => r.statusCode)).toEqual(Array(50).fill(202));
     expect(new Set(responses.map((r) => r.json.event_key))).toEqual(new Set([body.event_id]));
     await drainConcurrently();
     expect((await world.job('cooledge', body.job_id as string))?.eventCount).toBe(1);
-    expect(world.consumerMetrics.get('Applied') - applied).toBe(1);
+    expect(world.consumerOutcomes.get('applied') - applied).toBe(1);
     expect((await world.allEvents()).filter((e) => e.eventKey === body.event_id)).toHaveLength(1);
     expect(await world.queueDepth(world.urls.deadLetterQueueUrl)).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EventRecord } from '#core/consume';
 import { type JsonObject, parseJsonObject } from '#core/json';
 import type { QueueMessage } from '#core/message';
 import { eventKey } from '#providers/zenbooker';
@@ -65,3 +66,35 @@ export function parsedBody(text: string): JsonObject {
   if (!result.ok) throw new Error(`expected a JSON object, got: ${result.detail}`);
   return result.value;
 }
+
+/** An event-log record as the consumer hands it to a store: a Cooledge job event, `evt-b` of `job-1`. */
+export function eventRecord(overrides: Partial<EventRecord> = {}): EventRecord {
+  return {
+    provider: 'cooledge',
+    eventKey: 'evt-b',
+    eventType: 'job.completed',
+    accountId: 'acct-1',
+    entityIds: { job_id: 'job-1' },
+    occurredAt: '2026-06-17T14:00:00.000Z',
+    receivedAt: '2026-06-20T00:00:00.000Z',
+    processedAt: '2026-06-20T00:00:01.000Z',
+    rawBody: '{"event_id":"evt-b"}',
+    fingerprint: 'fp-b',
+    headers: {},
+    issues: undefined,
+    expiresAt: 1_800_000_000,
+    replay: false,
+    ...overrides,
+  };
+}
+
+/** The metrics the first versions published with every event; none is published now. */
+export const retiredVolumeMetrics = [
+  'Received',
+  'Accepted',
+  'Applied',
+  'Stale',
+  'Recorded',
+  'QuarantineRecorded',
+  'Duplicate',
+] as const;

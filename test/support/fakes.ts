@@ -7,7 +7,7 @@ import type { CredentialsSource, WebhookCredentials } from '#core/credentials';
 import { MemoryEventStore } from '#core/memory-store';
 import type { Queue, QueueMessage } from '#core/message';
 import type { Clock, Logger } from '#core/ports';
-import { eventPk, jobPk } from '#core/records';
+import { eventPk, jobPk, readableEvent } from '#core/records';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -69,9 +69,10 @@ export class RecordingStore implements EventStore {
     return this.inner.snapshot().jobs.get(jobPk(provider, jobId));
   }
 
-  /** A stored event-log record, as the store keeps it. */
+  /** A stored event-log record, as a reader sees it (`readableEvent`: the body as `rawBody` text). */
   event(provider: string, eventKey: string) {
-    return this.inner.snapshot().events.get(eventPk(provider, eventKey));
+    const item = this.inner.snapshot().events.get(eventPk(provider, eventKey));
+    return item && readableEvent(item);
   }
 }
 

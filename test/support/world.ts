@@ -13,12 +13,13 @@ import type { EventStore } from '#core/consume';
 import type { IngestDeps } from '#core/ingest';
 import type { Queue } from '#core/message';
 import { type Clock, type Logger, silentLogger } from '#core/ports';
+import { readableEvent } from '#core/records';
 import { sign } from '#providers/cooledge';
 import { providers } from '#providers/index';
 import { queueDepth } from '../../cli/redrive.ts';
 import { createHandler as createConsumer } from '../../functions/consume/app.ts';
 import { createHandler as createIngest } from '../../functions/ingest/app.ts';
-import { TallyMetrics } from '../../local/log.ts';
+import { OutcomeTally, TallyMetrics } from '../../local/log.ts';
 import { SqsPoller } from '../../local/poller.ts';
 import {
   createQueues,
@@ -31,7 +32,7 @@ import {
 } from '../../local/stack.ts';
 import { apiEvent } from './api-event.ts';
 
-export { TallyMetrics } from '../../local/log.ts';
+export { OutcomeTally, TallyMetrics } from '../../local/log.ts';
 export { apiEvent } from './api-event.ts';
 
 export const cooledgeSecret = 'whsec_test_0123456789abcdef';
@@ -79,6 +80,8 @@ export class World {
   readonly sqs: SQSClient;
   readonly ingestMetrics = new TallyMetrics();
   readonly consumerMetrics = new TallyMetrics();
+  /** What each event the consumer processed ended as, from its `event processed` log line. */
+  consumerOutcomes!: OutcomeTally;
   urls!: QueueUrls;
   ingest!: ReturnType<typeof createIngest>;
   consumer!: ReturnType<typeof createConsumer>;
@@ -114,13 +117,14 @@ export class World {
       client: this.dynamo,
     });
     this.store = this.options.wrapStore ? this.options.wrapStore(store) : store;
+    this.consumerOutcomes = new OutcomeTally(logger);
     this.consumer = createConsumer({
       providers,
       store: this.store,
       clock,
       dedupeHorizonDays: this.options.dedupeHorizonDays ?? 30,
       eventTimeSkewSeconds: 300,
-      logger,
+      logger: this.consumerOutcomes,
       metrics: this.consumerMetrics,
     });
     this.poller = new SqsPoller({
@@ -255,7 +259,14 @@ export class World {
     return out.Item;
   }
 
+  /** An event-log record as a reader sees it (`readableEvent`: the body as `rawBody` text). */
   async event(provider: string, eventKey: string) {
+    const item = await this.storedEvent(provider, eventKey);
+    return item && (readableEvent(item) as typeof item);
+  }
+
+  /** An event-log record exactly as DynamoDB holds it. */
+  async storedEvent(provider: string, eventKey: string) {
     const out = await this.doc.send(
       new GetCommand({
         TableName: this.names.eventsTable,
@@ -266,11 +277,12 @@ export class World {
     return out.Item;
   }
 
+  /** Every event-log record, as a reader sees it (`readableEvent`). */
   async allEvents() {
     return (
       (await this.doc.send(new ScanCommand({ TableName: this.names.eventsTable, ConsistentRead: true })))
         .Items ?? []
-    );
+    ).map((item) => readableEvent(item) as typeof item);
   }
 
   async allJobs() {

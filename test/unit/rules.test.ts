@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventRecord, JobWrite } from '#core/consume';
+import type { JobWrite } from '#core/consume';
 import { MemoryEventStore } from '#core/memory-store';
 import { conflictPk, eventPk, jobPk } from '#core/records';
 import {
@@ -12,33 +12,17 @@ import {
   type StoredJob,
   type View,
 } from '#core/rules';
+import { eventRecord } from '../support/factories.ts';
 
 /** The rules on their own: what each decision writes, and the guards each write carries. */
 
-const event = (overrides: Partial<EventRecord> = {}): EventRecord => ({
-  provider: 'cooledge',
-  eventKey: 'evt-b',
-  eventType: 'job.completed',
-  accountId: 'acct-1',
-  entityIds: { job_id: 'job-1' },
-  occurredAt: '2026-06-17T14:00:00.000Z',
-  receivedAt: '2026-06-20T00:00:00.000Z',
-  processedAt: '2026-06-20T00:00:01.000Z',
-  rawBody: '{"event_id":"evt-b"}',
-  fingerprint: 'fp-b',
-  headers: {},
-  issues: undefined,
-  expiresAt: 1_800_000_000,
-  replay: false,
-  ...overrides,
-});
+const event = eventRecord;
 
 const jobWrite = (overrides: Partial<JobWrite> = {}): JobWrite => ({
   provider: 'cooledge',
   jobId: 'job-1',
   accountId: 'acct-1',
   fields: { status: 'completed', description: 'done', customerName: 'Priya Nair' },
-  payload: '{"event_id":"evt-b"}',
   eventKey: 'evt-b',
   eventType: 'job.completed',
   fingerprint: 'fp-b',
