@@ -39,6 +39,8 @@ export const prices = {
   logsInsightsPerGbScanned: 0.005,
   /** Secrets Manager: per secret a month, and per API call (https://aws.amazon.com/secrets-manager/pricing/). */
   secretPerMonth: 0.4,
+  /** EventBridge custom events (`PutEvents`), per event of up to 64 KB. */
+  eventBridgePerEvent: 1.0 / 1e6,
   secretsManagerPerApiCall: 0.05 / 10_000,
   /** The month AWS prices by: 730 hours. */
   hoursPerMonth: 730,
@@ -63,6 +65,14 @@ export interface CostInputs {
   storedBytesPerEvent: number;
   logBytesPerEvent: number;
   logSource: string;
+  /** Job change events published per delivery (one per applied change). */
+  jobChangesPerDelivery: number;
+  /** Records of the jobs table's stream per delivery (every job write): what the publish function reads. */
+  jobStreamRecordsPerDelivery: number;
+  publishMemoryMb: number;
+  /** Billed publish duration per invocation of 10 records (ms). */
+  publishInvocationMs: number;
+  jobEventsSource: string;
 }
 
 export interface CostLine {
@@ -119,13 +129,29 @@ export function costPerMillion(input: CostInputs): CostResult {
     },
     {
       item: 'DynamoDB storage',
-      basis: `event log, ${round(input.storedBytesPerEvent / 1024)} KB per event (item + index entry) kept 30 days: per million events a month`,
+      basis: `event log, ${round(input.storedBytesPerEvent / 1024)} KB per event (record, and index entry where there is one) kept 30 days: per million events a month`,
       perMillion: ((million * input.storedBytesPerEvent) / gb) * prices.dynamoPerGbMonth,
     },
     {
       item: 'CloudWatch Logs',
       basis: `${Math.round(input.logBytesPerEvent)} bytes per delivery (${input.logSource})`,
       perMillion: ((million * input.logBytesPerEvent) / gb) * prices.logsPerGbIngested,
+    },
+    {
+      item: 'Job change events: EventBridge',
+      basis: `${round(input.jobChangesPerDelivery)} events per delivery on the bus, $1.00 per million (${input.jobEventsSource})`,
+      perMillion: million * input.jobChangesPerDelivery * prices.eventBridgePerEvent,
+    },
+    {
+      item: 'Job change events: Lambda publish',
+      basis: `${round(input.jobStreamRecordsPerDelivery / 10)} invocations per delivery (stream records in batches of 10; the stream's reads are free for Lambda) × ${Math.ceil(input.publishInvocationMs)} ms × ${input.publishMemoryMb} MB arm64`,
+      perMillion:
+        million *
+        (input.jobStreamRecordsPerDelivery / 10) *
+        (prices.lambdaPerRequest +
+          (input.publishMemoryMb / 1024) *
+            (Math.ceil(input.publishInvocationMs) / 1000) *
+            prices.lambdaArmPerGbSecond),
     },
   ].map((line) => ({ ...line, perMillion: round(line.perMillion) }));
   return {

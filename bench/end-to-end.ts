@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { eventPk } from '#adapters/dynamo-store';
+import { jobChangesOf } from '#adapters/job-stream-records';
 import { SqsQueue } from '#adapters/sqs-queue';
 import type { JsonObject } from '#core/json';
 import { readableEvent } from '#core/records';
 import { eventKey as zenbookerEventKey } from '#providers/zenbooker';
 import { queueDepth } from '../cli/redrive.ts';
 import { createHandler as createIngest } from '../functions/ingest/app.ts';
+import { jobStreamSoFar } from '../local/job-stream.ts';
 import { startLocalServer } from '../local/server.ts';
 import { createQueues, sqsClient } from '../local/stack.ts';
 import { median, percentile, round, seeded, shuffle } from '../tools/stats.ts';
@@ -85,6 +89,15 @@ export interface EndToEndResult {
   sqsRequestsPerEvent: Record<string, number>;
   dynamoRequestsPerEvent: number;
   writeUnitsPerEvent: number;
+  /**
+   * The jobs table's stream after the run, as the publish function would take it: its records
+   * (every job write, stale fills included), the job change events they make, and the CPU time
+   * `jobChangesOf` took per batch of 10 records (ms, median; the function's own work, without the
+   * `PutEvents` call).
+   */
+  jobStream: { records: number; changes: number; changesCpuMsPerBatch: number };
+  /** Events recorded `applied` that name a job: each must be exactly one job change event. */
+  appliedToJobs: number;
   faultsInjected: Record<string, number>;
 }
 
@@ -450,10 +463,39 @@ export async function runEndToEnd(stack: BenchStack, options: EndToEndOptions): 
     dynamoRequestsPerEvent: round(stats.dynamoRequests / expectedKeys.size),
     writeUnitsPerEvent: round(stats.writeUnits / expectedKeys.size),
     faultsInjected: stats.faultsInjected,
+    jobStream: await measureJobStream(admin, stack.dynamoEndpoint, names.jobsTable),
+    appliedToJobs: [...appliedByJob.values()].reduce((sum, n) => sum + n, 0),
   };
   sqs.destroy();
   admin.destroy();
   return result;
+}
+
+/** The jobs table's stream as the publish function would take it, batches of 10 (see the figure). */
+async function measureJobStream(
+  admin: DynamoDBClient,
+  endpoint: string,
+  tableName: string,
+): Promise<EndToEndResult['jobStream']> {
+  const streams = new DynamoDBStreamsClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    const records = await jobStreamSoFar({ dynamo: admin, streams, tableName, timeoutMs: 60_000 });
+    let changes = 0;
+    const cpuMs: number[] = [];
+    for (let i = 0; i < records.length; i += 10) {
+      const started = process.cpuUsage();
+      changes += jobChangesOf(records.slice(i, i + 10)).length;
+      const used = process.cpuUsage(started);
+      cpuMs.push((used.user + used.system) / 1000);
+    }
+    return { records: records.length, changes, changesCpuMsPerBatch: round(median(cpuMs)) };
+  } finally {
+    streams.destroy();
+  }
 }
 
 /** `tsx bench/end-to-end.ts [events] [concurrency] [faultRate]`: this part alone. */

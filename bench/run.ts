@@ -251,6 +251,13 @@ try {
 
 const ingestFn = source.bundles.find((b) => b.name === 'ingest');
 const consumerFn = source.bundles.find((b) => b.name === 'consumer');
+// The deployment as `cdk synth` makes it: the publish function's memory here, the fixed costs below.
+const templates = await deploymentTemplates();
+const publishMemoryMb = templates
+  .flatMap((t) => Object.entries(t.Resources ?? {}))
+  .filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && /publish/i.test(id))
+  .map(([, r]) => Number(r.Properties?.MemorySize))
+  .find((mb) => mb > 0);
 const sqsPerEvent = Object.entries(endToEnd.sqsRequestsPerEvent)
   .filter(([name]) => ['SendMessage', 'ReceiveMessage', 'DeleteMessageBatch'].includes(name))
   .reduce((n, [, v]) => n + v, 0);
@@ -277,7 +284,15 @@ const cost = costPerMillion({
     telemetry.ingestBytesPerEvent +
     telemetry.consumerBytesPerEvent +
     telemetry.platformBytesPerInvocation * (1 + 1 / Math.max(1, endToEnd.consumer.averageBatchSize)),
-  logSource: 'Powertools logs + EMF measured, Lambda START/END/REPORT estimated',
+  logSource:
+    'Powertools logs measured (EMF too, none for a healthy event), Lambda START/END/REPORT estimated',
+  jobChangesPerDelivery: endToEnd.jobStream.changes / endToEnd.sent,
+  jobStreamRecordsPerDelivery: endToEnd.jobStream.records / endToEnd.sent,
+  publishMemoryMb: publishMemoryMb ?? 256,
+  // The function's own CPU per batch is measured; the PutEvents round trip is not (no EventBridge
+  // here): 25 ms is an estimate of one call from Lambda in the same Region.
+  publishInvocationMs: endToEnd.jobStream.changesCpuMsPerBatch + 25,
+  jobEventsSource: `measured end to end: ${endToEnd.jobStream.changes} events from ${endToEnd.jobStream.records} stream records for ${endToEnd.sent} deliveries; the PutEvents round trip estimated at 25 ms`,
 });
 section(
   `Cost per million deliveries (${cost.prices.region}; prices ${cost.prices.checked})`,
@@ -286,7 +301,6 @@ section(
 
 // A month of a small business: the per-delivery cost above plus what the synthesised deployment
 // costs whatever its volume, counted from its templates.
-const templates = await deploymentTemplates();
 const monthly = [0, monthlyGoal.events].map((events) => monthlyCost({ events, perMillion: cost, templates }));
 const [idleMonth, smallMonth] = monthly as [MonthlyCost, MonthlyCost];
 section(

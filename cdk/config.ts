@@ -67,6 +67,77 @@ const tableName = v.pipe(
   ),
 );
 
+/**
+ * A DynamoDB stream's ARN, as `describe-table` gives it (`LatestStreamArn`): the table's ARN, then
+ * `/stream/` and the label DynamoDB gave the stream when it was enabled.
+ */
+const streamArnPattern =
+  /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]{3,255})\/stream\/[^/\s]+$/;
+const streamArn = v.pipe(
+  v.string(),
+  v.regex(
+    streamArnPattern,
+    "must be a DynamoDB stream ARN, the table's LatestStreamArn (arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>)",
+  ),
+);
+
+/**
+ * What an API destination accepts as its endpoint: HTTPS, at most 2,048 characters, of the
+ * characters its `InvocationEndpoint` pattern allows
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateApiDestination.html).
+ * Refused besides: credentials in the URL (they would sit in the template and the console; the
+ * connection carries the key), and `*`, which an API destination reads as a path parameter to fill.
+ */
+const invocationEndpointPattern = /^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@&=+$,A-Za-z0-9])+)([).!';/?:,])?$/;
+function isForwardUrl(text: string): boolean {
+  if (text.length > 2048 || !invocationEndpointPattern.test(text) || text.includes('*')) return false;
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+const forwardUrl = v.pipe(
+  v.string(),
+  v.check(
+    isForwardUrl,
+    'must be an https:// URL of at most 2048 characters, without credentials, `*` or a fragment (e.g. https://example.com/hooks/jobs)',
+  ),
+);
+
+/** The most statuses `jobEventsForwardStatuses` may name: an event pattern stays well within its 2,048 characters. */
+export const maxForwardStatuses = 20;
+
+/** The statuses the example subscriber forwards when `jobEventsForwardStatuses` is not set. */
+export const defaultForwardStatuses: readonly string[] = ['completed'];
+
+/**
+ * `jobEventsForwardStatuses`: comma-separated statuses, each matched exactly (case and all) against
+ * the job's status after the change; blanks around a comma are dropped, repeats kept once. Empty
+ * means "not set".
+ */
+const forwardStatuses = v.optional(
+  v.pipe(
+    v.string('must be text'),
+    v.trim(),
+    v.transform((text) =>
+      text === '' ? undefined : [...new Set(text.split(',').map((status) => status.trim()))],
+    ),
+    v.union([
+      v.undefined(),
+      v.pipe(
+        v.array(v.string()),
+        v.check(
+          (statuses) => statuses.every((status) => /^[^\p{Cc}]{1,100}$/u.test(status)),
+          'must be comma-separated statuses, none empty and none longer than 100 characters (e.g. completed,canceled)',
+        ),
+        v.maxLength(maxForwardStatuses, `must name at most ${maxForwardStatuses} statuses`),
+      ),
+    ]),
+  ),
+);
+
 /** A route's steady rate and its burst, in requests per second (what API Gateway accepts). */
 const rateLimit = wholeNumber(1, 10_000);
 const burstLimit = wholeNumber(1, 5_000);
@@ -144,6 +215,21 @@ const ContextSchema = v.object({
    */
   existingEventsTable: optionalText(tableName),
   existingJobsTable: optionalText(tableName),
+  /**
+   * The adopted jobs table's stream (its `LatestStreamArn`), which the publish function's event
+   * source mapping reads.
+   * Required with `existingJobsTable`, refused without it (see `jobEventsProblems`): a stream's ARN
+   * ends in a label DynamoDB gives it when it is enabled, so no name can derive it.
+   */
+  existingJobsTableStreamArn: optionalText(streamArn),
+  /**
+   * The example subscriber (`job-events.ts`): when set, a rule on the job events bus forwards the
+   * job events whose status is one of `jobEventsForwardStatuses` to this HTTPS URL through an API
+   * destination. Off by default.
+   */
+  jobEventsForwardUrl: optionalText(forwardUrl),
+  /** The statuses the example subscriber forwards, `defaultForwardStatuses` unless set; only with its URL. */
+  jobEventsForwardStatuses: forwardStatuses,
 });
 
 /** What the fixed keys give. */
@@ -314,7 +400,10 @@ export function readDeploymentConfig(
   }
 
   const result = v.safeParse(schema, raw, { abortPipeEarly: true });
-  if (result.success) problems.push(...adoptionProblems(result.output as BaseConfig));
+  if (result.success) {
+    problems.push(...adoptionProblems(result.output as BaseConfig));
+    problems.push(...jobEventsProblems(result.output as BaseConfig));
+  }
   if (!result.success) {
     for (const issue of result.issues) {
       const key = issue.path?.map((p) => String(p.key)).join('.') ?? '(context)';
@@ -369,4 +458,41 @@ function adoptionProblems(config: Pick<BaseConfig, 'existingEventsTable' | 'exis
     ];
   }
   return [];
+}
+
+/**
+ * The publish function's event source mapping reads the jobs table's stream. The stack's own table has its stream from its
+ * definition; an adopted one must name its stream (`existingJobsTableStreamArn`), the stream of that
+ * very table. The example subscriber's statuses mean nothing without its URL.
+ */
+function jobEventsProblems(
+  config: Pick<
+    BaseConfig,
+    'existingJobsTable' | 'existingJobsTableStreamArn' | 'jobEventsForwardUrl' | 'jobEventsForwardStatuses'
+  >,
+): string[] {
+  const { existingJobsTable: jobs, existingJobsTableStreamArn: stream } = config;
+  const problems: string[] = [];
+  if (jobs !== undefined && stream === undefined) {
+    problems.push(
+      `existingJobsTableStreamArn: must be set with existingJobsTable (got only existingJobsTable=${JSON.stringify(jobs)}): the job events publisher reads the adopted table's stream. Print it with \`aws dynamodb describe-table --table-name ${jobs} --query Table.LatestStreamArn --output text\`; if that prints None, the table has no stream: enable one with \`aws dynamodb update-table --table-name ${jobs} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES\` and print it again`,
+    );
+  }
+  if (jobs === undefined && stream !== undefined) {
+    problems.push(
+      `existingJobsTableStreamArn: only with existingJobsTable (got ${JSON.stringify(stream)}): the stack's own jobs table brings its own stream`,
+    );
+  }
+  const streamTable = stream === undefined ? undefined : streamArnPattern.exec(stream)?.[1];
+  if (jobs !== undefined && streamTable !== undefined && streamTable !== jobs) {
+    problems.push(
+      `existingJobsTableStreamArn: must be a stream of existingJobsTable ${JSON.stringify(jobs)} (got one of table ${JSON.stringify(streamTable)})`,
+    );
+  }
+  if (config.jobEventsForwardStatuses !== undefined && config.jobEventsForwardUrl === undefined) {
+    problems.push(
+      `jobEventsForwardStatuses: only with jobEventsForwardUrl (got ${JSON.stringify(config.jobEventsForwardStatuses.join(','))}): the statuses say which job events the example subscriber forwards to that URL`,
+    );
+  }
+  return problems;
 }

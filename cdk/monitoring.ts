@@ -22,6 +22,17 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MetricName } from '#core/ports';
 import { maxReceiveCount, queueRetentionSeconds, queueVisibilityTimeoutSeconds } from '#infra/definitions';
+import { jobStreamSource } from './job-events.ts';
+
+/** What {@link Monitoring} watches of job change events (`job-events.ts`). */
+export interface JobEventsMonitoring {
+  /** Where the event source mapping on the jobs table's stream sends the batches it gave up on. */
+  readonly deadLetterQueue: IQueue;
+  /** The function that mapping invokes, which publishes to the bus. */
+  readonly publish: IFunction;
+  /** The example subscriber's DLQ, when it is on (`jobEventsForwardUrl`): charted, not alarmed. */
+  readonly forwardDeadLetterQueue?: IQueue;
+}
 
 /** Properties of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -47,6 +58,8 @@ export interface MonitoringProps {
   readonly throttledThreshold: number;
   /** 4xx answers in each of {@link sustainedPeriods} five-minute periods in a row that raise `Api4xx`. */
   readonly clientErrorThreshold: number;
+  /** Job change events: their DLQ's alarm and their dashboard widgets. */
+  readonly jobEvents: JobEventsMonitoring;
 }
 
 const period = Duration.minutes(5);
@@ -61,13 +74,12 @@ export const sustainedPeriods = 3;
 export const throttledMetricName = 'ApiThrottled';
 
 /**
- * Four days before SQS deletes a dead-lettered event (10 of the 14 days' retention): the line the
- * dashboard draws on the age of the DLQ's oldest message, leaving time to fix the cause and
- * `redrive` over a weekend. The DLQ's `ApproximateAgeOfOldestMessage` counts from the message's
- * move to the DLQ, while its expiry counts from its first enqueue, so an event that also waited in
- * the queue has less left than the line says. No alarm watches it (the alarm budget is in
- * {@link Monitoring}): `DeadLetterQueueNotEmpty` already fired for the same events and stays in
- * ALARM until the DLQ is empty, and its description gives the deadline.
+ * Four days before SQS deletes a dead-lettered event (10 of the 14 days' retention): the
+ * `DeadLetterQueueNearRetention` alarm's threshold on the age of the DLQ's oldest message, and the
+ * line the dashboard draws there, leaving time to fix the cause and `redrive` over a weekend. The
+ * DLQ's `ApproximateAgeOfOldestMessage` counts from the message's move to the DLQ, while its
+ * expiry counts from its first enqueue, so an event that also waited in the queue has less left
+ * than the line says.
  */
 export const deadLetterAgeThresholdSeconds = queueRetentionSeconds - 4 * 24 * 60 * 60;
 
@@ -86,13 +98,15 @@ export const oldestMessageAgeThresholdSeconds = queueVisibilityTimeoutSeconds * 
  * and per-event counts come from the logs through Logs Insights widgets.
  *
  * Alarms cost $0.10 a month per metric they evaluate, and an account's first 10 alarm metrics are
- * free (https://aws.amazon.com/cloudwatch/pricing/): there are 9, one metric each, so one more can
- * come without leaving the free 10. Four signals have no alarm of their own because another alarm
+ * free (https://aws.amazon.com/cloudwatch/pricing/): there are 11, one metric each, so a new
+ * signal shares an alarm (or a dashboard widget) rather than adding one. The eleventh,
+ * `DeadLetterQueueNearRetention`, is a second notice before SQS deletes what may be the only copy
+ * of an event: worth its $0.10. The example subscriber's DLQ (`jobEventsForwardUrl`, off by
+ * default) is charted, not alarmed. Three signals have no alarm of their own because another alarm
  * fires for the same incident, as their descriptions say: enqueue failures (answered 503:
- * `Ingest5xx`), consumer throttles (the queue ages: `OldestMessageAge`), consumer errors and
+ * `Ingest5xx`), consumer throttles (the queue ages: `OldestMessageAge`), and consumer errors and
  * timeouts (the batch is retried and, failing on, dead-lettered: `DeadLetterQueueNotEmpty`, or the
- * queue ages), and a dead-lettered event nearing its expiry (`DeadLetterQueueNotEmpty` fired for
- * it and stays in ALARM; the dashboard marks the age).
+ * queue ages).
  */
 export class Monitoring extends Construct {
   readonly alarms: readonly Alarm[];
@@ -100,7 +114,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { api, ingest, consumer, queue, deadLetterQueue } = props;
+    const { api, ingest, consumer, queue, deadLetterQueue, jobEvents } = props;
     const counter = (service: 'ingest' | 'consume', metricName: MetricName) =>
       new Metric({
         namespace: props.metricsNamespace,
@@ -159,6 +173,11 @@ export class Monitoring extends Construct {
     //   alarm created (or renamed) while the DLQ sits untouched stays INSUFFICIENT_DATA, not OK,
     //   until the queue is next touched; updating an existing alarm keeps its state.
     const deadLetterMissingData = { treatMissingData: TreatMissingData.IGNORE };
+    // The job events DLQ, read the same way: a gap is not "empty".
+    const jobEventsDlqDepth = jobEvents.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period,
+      statistic: Stats.MAXIMUM,
+    });
     // Throttled requests never reach the function; API Gateway logs them with status 429 in the
     // access log (`$context.status`, a JSON string there), and this filter counts them.
     const throttled = new MetricFilter(this, 'ThrottledRequests', {
@@ -173,7 +192,14 @@ export class Monitoring extends Construct {
         'DeadLetterQueueNotEmpty',
         dlqDepth,
         1,
-        `Events failed every retry and wait in the DLQ: a record that kept failing ("event failed" in the consumer log), or the consumer failing as a whole (an error or timeout returns its batch, which lands here after ${maxReceiveCount} receives; consumer errors have no alarm of their own). Fix the cause, then ${redrive} them. SQS deletes them ${retentionDays} days after they were first received and no second notice comes: the dashboard's DLQ widget marks day ${deadLetterAgeThresholdSeconds / 86_400}. This alarm stays in ALARM until the DLQ is seen empty, even when SQS stops reporting an untouched queue.`,
+        `Events failed every retry and wait in the DLQ: a record that kept failing ("event failed" in the consumer log), or the consumer failing as a whole (an error or timeout returns its batch, which lands here after ${maxReceiveCount} receives; consumer errors have no alarm of their own). Fix the cause, then ${redrive} them. SQS deletes them ${retentionDays} days after they were first received; DeadLetterQueueNearRetention fires on day ${deadLetterAgeThresholdSeconds / 86_400}. This alarm stays in ALARM until the DLQ is seen empty, even when SQS stops reporting an untouched queue.`,
+        deadLetterMissingData,
+      ),
+      alarm(
+        'DeadLetterQueueNearRetention',
+        dlqAge,
+        deadLetterAgeThresholdSeconds,
+        `An event has waited in the DLQ for ${deadLetterAgeThresholdSeconds / 86_400} days; SQS deletes it ${retentionDays} days after it first entered the queue (sooner if it also waited there). Fix the cause and ${redrive} now: the DLQ may hold the only copy of these events.`,
         deadLetterMissingData,
       ),
       alarm(
@@ -226,6 +252,13 @@ export class Monitoring extends Construct {
         1,
         `The store refused an event for good (a value DynamoDB rejects, or a mapping bug): it is recorded in the event log with outcome unprocessable and its reason, not retried. \`npm run cli -- events --outcome unprocessable --stage ${props.stage}\` lists them and \`events show <key>\` gives the reason; after a fix, \`npm run cli -- replay --outcome unprocessable --stage ${props.stage}\`.`,
       ),
+      alarm(
+        'JobEventsDeadLetterQueueNotEmpty',
+        jobEventsDlqDepth,
+        1,
+        `Job change events were not published: a batch of jobs table stream records failed the publish function or the event bus on each of ${jobStreamSource.retryAttempts} retries (or aged past ${jobStreamSource.maxRecordAgeSeconds / 3600} hours), and the event source mapping on the stream gave up on it and sent it to the job events DLQ. Look at the publish function's log ("job changes failed": the record, the change id, the error) and the dashboard's job events widgets. A DLQ message holds the batch's stream metadata (shard, sequence numbers, arrival times), not the jobs, and the stream keeps records 24 hours, so nothing can be replayed later; the jobs table still holds each job's current state: after the fix, tell the subscribers which window to re-read (\`npm run cli -- jobs --stage ${props.stage}\`), then purge the DLQ (aws sqs purge-queue). Ingest and the consumer are not affected.`,
+        deadLetterMissingData,
+      ),
     ];
 
     const graph = (title: string, left: IMetric[], width = 8) =>
@@ -251,7 +284,7 @@ export class Monitoring extends Construct {
       new TextWidget({
         markdown: [
           `# Field webhooks (${props.stage})`,
-          'provider → **HTTP API** → **ingest** (authenticate, validate) → **queue** (+ DLQ) → **consumer** (dedupe, persist) → DynamoDB',
+          'provider → **HTTP API** → **ingest** (authenticate, validate) → **queue** (+ DLQ) → **consumer** (dedupe, persist) → DynamoDB → jobs stream → **publish** (+ DLQ) → job events bus',
           "Volumes are AWS's own metrics and the logs' hourly counts; the custom metrics count only what went wrong.",
         ].join('\n\n'),
         width: 24,
@@ -315,6 +348,37 @@ export class Monitoring extends Construct {
         height: 6,
         period,
       }),
+    );
+    this.dashboard.addWidgets(
+      // Each batch the event source mapping reads from the stream is one invocation; a batch with a
+      // record not published is retried from that record, and counted an error only when the
+      // function fails it whole (a timeout, an unexpected error).
+      graph('Job events: publish invocations and errors', [
+        jobEvents.publish.metricInvocations({ period, statistic: Stats.SUM, label: 'publish invocations' }),
+        jobEvents.publish.metricErrors({ period, statistic: Stats.SUM, label: 'publish function errors' }),
+      ]),
+      graph('Job events: dead-letter queues', [
+        jobEventsDlqDepth.with({ label: 'job events DLQ' }),
+        ...(jobEvents.forwardDeadLetterQueue
+          ? [
+              jobEvents.forwardDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                period,
+                statistic: Stats.MAXIMUM,
+                label: 'forwarder DLQ (no alarm)',
+              }),
+            ]
+          : []),
+      ]),
+      // How far behind the stream the mapping is: the age of the last record of each batch when it
+      // reached the function. It grows while a batch is retried, and a day is where records go to
+      // the DLQ (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+      graph('Job events: stream iterator age, max (ms)', [
+        jobEvents.publish.metric('IteratorAge', {
+          period,
+          statistic: Stats.MAXIMUM,
+          label: 'iterator age (ms)',
+        }),
+      ]),
     );
     this.dashboard.addWidgets(
       graph('Functions: errors and throttles', [

@@ -5,7 +5,8 @@ import type { DeploymentConfig } from './config.ts';
  * Every physical name a deployment uses, derived from its stage. Both halves of the stack compute
  * them here, so the code finds the nested stateful stack's resources by name rather than by
  * reference (which CDK would wire through outputs of the nested template, so the data template would
- * change whenever the code's use of it did), and the CLI can derive them from a stage alone.
+ * change whenever the code's use of it did), and the CLI can derive them from a stage alone. The one
+ * exception is the jobs table's stream, whose ARN ends in a label DynamoDB picks (`job-events.ts`).
  * Fixed names on the tables also mean CloudFormation refuses, rather than performs, any change that
  * would replace them.
  */
@@ -27,6 +28,14 @@ export interface DeploymentNames {
   readonly dashboard: string;
   /** CloudWatch namespace of the functions' embedded metrics; per stage so stages never mix. */
   readonly metricsNamespace: string;
+  /** EventBridge event bus every applied job change is published to (`job-events.ts`). */
+  readonly jobEventBus: string;
+  /** SQS queue where the event source mapping on the jobs table's stream puts the batches it could not publish. */
+  readonly jobEventsDeadLetterQueue: string;
+  /** The optional example subscriber's rule, connection and API destination (`jobEventsForwardUrl`). */
+  readonly jobEventsForward: string;
+  /** SQS queue where the example subscriber's rule puts the events it could not deliver. */
+  readonly jobEventsForwardDeadLetterQueue: string;
 }
 
 /** Mirrors the local runner's `<prefix>-events`, `<prefix>-webhook-events`, … naming. */
@@ -46,6 +55,10 @@ export function deploymentNames(stage: string): DeploymentNames {
     alarmPrefix: `${prefix}/`,
     dashboard: prefix,
     metricsNamespace: `FieldWebhooks/${stage}`,
+    jobEventBus: `${prefix}-job-events`,
+    jobEventsDeadLetterQueue: `${prefix}-job-events-dlq`,
+    jobEventsForward: `${prefix}-job-events-forward`,
+    jobEventsForwardDeadLetterQueue: `${prefix}-job-events-forward-dlq`,
   };
 }
 

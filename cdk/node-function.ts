@@ -19,14 +19,15 @@ export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
  * SDK modules the bundles leave out. Each is reached only through an `import()` on a path the
  * functions never take on Lambda; bundled, it is code to compile, and sometimes built-ins to load,
  * at every cold start (about 150 KB of each bundle and 12 ms of init, bench/cold-start.ts). Left
- * external, such an import would fail if it were ever reached.
+ * external, such an import, if it were ever reached, would load the Lambda runtime's own copy of
+ * the SDK (on `NODE_PATH`, another version) or fail.
  *
  * - The credential sources after the environment in the SDK's default chain (SSO, the shared config
  *   and credentials files, `credential_process`, web identity token files, the container and
  *   instance metadata endpoints): Lambda hands every function its role's credentials in
  *   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, the chain's first link.
  * - Event streams: no operation the functions call (SQS `SendMessage`, Secrets Manager
- *   `GetSecretValue`, DynamoDB writes) streams events.
+ *   `GetSecretValue`, DynamoDB writes, EventBridge `PutEvents`) streams events.
  */
 export const unreachableOnLambda = [
   '@aws-sdk/credential-provider-sso',

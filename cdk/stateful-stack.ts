@@ -1,5 +1,5 @@
 import { ArnFormat, Duration, NestedStack, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -36,7 +36,8 @@ export interface StatefulStackProps {
  * CloudFormation leaves it untouched unless its own template changes, so a redeploy of the
  * functions, which find these resources by name, never touches it. Termination protection and
  * stack tags come from the parent. Its outputs would not be printed by `cdk deploy`, so the parent
- * declares them.
+ * declares them; its one output is CDK's own, the jobs table's stream ARN, which the parent's job
+ * events publisher reads (no name derives it).
  */
 export class StatefulStack extends NestedStack {
   /** The tables this stack creates: none of those adopted by context. */
@@ -131,6 +132,13 @@ export class StatefulStack extends NestedStack {
       deletionProtection: false,
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+      // The jobs table's stream, which the job events publisher reads (`job-events.ts`). Turning a stream
+      // on for a table that exists is an update in place, never a replacement: CloudFormation lists
+      // `StreamSpecification` as "Update requires: No interruption"
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html#cfn-dynamodb-table-streamspecification),
+      // so deploying this to a stage keeps its table and its data. Turning it off again, or changing
+      // its view, would give the table a new stream with a new ARN, which the event source mapping cannot follow.
+      ...(definition.stream ? { stream: StreamViewType[definition.stream] } : {}),
     });
     for (const index of definition.globalSecondaryIndexes) {
       table.addGlobalSecondaryIndex({

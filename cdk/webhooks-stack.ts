@@ -35,7 +35,8 @@ import {
   tables,
 } from '#infra/definitions';
 import { providers as registry } from '#providers/index';
-import type { DeploymentConfig, ProviderConfig } from './config.ts';
+import { type DeploymentConfig, defaultForwardStatuses, type ProviderConfig } from './config.ts';
+import { JobEvents } from './job-events.ts';
 import { Monitoring } from './monitoring.ts';
 import type { DeploymentNames } from './names.ts';
 import { NodeFunction } from './node-function.ts';
@@ -88,15 +89,17 @@ function configOf(config: DeploymentConfig, provider: AnyProvider): ProviderConf
 /**
  * One stage, as the one top-level stack `npx cdk deploy` deploys without arguments. The data lives
  * in a nested stack ({@link StatefulStack}, `Data`); this stack holds what a redeploy may replace
- * freely: the functions, the event source mapping, the HTTP API, the alarms and the dashboard. It
- * refers to the nested stack's resources by their names (`names.ts`), never by reference, and
- * declares every output, because `cdk deploy` prints only the top-level stack's.
+ * freely: the functions, the event source mappings, the HTTP API, the job events bus, the
+ * alarms and the dashboard. It refers to the nested stack's resources by their names (`names.ts`),
+ * by reference only for the jobs table's stream ARN (which no name derives), and declares every
+ * output, because `cdk deploy` prints only the top-level stack's.
  */
 export class WebhooksStack extends Stack {
   readonly stateful: StatefulStack;
   readonly ingest: NodeFunction;
   readonly consumer: NodeFunction;
   readonly api: HttpApi;
+  readonly jobEvents: JobEvents;
 
   constructor(scope: Construct, id: string, props: WebhooksStackProps) {
     super(scope, id, {
@@ -224,7 +227,33 @@ export class WebhooksStack extends Stack {
         resources: [queue.queueArn],
       }),
     );
+    // Every change the consumer applies to a job, published to the stage's event bus from the jobs
+    // table's stream (`job-events.ts`). The stream ARN is the one reference across the nesting: a
+    // stream's ARN ends in a label DynamoDB picks when the stream is enabled, so no name derives it.
+    // CDK passes it as an output of the data stack's template, which a redeploy of the code leaves
+    // as it is. An adopted jobs table names its stream in context instead (config.ts).
+    const jobsTableStreamArn = config.existingJobsTableStreamArn ?? this.stateful.tables.Jobs?.tableStreamArn;
+    if (jobsTableStreamArn === undefined) {
+      throw new Error('the jobs table has no stream: infra/definitions.ts must give jobsTable a `stream`');
+    }
+    this.jobEvents = new JobEvents(this, 'JobEvents', {
+      names,
+      jobsTableStreamArn,
+      logRetention,
+      sourceMapsAtRuntime: config.sourceMaps,
+      tracing,
+      ...(config.jobEventsForwardUrl
+        ? {
+            forward: {
+              url: config.jobEventsForwardUrl,
+              statuses: config.jobEventsForwardStatuses ?? defaultForwardStatuses,
+            },
+          }
+        : {}),
+    });
+
     if (tracing) {
+      // The publish function's role acknowledges its own wildcards, X-Ray's included (job-events.ts).
       for (const fn of [this.ingest, this.consumer]) {
         if (!fn.role) continue;
         Validations.of(fn.role).acknowledge({
@@ -311,6 +340,11 @@ export class WebhooksStack extends Stack {
       accessLogs,
       throttledThreshold: config.throttledAlarmThreshold,
       clientErrorThreshold: config.clientErrorAlarmThreshold,
+      jobEvents: {
+        deadLetterQueue: this.jobEvents.deadLetterQueue,
+        publish: this.jobEvents.publish,
+        ...(this.jobEvents.forward ? { forwardDeadLetterQueue: this.jobEvents.forward.deadLetterQueue } : {}),
+      },
     });
 
     const output = (id: string, value: string, description: string) =>
@@ -344,6 +378,23 @@ export class WebhooksStack extends Stack {
       'Secrets Manager secret with each provider\'s credentials, {"<provider>": ...} (docs/http.md, README: Deploy)',
     );
     output('AlarmTopicArn', alarmTopic.topicArn, 'SNS topic the alarms notify');
+    output(
+      'JobEventsBusName',
+      names.jobEventBus,
+      'EventBridge bus with one event per applied job change (source field-webhooks; README: Job change events)',
+    );
+    output(
+      'JobEventsBusArn',
+      this.jobEvents.bus.eventBusArn,
+      'ARN of the job events bus, for rules and policies',
+    );
+    if (this.jobEvents.forward) {
+      output(
+        'JobEventsForwardApiKeySecretArn',
+        this.jobEvents.forward.apiKey.secretArn,
+        'Secret holding the x-api-key value the job events forwarder sends; configure the receiver with it (README: Job change events)',
+      );
+    }
 
     // Found by name, so CloudFormation cannot see that the event source mapping needs the queue, the
     // functions the tables, queue and secret, and the alarms the topic. Everything in this stack

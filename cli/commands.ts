@@ -356,7 +356,8 @@ that matches more than one key lists them all (at most 20) on stderr and exits 1
 key does: give more of it, or --provider.
 
 Text output escapes control characters, bidirectional marks and line separators in any stored value
-as \\u{…} (in tables, details and messages alike); --json prints the exact values.
+as \\u{…} (in tables, details and messages alike); --json prints the exact values (the body
+decompressed, as rawBody, and the provider read from the key).
 
 ${eventFiltersHelp}
   --replayed-since <time>
@@ -448,6 +449,76 @@ ${targetHelp}
 `,
     run: async (context) => (await import('./redrive.ts')).redrive(context),
   },
+  {
+    name: 'watch',
+    summary: 'print job change events live, as they are published (filters, --json, --forward)',
+    options: {
+      ...help,
+      'data-dir': target['data-dir'],
+      aws: target.aws,
+      stage: target.stage,
+      region: target.region,
+      'jobs-table': target['jobs-table'],
+      'dynamodb-endpoint': target['dynamodb-endpoint'],
+      provider: { type: 'string', multiple: true },
+      account: { type: 'string', multiple: true },
+      status: { type: 'string', multiple: true },
+      type: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      forward: { type: 'string' },
+    },
+    help: `Usage: npm run cli -- watch [filters] [--json] [--forward <url>] [options]
+
+Prints job change events live, one line per change the consumer applies: the events the deployed
+stack publishes to its event bus (docs/events.md), computed the same way from the jobs table's
+DynamoDB stream, which it reads itself from the moment it starts. So it works locally whether or
+not \`npm start\` publishes, and against a deployed stage (--stage: that stage's jobs table, its
+stream found by DescribeTable's LatestStreamArn). It runs until Ctrl-C, then exits 0.
+
+A line: when the change was applied (UTC), provider, job id, #sequence, detail-type, the status
+before → after ((new) for a created job, (none) for no status), and the fields that changed.
+Values the providers sent are escaped as in every command (\\u{…}), and quoted when they hold
+spaces; --json prints each whole event as one line of JSON, the exact values, as a subscriber
+receives it.
+
+No history (there is no --since): it shows what changes after it starts. A stream keeps 24 hours
+and the jobs table holds every job's state: \`jobs\` lists them. A deployed stream allows two
+readers per shard at once, and the stack's job events publisher is one of them: run one watch per
+stage at a time (a third reader is throttled, and may slow the publishing).
+
+Filters (each repeatable: an event passes with any of the values given):
+  ${providerFilterHelp}
+  --account <id>        the job's business/account (detail.accountId)
+  --status <status>     the job's status after the change, exactly (e.g. completed)
+  --type <detail-type>  "Job Created", "Job Status Changed" or "Job Updated" (case, spaces and
+                        dashes aside: job-status-changed)
+
+Options:
+  --json                each event as one line of JSON
+  --forward <url>       also POST each event shown, as JSON, to this http(s) URL: one at a time,
+                        in order; a failure is retried 3 times with backoff (250 ms, 500 ms, 1 s),
+                        then named on stderr and dropped
+  -h, --help            show this help
+
+Where (default: the local stack started by \`npm start\`):
+  --data-dir <dir>            the local stack's data directory (default LOCAL_DATA_DIR or .local);
+                              a relative path is from the folder you run npm in
+  --stage <stage>             the deployed stage (implies --aws): the jobs table follows from it
+  --aws                       a deployed stack, through the usual AWS environment (AWS_PROFILE,
+                              AWS_REGION, credentials); the jobs table from --jobs-table or
+                              JOBS_TABLE_NAME (a stack output)
+  --region <region>           AWS region (default: from the environment)
+  --jobs-table <name>         the jobs table, whose stream is read
+  --dynamodb-endpoint <url>   override the DynamoDB endpoint (its streams too)
+
+Examples:
+  npm run cli -- watch
+  npm run cli -- watch --status completed --status canceled --json
+  npm run cli -- watch --type "Job Status Changed" --forward http://127.0.0.1:8080/jobs
+  npm run cli -- watch --stage prod --provider cooledge
+`,
+    run: async (context) => (await import('./watch.ts')).watch(context),
+  },
 ];
 
 export const mainHelp = `Usage: npm run cli -- <command> [options]
@@ -455,8 +526,8 @@ export const mainHelp = `Usage: npm run cli -- <command> [options]
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
 
-jobs, events, replay and redrive work against the local stack (\`npm start\`) by default, and
-against a deployed stack with --stage <stage> (or --aws with table and queue names). send posts to
-the local stack by default, and to a deployed stack's API with --url <its URL>.
+jobs, events, replay, redrive and watch work against the local stack (\`npm start\`) by default,
+and against a deployed stack with --stage <stage> (or --aws with table and queue names). send
+posts to the local stack by default, and to a deployed stack's API with --url <its URL>.
 Run \`npm run cli -- <command> --help\` for a command's options.
 `;

@@ -106,7 +106,9 @@ export function ambiguous(prefix: string, matches: readonly KeyMatch[]): string 
       timeColumn('RECEIVED', (m) => m.receivedAt),
       { title: 'OUTCOME', value: (m) => m.outcome as string },
     ]) +
-    (more ? `(the first ${maxCandidates}, newest first)\n` : '')
+    (more
+      ? `(${maxCandidates} of them, newest first: the search stops once more than ${maxCandidates} match)\n`
+      : '')
   );
 }
 
@@ -169,7 +171,7 @@ export async function events(context: CommandContext): Promise<number> {
   }
   if (sub !== 'list') throw new UsageError(`unknown events subcommand ${quote(sub)}: use list or show <key>`);
   if (rest.length > 0) throw new UsageError(`events list takes no arguments (got ${quote(rest[0])})`);
-  // The list reads the byProvider index, which holds no bodies: `--body` would be silently ignored.
+  // A list reads no bodies (the index holds none, a scan projects none): `--body` would be ignored.
   if (body) throw new UsageError('--body applies to `events show <event key>` (the list holds no bodies)');
 
   const query = eventQuery(values, 50);

@@ -79,7 +79,7 @@ function missingPayloads(found: readonly Item[], asked: boolean): string {
   const missing = found.filter((job) => job.payload === undefined).length;
   return missing === 0
     ? ''
-    : `${missing} job(s) without a payload: the event log record of the latest event (lastEventKey) has expired (past the dedupe horizon), or the job was never applied\n`;
+    : `${missing} job(s) without a payload: the event log record of the latest event (lastEventKey) has expired (past the dedupe horizon)\n`;
 }
 
 /** `jobs [list]` and `jobs show <id>`. */

@@ -83,9 +83,9 @@ export function skippedLines(skipped: readonly Skipped[], max = 20): string {
 const sendConcurrency = 8;
 
 /**
- * The `byProvider` index carries no bodies (see `infra/definitions.ts`): read the record from the
- * table, by the item key the index carries (not rebuilt from the event key, which would read the
- * key's own record for any other item of that key).
+ * A listing carries no bodies (the `byProvider` index holds none, and a scan projects the index's
+ * attributes): read the record from the table, by the item key the listing carries (not rebuilt
+ * from the event key, which would read the key's own record for any other item of that key).
  */
 async function withBody(target: Target, listed: Item): Promise<Item> {
   if (typeof listed.pk === 'string') return (await getEventItem(target, listed.pk)) ?? listed;

@@ -306,23 +306,32 @@ function eventScan(target: Target, query: EventFilter): ScanCommandInput {
 const byReceivedAt = (a: Item, b: Item) =>
   String(a.receivedAt ?? '').localeCompare(String(b.receivedAt ?? ''));
 
-/** Every record the scan for `filter` finds, as listed (`readableEvent`). */
-async function scanEvents(target: Target, filter: EventFilter): Promise<Item[]> {
+/**
+ * The records the scan for `filter` finds, as listed (`readableEvent`): all of them, or with
+ * `newest`, only the newest that many (by receive time), so a listing holds at most `newest`
+ * records in memory however large the table (the scan still reads all of it).
+ */
+async function scanEvents(target: Target, filter: EventFilter, newest?: number): Promise<Item[]> {
   const found: Item[] = [];
-  for await (const page of paginateScan({ client: target.doc, pageSize: 1000 }, eventScan(target, filter)))
+  for await (const page of paginateScan({ client: target.doc, pageSize: 1000 }, eventScan(target, filter))) {
     for (const item of page.Items ?? []) found.push(readableEvent(item));
+    if (newest !== undefined && found.length > 2 * newest + 1000) {
+      found.sort((a, b) => byReceivedAt(b, a));
+      found.length = newest;
+    }
+  }
   return found;
 }
 
 /**
  * The newest `query.limit` matches, newest first, and whether more matched. From the index, each
  * provider's query reads one more than the limit (`limit + 1`), so "more" is said only when there
- * are; a Scan reads everything, then sorts.
+ * are; a Scan reads everything and keeps the newest `limit + 1`.
  */
 export async function listEvents(target: Target, query: EventQuery): Promise<Listing> {
   if (!readsIndex(query))
     return listing(
-      (await scanEvents(target, query)).sort((a, b) => byReceivedAt(b, a)),
+      (await scanEvents(target, query, query.limit + 1)).sort((a, b) => byReceivedAt(b, a)),
       query.limit,
     );
   const found: Item[] = [];
@@ -501,8 +510,9 @@ export interface EventRecords {
  *  - a Scan filtered on the event key reads the whole table, raw bodies included (up to 300 KiB an
  *    item);
  *  - a Query of the `byProvider` index (partition = provider) filtered on the event key reads only
- *    that provider's index items, which carry no bodies (`infra/definitions.ts`): the same index
- *    `events` and `replay` already read, and a small fraction of the Scan's read units.
+ *    that provider's index items, which carry no bodies (`infra/definitions.ts`); every conflict
+ *    record is in it (`indexedOutcomes`), and the index holds only records that need attention, a
+ *    small fraction of the Scan's read units.
  * So the index, then the few matches read in full by their `pk` (the index always carries the
  * table key). The filter still reads the provider's whole index partition: no receive-time bound is
  * safe, since a conflicting delivery may have been received before or long after the kept one

@@ -28,6 +28,13 @@ export interface TableDefinition {
   readonly partitionKey: KeyAttribute;
   readonly timeToLiveAttribute?: string;
   readonly globalSecondaryIndexes: readonly IndexDefinition[];
+  /**
+   * The table's DynamoDB stream, when it has one: every write's item before and after
+   * (`NEW_AND_OLD_IMAGES`, the only view that lets a reader say what changed). Records are kept
+   * 24 hours and, per item, come in the order of its writes; see the DynamoDB Streams developer
+   * guide (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html).
+   */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
 /**
@@ -81,10 +88,14 @@ export const eventsTable = {
  * Jobs: one item per (provider, job id). `byAccount` lists a business's jobs, newest first when
  * read backwards. Its keys never change after a job's first event and it carries no other
  * attribute, so the index is written once per job, not once per event (readers fetch the items).
+ * Its stream carries each committed job write out: the publisher reads it (the publish function's
+ * event source mapping deployed, `local/job-stream.ts` locally) and turns each change into a job event
+ * (`functions/core/job-changes.ts`), so publishing never slows or fails the consumer.
  */
 export const jobsTable = {
   id: 'Jobs',
   partitionKey: { name: 'pk', type: 'S' },
+  stream: 'NEW_AND_OLD_IMAGES',
   globalSecondaryIndexes: [
     {
       indexName: 'byAccount',

@@ -13,11 +13,18 @@ import { quote } from '../cli/format.ts';
 export const startOptions = {
   reset: { type: 'boolean' },
   'data-dir': { type: 'string' },
+  'forward-job-events': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
 export type StartArgs =
-  | { kind: 'start'; reset: boolean; dataDir: string | undefined }
+  | {
+      kind: 'start';
+      reset: boolean;
+      dataDir: string | undefined;
+      /** `--forward-job-events`: where to POST each job change event, checked by {@link httpUrlProblem}. */
+      forwardJobEvents: string | undefined;
+    }
   /** `-h`/`--help`: `help` was written to `writeOut`. */
   | { kind: 'help' }
   /** Wrong usage: one line, without `error: ` (exit 2). */
@@ -33,6 +40,7 @@ export function startArgs(
     .name('npm start --')
     .option('--reset')
     .option('--data-dir <dir>')
+    .option('--forward-job-events <url>')
     .allowExcessArguments(true)
     .configureHelp({ formatHelp: () => help })
     .configureOutput({ writeOut, writeErr: () => {}, outputError: () => {} })
@@ -41,18 +49,27 @@ export function startArgs(
   try {
     swallowedFlag(argv, startOptions);
     program.parse([...argv], { from: 'user' });
-    const values = program.opts<{ reset?: boolean; dataDir?: string }>();
+    const values = program.opts<{ reset?: boolean; dataDir?: string; forwardJobEvents?: string }>();
     emptyValue('--data-dir', values.dataDir);
+    emptyValue('--forward-job-events', values.forwardJobEvents);
+    const problem =
+      values.forwardJobEvents === undefined ? undefined : httpUrlProblem(values.forwardJobEvents);
+    if (problem) throw new UsageError(`--forward-job-events ${problem}`);
     const [stray] = program.args;
     if (stray !== undefined) {
       // npm took the first `--`: one here is a second, after which every word is an argument.
       throw new UsageError(
         argv.includes('--')
           ? `npm start takes its options after a single -- (npm start -- --reset --data-dir <dir>); got ${quote(stray)} after a second one`
-          : `npm start takes no arguments (got ${quote(stray)}); its options: --reset, --data-dir <dir>`,
+          : `npm start takes no arguments (got ${quote(stray)}); its options: --reset, --data-dir <dir>, --forward-job-events <url>`,
       );
     }
-    return { kind: 'start', reset: values.reset === true, dataDir: values.dataDir };
+    return {
+      kind: 'start',
+      reset: values.reset === true,
+      dataDir: values.dataDir,
+      forwardJobEvents: values.forwardJobEvents,
+    };
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed') return { kind: 'help' };
@@ -61,6 +78,26 @@ export function startArgs(
     if (error instanceof UsageError) return { kind: 'usage', message: error.message };
     throw error;
   }
+}
+
+/**
+ * What is wrong with a URL to POST job change events to (`npm start -- --forward-job-events`,
+ * `JOB_EVENTS_FORWARD_URL`, `cli watch --forward`), as the end of a sentence that starts with its
+ * name; `undefined` when it is an absolute `http:` or `https:` URL without a user name or password
+ * (which `fetch` refuses to send).
+ */
+export function httpUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return `must be an http:// or https:// URL (got ${quote(text)})`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `must be an http:// or https:// URL (got ${quote(text)})`;
+  if (url.username !== '' || url.password !== '')
+    return 'must not hold a user name or password: fetch refuses to send them (put a key in the path or the query)';
+  return undefined;
 }
 
 /** The help text; the providers' variables come from the registry (`functions/providers/index.ts`). */
@@ -74,7 +111,7 @@ export function startHelp(providers: ReadonlyMap<string, AnyProvider>): string {
   const settings = list.flatMap((p) =>
     Object.values(p.settings).map((setting) => `${setting.variable} (${setting.default})`),
   );
-  return `Usage: npm start [-- [--reset] [--data-dir <dir>]]
+  return `Usage: npm start [-- [--reset] [--data-dir <dir>] [--forward-job-events <url>]]
 
 Runs the whole pipeline on this machine: DynamoDB Local, the SQS emulator, the ingest handler
 behind a local HTTP server and the consumer driven by an SQS poller. Stop it with Ctrl-C, or
@@ -82,9 +119,15 @@ behind a local HTTP server and the consumer driven by an SQS poller. Stop it wit
 reach the runner.
 
 Options:
-  --reset            wipe the local data (DynamoDB tables and queues) before starting
+  --reset            wipe the local data (DynamoDB tables, queues, job events file) before starting
   --data-dir <dir>   where the data lives (default: LOCAL_DATA_DIR or .local in the repository); a
                      relative path is from the folder you run npm in
+  --forward-job-events <url>
+                     also POST each job change event, as JSON, to this http(s) URL (default:
+                     JOB_EVENTS_FORWARD_URL): one at a time in stream order, a failure retried 3
+                     times with backoff, then logged and dropped. Every event is also logged and
+                     appended to <data dir>/job-events.jsonl; publishing starts from the latest
+                     change, so a restart does not publish earlier changes again
   -h, --help         show this help
 
 Environment (all optional):
@@ -95,6 +138,7 @@ ${wrapped(credentials)}
 ${wrapped(settings)}
   MAX_BODY_BYTES (262144), DEDUPE_HORIZON_DAYS (30), EVENT_TIME_SKEW_SECONDS (300)
   QUEUE_VISIBILITY_TIMEOUT_SECONDS (180, at least 3): lower it to watch retries reach the DLQ quickly
+  JOB_EVENTS_FORWARD_URL: as --forward-job-events (the flag wins)
 `;
 }
 

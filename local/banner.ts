@@ -1,10 +1,11 @@
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import * as v from 'valibot';
 import { readSettings } from '#core/config';
 import { commaList } from '#core/credentials';
 import type { AnyProvider } from '#core/provider';
 import { matchRoute, routePath } from '#core/routes';
 import { dataDirFrom, repoRoot, resetCommand } from './config.ts';
+import { jobEventsFileName } from './job-publisher.ts';
 import type { LocalSettings, RunningLocalStack } from './runner.ts';
 
 const bold = (s: string, on: boolean) => (on ? `\x1b[1m${s}\x1b[0m` : s);
@@ -59,6 +60,16 @@ function flaggedSettings(provider: AnyProvider, env: LocalSettings['handlerEnv']
   return shown.length > 0 ? `   (${shown.join(', ')})` : '';
 }
 
+/**
+ * A forward URL without what may be a secret in it: its origin, and `/…` when it has more (a path
+ * or query may hold a key).
+ */
+function forwardedTo(url: string): string {
+  const parsed = new URL(url);
+  const more = parsed.pathname !== '/' || parsed.search !== '';
+  return `${parsed.origin}${more ? '/…' : ''}`;
+}
+
 /** `A`, `A and B`, `A, B and C`. */
 function listed(items: readonly string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
@@ -82,6 +93,11 @@ export async function banner(
   const dirFlag = defaultDir ? '' : ` --data-dir ${settings.dataDir}`;
   const sendCommand = `npm run cli -- send${dirFlag}`;
   const jobsCommand = `npm run cli -- jobs${dirFlag}`;
+  const watchCommand = `npm run cli -- watch${dirFlag}`;
+  const eventsFile = join(shownDir, jobEventsFileName);
+  const forward = settings.jobEventsForwardUrl
+    ? `, and POSTed to ${forwardedTo(settings.jobEventsForwardUrl)}`
+    : ' (--forward-job-events <url> also POSTs them)';
   const needsEnv = providers
     .filter((p) => !settings.devCredentials[p.name])
     .map((p) => p.credentials.env.variable);
@@ -111,6 +127,10 @@ ${h('Local AWS')} (region ${s.region}, any credentials)
   DynamoDB    ${s.dynamoEndpoint}   tables ${s.names.eventsTable}, ${s.names.jobsTable}
   SQS         ${s.sqsEndpoint}   queue ${s.names.queue}, DLQ ${s.names.deadLetterQueue}
   Data        ${shownDir}${options.reset ? ' (just wiped)' : ''}   \`${resetCommand(settings.dataDir)}\` wipes it
+
+${h('Job change events')} (from the latest change on: a restart does not publish earlier ones again)
+  Logged here as \`job change\` lines, appended to ${eventsFile}${forward}
+  Watch them live:  ${watchCommand}
 
 ${h('Send a signed sample event')} (in another terminal${needsEnv.length ? `, with ${listed(needsEnv)} set there too` : ''}):
   ${sendCommand}

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ConfigError, consumerConfig, ingestConfig } from '#core/config';
 import { errorLogLine, errorName } from '#core/errors';
@@ -8,6 +9,7 @@ import { queueVisibilityTimeoutSeconds } from '#infra/definitions';
 import { providers as registry } from '#providers/index';
 import { defaultDeps as consumerDeps, createHandler as createConsumer } from '../functions/consume/app.ts';
 import { createHandler as createIngest, defaultDeps as ingestDeps } from '../functions/ingest/app.ts';
+import { httpUrlProblem } from './args.ts';
 import {
   dataDirFrom,
   defaultPorts,
@@ -20,6 +22,8 @@ import {
   type StackFile,
   writeStackFile,
 } from './config.ts';
+import { JobEventFile, type JobPublisher, jobEventsFileName, startJobPublisher } from './job-publisher.ts';
+import { jobStreamArn } from './job-stream.ts';
 import { lockDataDir } from './lock.ts';
 import { type LineWriter, lineLogger, OutcomeTally, TallyMetrics } from './log.ts';
 import { SqsPoller } from './poller.ts';
@@ -60,6 +64,8 @@ export interface LocalStackOptions {
   colour?: boolean;
   /** The providers served: the registry unless a test brings its own (`registry([...])`). */
   providers?: ReadonlyMap<string, AnyProvider>;
+  /** `--forward-job-events`: POST each job change event here; else `JOB_EVENTS_FORWARD_URL`. */
+  forwardJobEvents?: string;
 }
 
 export interface RunningLocalStack {
@@ -93,6 +99,11 @@ export interface LocalSettings {
   /** By provider name: true when the provider runs on its dev value (its variable unset). */
   devCredentials: Readonly<Record<string, boolean>>;
   visibilityTimeoutSeconds: number;
+  /**
+   * Where the publisher POSTs each job change event too (`--forward-job-events`, else
+   * `JOB_EVENTS_FORWARD_URL`), or `undefined`.
+   */
+  jobEventsForwardUrl: string | undefined;
   /** The environment the handlers' config reads (`ingestConfig`), minus the queue URL known later. */
   handlerEnv: Env;
 }
@@ -101,6 +112,7 @@ export function localSettings(
   env: Env,
   dataDir?: string,
   providers: ReadonlyMap<string, AnyProvider> = registry,
+  forwardJobEvents?: string,
 ): LocalSettings {
   const names = resourceNames(localPrefix);
   const credentials: Record<string, string> = {};
@@ -119,6 +131,12 @@ export function localSettings(
     throw new LocalStackError(
       'QUEUE_VISIBILITY_TIMEOUT_SECONDS must be a whole number of seconds from 3 to 43200',
     );
+  }
+  const forward = forwardJobEvents?.trim() || env.JOB_EVENTS_FORWARD_URL?.trim() || undefined;
+  const forwardProblem = forward === undefined ? undefined : httpUrlProblem(forward);
+  if (forwardProblem) {
+    const name = forwardJobEvents?.trim() ? '--forward-job-events' : 'JOB_EVENTS_FORWARD_URL';
+    throw new LocalStackError(`${name} ${forwardProblem}`);
   }
   const handlerEnv: Env = {
     ...env,
@@ -143,6 +161,7 @@ export function localSettings(
     credentials,
     devCredentials,
     visibilityTimeoutSeconds: visibility ? Number(visibility) : queueVisibilityTimeoutSeconds,
+    jobEventsForwardUrl: forward,
     handlerEnv,
   };
 }
@@ -172,7 +191,14 @@ function wipe(dataDir: string): void {
   if (running && processAlive(running.pid)) {
     throw new LocalStackError(`the local stack is running (pid ${running.pid}): stop it before --reset.`);
   }
-  for (const entry of ['dynamodb', 'sqs', 'dynamodb.pid', 'stack.json']) {
+  for (const entry of [
+    'dynamodb',
+    'sqs',
+    'dynamodb.pid',
+    'stack.json',
+    jobEventsFileName,
+    `${jobEventsFileName}.1`,
+  ]) {
     rmSync(join(dataDir, entry), { recursive: true, force: true });
   }
 }
@@ -202,7 +228,7 @@ function pathStyle(endpoint: string, queueUrl: string): string {
 
 /** Starts everything; on any failure, stops what did start and rejects with an actionable error. */
 export async function startLocalStack(options: LocalStackOptions): Promise<RunningLocalStack> {
-  const settings = localSettings(options.env, options.dataDir, options.providers);
+  const settings = localSettings(options.env, options.dataDir, options.providers, options.forwardJobEvents);
   const { dataDir } = settings;
   const dynamoDir = join(dataDir, 'dynamodb');
   const sqsDir = join(dataDir, 'sqs');
@@ -224,6 +250,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   const services: RunningService[] = [];
   const stopServices = () => Promise.allSettled(services.map((s) => s.stop()));
   let server: LocalServer | undefined;
+  let publisher: JobPublisher | undefined;
+  let streams: DynamoDBStreamsClient | undefined;
   try {
     const dynamoPort = settings.ports.dynamodb || (await freePort());
     const [dynamo, sqs] = await Promise.allSettled([
@@ -258,8 +286,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const names = resourceNames(localPrefix);
     const dynamoAdmin = dynamoClient(dynamoEndpoint);
     const queueClient = sqsClient(sqsEndpoint);
+    let streamArn: string;
     try {
       await createTables(dynamoAdmin, names);
+      streamArn = await jobStreamArn(dynamoAdmin, names.jobsTable);
     } catch (error) {
       throw corruptHint(error, 'DynamoDB Local', dynamoDir);
     } finally {
@@ -294,6 +324,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       logger: consumerOutcomes,
       metrics: consumerMetrics,
     });
+    // Job change events: a reader of the jobs table's stream on a loop of its own, which neither
+    // ingest nor the consumer waits for. It takes its place in the stream before the consumer
+    // starts, so a message left in the queue by the last run is published when it is applied.
+    streams = new DynamoDBStreamsClient({
+      endpoint: dynamoEndpoint,
+      region: localRegion,
+      credentials: localCredentials,
+    });
+    const jobEventsLog = lineLogger('publish', options.out, colour);
+    publisher = startJobPublisher({
+      client: streams,
+      streamArn,
+      file: new JobEventFile(join(dataDir, jobEventsFileName)),
+      ...(settings.jobEventsForwardUrl ? { forwardUrl: settings.jobEventsForwardUrl } : {}),
+      logger: jobEventsLog,
+    });
+    const positioned = await Promise.race([
+      publisher.ready,
+      new Promise<'late'>((resolve) => setTimeout(resolve, 10_000, 'late').unref()),
+    ]);
+    if (positioned !== true) {
+      jobEventsLog.warn('job events: the jobs stream is not read yet; changes until it is are not published');
+    }
+    const publishing = publisher;
     const pollers = Array.from(
       { length: pollerCount },
       () =>
@@ -346,16 +400,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       stack,
       // Empty once stopped: a pid the OS may have handed to another process is never signalled.
       childPids: () => (stopped ? [] : services.flatMap((s) => (s.pid ? [s.pid] : []))),
-      // Outcomes from the log lines, then the metrics, which count only what went wrong.
+      // Outcomes from the log lines, then the rejections, which no outcome line counts (the other
+      // metrics, Quarantined, Conflict, Unprocessable and RecordFailed, repeat an outcome).
       summary: () => {
         const counted = (outcomes: OutcomeTally, metrics: TallyMetrics) =>
-          [outcomes.summary(), metrics.summary()].filter(Boolean).join(' ');
-        return `ingest: ${counted(ingestOutcomes, ingestMetrics) || 'nothing received'}; consumer: ${counted(consumerOutcomes, consumerMetrics) || 'nothing processed'}`;
+          [
+            outcomes.summary(),
+            ...[...metrics.counts]
+              .filter(([name]) => name.startsWith('Rejected') || name === 'EnqueueFailed')
+              .map(([name, n]) => `${name}=${n}`),
+          ]
+            .filter(Boolean)
+            .join(' ');
+        return `ingest: ${counted(ingestOutcomes, ingestMetrics) || 'nothing received'}; consumer: ${counted(consumerOutcomes, consumerMetrics) || 'nothing processed'}; job events: ${publishing.summary()}`;
       },
       stop: async () => {
         log.info('stopping: no new requests, draining what is in flight');
         await running.close();
         await Promise.all(pollers.map((p) => p.stop()));
+        // After the consumer, so the changes of its last batch are published; before DynamoDB Local.
+        await publishing.stop();
+        streams?.destroy();
         queueClient.destroy();
         await stopServices();
         stopped = true;
@@ -366,6 +431,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     };
   } catch (error) {
     await server?.close(0);
+    await publisher?.stop();
+    streams?.destroy();
     await stopServices();
     rmSync(dynamoPidFile, { force: true });
     lock.release();

@@ -3,9 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -232,11 +234,15 @@ async function createTable(client: DynamoDBClient, name: string, definition: Tab
         })),
         KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map(globalSecondaryIndexSpec),
+        ...(definition.stream
+          ? { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }
+          : {}),
       }),
     );
   } catch (error) {
-    if (error instanceof ResourceInUseException) return;
-    throw error;
+    if (!(error instanceof ResourceInUseException)) throw error;
+    if (definition.stream) await ensureStream(client, name, definition.stream);
+    return;
   }
   if (definition.timeToLiveAttribute) {
     await client.send(
@@ -248,7 +254,34 @@ async function createTable(client: DynamoDBClient, name: string, definition: Tab
   }
 }
 
-/** Creates both tables from the shared definitions; existing tables are left as they are. */
+/**
+ * Gives an existing table the stream its definition asks for: a data folder kept from before the
+ * jobs table had a stream holds a table without one. A stream's view type cannot be changed while
+ * it is enabled (UpdateTable refuses to enable a stream on a table that has one), so a stream of
+ * another view type is turned off and on again: a new stream, which readers find by
+ * `LatestStreamArn`.
+ */
+async function ensureStream(client: DynamoDBClient, name: string, viewType: 'NEW_AND_OLD_IMAGES') {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+  const current = Table?.StreamSpecification;
+  if (current?.StreamEnabled && current.StreamViewType === viewType) return;
+  if (current?.StreamEnabled) {
+    await client.send(
+      new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: false } }),
+    );
+  }
+  await client.send(
+    new UpdateTableCommand({
+      TableName: name,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: viewType },
+    }),
+  );
+}
+
+/**
+ * Creates both tables from the shared definitions. Existing tables are left as they are, except
+ * that a table whose definition has a stream gets it if it has none (see {@link ensureStream}).
+ */
 export async function createTables(client: DynamoDBClient, names: ResourceNames): Promise<void> {
   const [events, jobs] = tables;
   await createTable(client, names.eventsTable, events);

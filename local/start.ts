@@ -51,6 +51,7 @@ async function main(): Promise<number> {
     stack = await startLocalStack({
       env: process.env,
       ...(values.dataDir ? { dataDir: values.dataDir } : {}),
+      ...(values.forwardJobEvents ? { forwardJobEvents: values.forwardJobEvents } : {}),
       reset: values.reset === true,
       out,
       colour,

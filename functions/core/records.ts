@@ -146,8 +146,11 @@ export function advanceAttributes(job: JobWrite): Array<[string, unknown]> {
  */
 export const retiredJobAttributes = ['payload'] as const;
 
-/** The canonical job fields, by name: what a stale event may fill. */
-const jobFieldNames = Object.keys({
+/**
+ * The canonical job fields, by name (every key of {@link JobFields}, in its order): what a stale
+ * event may fill, and what a published job change reports (`functions/core/job-changes.ts`).
+ */
+export const jobFieldNames: ReadonlyArray<keyof JobFields> = Object.keys({
   status: true,
   canceled: true,
   jobNumber: true,

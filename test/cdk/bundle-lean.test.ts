@@ -5,7 +5,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyStructuredResultV2, DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '#providers/cooledge';
 import { unreachableOnLambda } from '../../cdk/node-function.ts';
@@ -33,12 +34,20 @@ interface Bundle {
   environment: Record<string, string>;
 }
 
-const bundles = new Map<'ingest' | 'consumer', Bundle>();
+type BundleName = 'ingest' | 'consumer' | 'publish';
+
+const bundles = new Map<BundleName, Bundle>();
 
 beforeAll(() => {
   const { template } = synthesize({}, { bundle: true, outdir });
   for (const [id, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
-    const name = /^Ingest/.test(id) ? 'ingest' : /^Consumer/.test(id) ? 'consumer' : undefined;
+    const name = /^Ingest/.test(id)
+      ? 'ingest'
+      : /^Consumer/.test(id)
+        ? 'consumer'
+        : /^JobEventsPublish/.test(id)
+          ? 'publish'
+          : undefined;
     if (!name) continue;
     const assetHash = (fn.Properties.Code.S3Key as string).replace(/\.zip$/, '');
     const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
@@ -49,7 +58,7 @@ beforeAll(() => {
   }
 }, 120_000);
 
-function bundleOf(name: 'ingest' | 'consumer'): Bundle {
+function bundleOf(name: BundleName): Bundle {
   const bundle = bundles.get(name);
   if (!bundle) throw new Error(`no ${name} function in the template`);
   return bundle;
@@ -64,7 +73,7 @@ function isFileOf(module: string, source: string): boolean {
   );
 }
 
-describe.each(['ingest', 'consumer'] as const)('the %s bundle', (name) => {
+describe.each(['ingest', 'consumer', 'publish'] as const)('the %s bundle', (name) => {
   it('holds no file of a module Lambda never runs, nor of the SDK clients only those use', () => {
     const { sources } = JSON.parse(readFileSync(`${bundleOf(name).file}.map`, 'utf8')) as {
       sources: string[];
@@ -126,14 +135,19 @@ async function fakeAws(secretString: string) {
       });
       const answer = target.startsWith('secretsmanager.')
         ? { Name: body.SecretId, SecretString: secretString }
-        : target === 'AmazonSQS.SendMessage'
+        : target === 'AWSEvents.PutEvents'
           ? {
-              MessageId: 'a5e0c3d2-0000-4000-8000-000000000001',
-              MD5OfMessageBody: createHash('md5')
-                .update(String(body.MessageBody ?? ''))
-                .digest('hex'),
+              FailedEntryCount: 0,
+              Entries: (body.Entries as unknown[]).map((_, i) => ({ EventId: `event-${i}` })),
             }
-          : {};
+          : target === 'AmazonSQS.SendMessage'
+            ? {
+                MessageId: 'a5e0c3d2-0000-4000-8000-000000000001',
+                MD5OfMessageBody: createHash('md5')
+                  .update(String(body.MessageBody ?? ''))
+                  .digest('hex'),
+              }
+            : {};
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify(answer));
     });
@@ -231,6 +245,51 @@ it('ingests and consumes a delivery, signing every AWS call with the environment
       'sqs',
       ...calls.map(() => 'dynamodb'),
     ]);
+  } finally {
+    await aws.close();
+  }
+});
+
+it('publishes a job change from a stream record, signing PutEvents with the environment’s credentials', async () => {
+  const aws = await fakeAws('{}');
+  try {
+    const job = marshall({
+      pk: 'cooledge#job-1',
+      provider: 'cooledge',
+      jobId: 'job-1',
+      status: 'scheduled',
+      eventCount: 1,
+      lastEventKey: 'evt-1',
+      lastEventType: 'job.created',
+      lastEventAt: '2026-06-17T14:00:00.000Z',
+      createdAt: '2026-06-20T00:00:00.000Z',
+      updatedAt: '2026-06-20T00:00:00.000Z',
+    });
+    const record = {
+      eventName: 'INSERT',
+      eventSource: 'aws:dynamodb',
+      dynamodb: { Keys: { pk: job.pk }, NewImage: job, SequenceNumber: '100000000000000000001' },
+    };
+    const published = (await invoke(
+      bundleOf('publish'),
+      { ...lambdaCredentials, AWS_ENDPOINT_URL: aws.url },
+      { Records: [record] },
+    )) as DynamoDBBatchResponse;
+    expect(published.batchItemFailures).toEqual([]);
+    expect(aws.calls.map((c) => [c.target, c.service])).toEqual([['AWSEvents.PutEvents', 'events']]);
+    expect(aws.calls[0]).toMatchObject({
+      accessKeyId: lambdaCredentials.AWS_ACCESS_KEY_ID,
+      sessionToken: lambdaCredentials.AWS_SESSION_TOKEN,
+      body: {
+        Entries: [
+          expect.objectContaining({
+            Source: 'field-webhooks',
+            DetailType: 'Job Created',
+            EventBusName: 'field-webhooks-prod-job-events',
+          }),
+        ],
+      },
+    });
   } finally {
     await aws.close();
   }

@@ -11,11 +11,11 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 /** Fails the test if a dependency balloons (each bundle is about 0.3 MB today). */
 const bundleBudgetBytes = 1.5 * 1024 * 1024;
 
-it('bundles both functions locally into self-contained CommonJS files that load with their template environment', () => {
+it('bundles every function (ingest, consumer, publish) locally into self-contained CommonJS files that load with their template environment', () => {
   const { template } = synthesize({}, { bundle: true, outdir });
 
   const functions = resourcesOf(template, 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(2);
+  expect(functions).toHaveLength(3);
   for (const [id, fn] of functions) {
     // The code's S3 key is `<asset hash>.zip`; the staged asset sits in `asset.<hash>`.
     const assetHash = (fn.Properties.Code.S3Key as string).replace(/\.zip$/, '');
@@ -31,7 +31,7 @@ it('bundles both functions locally into self-contained CommonJS files that load 
     // exactly the environment the template sets (pseudo-parameters filled in) and a region. Module
     // initialisation validates that environment and builds the clients, so a missing variable or an
     // unbundled import fails here.
-    const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+    const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
     const environment = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, resolveOffline(v)]));
     const script = `const m = require(${JSON.stringify(bundle)}); console.log(Object.keys(m).join(',') + ':' + typeof m.handler);`;
     const result = spawnSync(process.execPath, ['--eval', script], {

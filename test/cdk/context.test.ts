@@ -352,12 +352,17 @@ describe('deployment context', () => {
   });
 
   it('adopts kept tables by name, both together', () => {
+    const stream =
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/field-webhooks-prod-jobs/stream/2025-01-01T00:00:00.000';
     const config = readDeploymentConfig({
       existingEventsTable: ' field-webhooks-prod-events ',
       existingJobsTable: 'field-webhooks-prod-jobs',
+      // The publish function's event source mapping reads its stream (test/cdk/job-events.test.ts).
+      existingJobsTableStreamArn: stream,
     });
     expect(config.existingEventsTable).toBe('field-webhooks-prod-events');
     expect(config.existingJobsTable).toBe('field-webhooks-prod-jobs');
+    expect(config.existingJobsTableStreamArn).toBe(stream);
     const none = readDeploymentConfig({ existingEventsTable: '', existingJobsTable: '' });
     expect(none.existingEventsTable).toBeUndefined();
     expect(none.existingJobsTable).toBeUndefined();

@@ -25,7 +25,7 @@ describe('monthly cost of the default deployment', () => {
     expect(Object.keys(nested.Resources ?? {}).sort()).toEqual(
       Object.keys(statefulTemplate.toJSON().Resources).sort(),
     );
-    expect(resourcesOf(template, 'AWS::CloudWatch::Alarm')).toHaveLength(9);
+    expect(resourcesOf(template, 'AWS::CloudWatch::Alarm')).toHaveLength(11);
   });
 
   it('meets the goal at 20,000 deliveries a month, and costs the fixed part with none', () => {
@@ -38,16 +38,16 @@ describe('monthly cost of the default deployment', () => {
       ['Per delivery', 0],
       ['CloudWatch metrics, per event', 0],
       ['CloudWatch metrics, on failure', 0],
-      ['CloudWatch alarms', 0.9],
+      ['CloudWatch alarms', 1.1],
       ['CloudWatch dashboards', 0],
       ['Secrets Manager', 0.4],
       ['Secrets Manager reads', 0],
       ['SQS idle polling', 0.263],
     ]);
-    expect(idle.total).toBe(1.56);
-    // 9 alarms, the secret, idle polling (657,000 requests), 8,760 secret reads, and the deliveries.
+    expect(idle.total).toBe(1.76);
+    // 11 alarms, the secret, idle polling (657,000 requests), 8,760 secret reads, and the deliveries.
     expect(goal.total).toBeCloseTo(
-      0.9 + 0.4 + 0.2628 + 0.0438 + (monthlyGoal.events * lastPerMillion) / 1e6,
+      1.1 + 0.4 + 0.2628 + 0.0438 + (monthlyGoal.events * lastPerMillion) / 1e6,
       2,
     );
   });

@@ -38,10 +38,19 @@ describe('cdk-nag AWS Solutions checks', () => {
       {
         existingEventsTable: 'field-webhooks-prod-events',
         existingJobsTable: 'field-webhooks-prod-jobs',
+        existingJobsTableStreamArn:
+          'arn:aws:dynamodb:us-east-1:123456789012:table/field-webhooks-prod-jobs/stream/2025-01-01T00:00:00.000',
         existingSecretName: 'field-webhooks/prod/credentials',
       },
     ],
     ['a traced deployment', { tracing: 'true' }],
+    [
+      'a deployment forwarding job events to a URL',
+      {
+        jobEventsForwardUrl: 'https://example.com/hooks/jobs',
+        jobEventsForwardStatuses: 'completed,canceled',
+      },
+    ],
     [
       'a deployment with per-route throttles',
       {
@@ -63,6 +72,10 @@ describe('cdk-nag AWS Solutions checks', () => {
       [
         ...providerList.map((provider) => `AwsSolutions-APIG4 ${routeConstruct(provider)}`),
         'AwsSolutions-SMG4 field-webhooks-prod/Data/CredentialsSecret',
+        // The job events DLQ is a DLQ; the publish function's role reads the stream, and
+        // dynamodb:ListStreams takes no resource.
+        'AwsSolutions-SQS3 field-webhooks-prod/JobEvents/DeadLetterQueue',
+        'AwsSolutions-IAM5[Resource::*] field-webhooks-prod/JobEvents/PublishRole',
       ].sort(),
     );
     expect(found.map(({ path }) => path)).toContain(
@@ -92,8 +105,32 @@ describe('cdk-nag AWS Solutions checks', () => {
     ).toEqual([
       'AwsSolutions-IAM5[Resource::*] field-webhooks-prod/IngestRole',
       'AwsSolutions-IAM5[Resource::*] field-webhooks-prod/ConsumerRole',
+      // One acknowledgement for both of its wildcards: dynamodb:ListStreams and X-Ray's.
+      'AwsSolutions-IAM5[Resource::*] field-webhooks-prod/JobEvents/PublishRole',
     ]);
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+    const publish = found.find(({ path }) => path === 'field-webhooks-prod/JobEvents/PublishRole')?.reason;
+    expect(publish).toContain('dynamodb:ListStreams');
+    expect(publish).toContain('xray:PutTraceSegments');
+    const untraced = acknowledgments(synthesize().app).find(
+      ({ path }) => path === 'field-webhooks-prod/JobEvents/PublishRole',
+    )?.reason;
+    expect(untraced).not.toContain('xray');
+  });
+
+  it('acknowledge the example subscriber’s findings only when it is on: its DLQ, and its key that no Lambda can rotate', () => {
+    const found = acknowledgments(
+      synthesize({ jobEventsForwardUrl: 'https://example.com/hooks/jobs' }).app,
+    ).map(({ path, rule }) => `${rule} ${path}`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'AwsSolutions-SQS3 field-webhooks-prod/JobEvents/ForwardDeadLetterQueue',
+        'AwsSolutions-SMG4 field-webhooks-prod/JobEvents/ForwardApiKey',
+      ]),
+    );
+    expect(acknowledgments(synthesize().app).map(({ path }) => path)).not.toContainEqual(
+      expect.stringContaining('Forward'),
+    );
   });
 
   it.each([

@@ -29,7 +29,31 @@ describe('tables', () => {
         'timeToLiveAttribute' in definition
           ? { AttributeName: definition.timeToLiveAttribute, Enabled: true }
           : Match.absent(),
+      StreamSpecification: 'stream' in definition ? { StreamViewType: definition.stream } : Match.absent(),
     });
+  });
+
+  it('gives the jobs table, and it alone, a stream of old and new images, for the publish function’s event source mapping', () => {
+    const streams = resourcesOf(deployed.statefulTemplate, 'AWS::DynamoDB::Table').map(([, table]) => [
+      table.Properties.TableName,
+      table.Properties.StreamSpecification,
+    ]);
+    expect(streams).toEqual([
+      ['field-webhooks-prod-events', undefined],
+      ['field-webhooks-prod-jobs', { StreamViewType: 'NEW_AND_OLD_IMAGES' }],
+    ]);
+  });
+
+  it('turns the stream on in place: same logical id, name and key schema as before, so CloudFormation updates the table rather than replacing it', () => {
+    // StreamSpecification is "Update requires: No interruption" (AWS::DynamoDB::Table); what would
+    // replace the table (its name, its key schema) is what it was before the stream came.
+    const [[id, jobs]] = resourcesOf(deployed.statefulTemplate, 'AWS::DynamoDB::Table').filter(
+      ([, table]) => table.Properties.TableName === 'field-webhooks-prod-jobs',
+    ) as [[string, { Properties: Record<string, unknown> }]];
+    // The id every deployed stage's table has: it comes from the construct path (Data/JobsTable).
+    expect(id).toBe('JobsTable1970BC16');
+    expect(jobs.Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(jobs.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST' });
   });
 
   it('makes every table on-demand and recoverable to a point in time', () => {
@@ -64,6 +88,8 @@ describe('tables kept from an earlier deployment (existingEventsTable, existingJ
   const kept = {
     existingEventsTable: 'field-webhooks-old-events',
     existingJobsTable: 'field-webhooks-old-jobs',
+    existingJobsTableStreamArn:
+      'arn:aws:dynamodb:us-east-1:123456789012:table/field-webhooks-old-jobs/stream/2025-01-01T00:00:00.000',
   };
   let adopted: Synthesized;
   beforeAll(() => {
@@ -289,7 +315,12 @@ describe('the stack', () => {
   it('is nested in the top-level stack, which holds its termination protection and its outputs', () => {
     expect(deployed.stateful.nestedStackParent).toBe(deployed.stack);
     expect(deployed.stack.terminationProtection).toBe(true);
-    expect(deployed.statefulTemplate.findOutputs('*')).toEqual({});
+    // Its one output is the jobs table's stream ARN, for the publish function's event source
+    // mapping; no name derives it.
+    const outputs = Object.values(deployed.statefulTemplate.findOutputs('*'));
+    expect(outputs).toEqual([
+      { Value: { 'Fn::GetAtt': [expect.stringMatching(/^JobsTable/), 'StreamArn'] } },
+    ]);
   });
 
   it('names everything after the stage, so two stages can share an account', () => {

@@ -52,14 +52,15 @@ const ingestVariables = (synthesized: Synthesized): Record<string, unknown> => {
 describe('functions', () => {
   it('run on Node.js 24, arm64, from the bundled CommonJS file, without source maps at run time', () => {
     const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(2);
+    // Ingest, consumer and the job events' publish function.
+    expect(functions).toHaveLength(3);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
       });
-      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+      expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS).toBeUndefined();
     }
   });
 
@@ -68,20 +69,21 @@ describe('functions', () => {
     for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
       expect(fn.Properties.TracingConfig).toBeUndefined();
     }
-    for (const fn of [stack.ingest, stack.consumer]) {
+    for (const fn of [stack.ingest, stack.consumer, stack.jobEvents.publish]) {
       const actions = roleStatements(template, stack, fn).flatMap((s) => s.actions);
       expect(actions.filter((action) => action.startsWith('xray:'))).toEqual([]);
     }
   });
 
-  it('are both traced actively with -c tracing=true, allowed to send segments to X-Ray', () => {
+  it('are all traced actively with -c tracing=true, allowed to send segments to X-Ray', () => {
     const traced = synthesize({ tracing: 'true' });
     const functions = resourcesOf(traced.template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     for (const [, fn] of functions) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
-    for (const fn of [traced.stack.ingest, traced.stack.consumer]) {
+    for (const fn of [traced.stack.ingest, traced.stack.consumer, traced.stack.jobEvents.publish]) {
+      // The publish function's shares its statement with dynamodb:ListStreams, also on "*".
       expect(roleStatements(traced.template, traced.stack, fn)).toContainEqual({
-        actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+        actions: expect.arrayContaining(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']),
         resource: '*',
       });
     }
@@ -92,14 +94,16 @@ describe('functions', () => {
   });
 
   it('turn source maps on at run time with -c sourceMaps=true', () => {
-    for (const [, fn] of resourcesOf(synthesize({ sourceMaps: 'true' }).template, 'AWS::Lambda::Function')) {
+    const functions = resourcesOf(synthesize({ sourceMaps: 'true' }).template, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(3);
+    for (const [, fn] of functions) {
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     }
   });
 
   it('log to their own log group, kept for the configured retention', () => {
     const { stack, template } = deployed;
-    for (const fn of [stack.ingest, stack.consumer]) {
+    for (const fn of [stack.ingest, stack.consumer, stack.jobEvents.publish]) {
       const groupId = logicalId(stack, fn.logGroup);
       template.hasResourceProperties('AWS::Lambda::Function', {
         FunctionName: Match.absent(),
@@ -117,7 +121,7 @@ describe('functions', () => {
   it('give the consumer the shared timeout and the ingest function one inside the API 30 s limit', () => {
     const timeoutOf = (variable: string): number => {
       const found = resourcesOf(deployed.template, 'AWS::Lambda::Function').filter(
-        ([, fn]) => fn.Properties.Environment.Variables[variable] !== undefined,
+        ([, fn]) => fn.Properties.Environment?.Variables?.[variable] !== undefined,
       );
       expect(found, variable).toHaveLength(1);
       return found[0]?.[1].Properties.Timeout;
@@ -189,7 +193,11 @@ describe('functions', () => {
   });
 
   it('give both functions the default event time skew, so ingest and replays judge alike', () => {
-    const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function');
+    const { stack } = deployed;
+    const ids = [stack.ingest, stack.consumer].map((fn) => logicalId(stack, fn));
+    const functions = resourcesOf(deployed.template, 'AWS::Lambda::Function').filter(([id]) =>
+      ids.includes(id),
+    );
     expect(functions).toHaveLength(2);
     for (const [, fn] of functions) {
       expect(fn.Properties.Environment.Variables.EVENT_TIME_SKEW_SECONDS).toBe(
@@ -263,9 +271,14 @@ describe('permissions', () => {
     ]);
   });
 
-  it('attach no managed policy to either role', () => {
-    for (const [, role] of resourcesOf(deployed.template, 'AWS::IAM::Role')) {
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  it('attach no managed policy to any role, and let Lambda alone assume the functions’ roles', () => {
+    const { stack } = deployed;
+    const roles = resourcesOf(deployed.template, 'AWS::IAM::Role');
+    // The functions' three: nothing else needs one (no EventBridge pipe, test/cdk/job-events.test.ts).
+    expect(roles).toHaveLength(3);
+    for (const [, role] of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    for (const fn of [stack.ingest, stack.consumer, stack.jobEvents.publish]) {
+      const role = deployed.template.toJSON().Resources[logicalId(stack, fn.role as Role)];
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
       ]);
@@ -275,7 +288,8 @@ describe('permissions', () => {
 
 describe('event source mapping', () => {
   it('feeds the consumer batches from the queue and takes partial batch failures', () => {
-    deployed.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The consumer's, and the publish function's on the jobs table's stream (test/cdk/job-events.test.ts).
+    deployed.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     deployed.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: logicalId(deployed.stack, deployed.stack.consumer) },
       EventSourceArn: Match.anyValue(),
@@ -286,10 +300,12 @@ describe('event source mapping', () => {
       // A batch split on error would replay the records that succeeded.
       BisectBatchOnFunctionError: Match.absent(),
     });
-    const [[, mapping]] = resourcesOf(deployed.template, 'AWS::Lambda::EventSourceMapping') as [
-      [string, { Properties: { EventSourceArn: unknown } }],
-    ];
-    expect(arnOf(mapping.Properties.EventSourceArn)).toBe(queueArn);
+    const consumerId = logicalId(deployed.stack, deployed.stack.consumer);
+    const mappings = resourcesOf(deployed.template, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, mapping]) => (mapping.Properties.FunctionName as { Ref?: string }).Ref === consumerId,
+    );
+    expect(mappings).toHaveLength(1);
+    expect(arnOf(mappings[0]?.[1].Properties.EventSourceArn)).toBe(queueArn);
   });
 
   it('caps concurrency at the value given in context', () => {
@@ -443,8 +459,10 @@ describe('alarms', () => {
         'ApiThrottled',
         'AuthenticationFailures',
         'Conflicts',
+        'DeadLetterQueueNearRetention',
         'DeadLetterQueueNotEmpty',
         'Ingest5xx',
+        'JobEventsDeadLetterQueueNotEmpty',
         'OldestMessageAge',
         'QuarantinedEvents',
         'Unprocessable',
@@ -456,10 +474,11 @@ describe('alarms', () => {
     }
   });
 
-  it('keeps the DLQ alarm in its last state when SQS stops reporting an untouched DLQ', () => {
+  it('keeps the DLQ alarms in their last state when SQS stops reporting an untouched DLQ', () => {
     const found = alarms();
     for (const [name, alarm] of Object.entries(found)) {
-      const deadLetter = name.startsWith('field-webhooks-prod/DeadLetterQueue');
+      // The webhook events' DLQ and the job events DLQ.
+      const deadLetter = /DeadLetterQueue(NotEmpty|NearRetention)$/.test(name);
       // A DLQ that holds messages must not clear just because nothing touches it.
       expect(alarm.TreatMissingData, name).toBe(deadLetter ? 'ignore' : 'notBreaching');
     }
@@ -494,9 +513,18 @@ describe('alarms', () => {
     });
   });
 
-  it('keeps to 9 alarms of one metric each, so a tenth stays within the 10 alarm metrics AWS gives free', () => {
+  it('keeps to 11 alarms of one metric each: the 10 alarm metrics AWS gives free and the DLQ expiry notice', () => {
     const found = Object.values(alarms());
-    expect(found.length).toBeLessThanOrEqual(9);
+    expect(found.length).toBeLessThanOrEqual(11);
+    expect(found.map((alarm) => alarm.AlarmName)).toContain(
+      'field-webhooks-prod/DeadLetterQueueNearRetention',
+    );
+    // The job events DLQ's alarm counts among them; the example subscriber, when on, adds none.
+    expect(found.map((alarm) => alarm.AlarmName)).toContain(
+      'field-webhooks-prod/JobEventsDeadLetterQueueNotEmpty',
+    );
+    const forwarding = synthesize({ jobEventsForwardUrl: 'https://example.com/hooks' });
+    expect(resourcesOf(forwarding.template, 'AWS::CloudWatch::Alarm')).toHaveLength(found.length);
     for (const alarm of found) {
       // A metric-math alarm (`Metrics`) bills every metric it reads.
       expect(alarm.MetricName, alarm.AlarmName).toEqual(expect.any(String));
@@ -518,12 +546,7 @@ describe('alarms', () => {
     expect(description('OldestMessageAge')).toContain('throttled');
     expect(description('OldestMessageAge')).toContain('consumerMaxConcurrency');
     expect(description('DeadLetterQueueNotEmpty')).toContain('the consumer failing as a whole');
-    for (const name of [
-      'IngestEnqueueFailed',
-      'ConsumerErrors',
-      'ConsumerThrottles',
-      'DeadLetterQueueNearRetention',
-    ]) {
+    for (const name of ['IngestEnqueueFailed', 'ConsumerErrors', 'ConsumerThrottles']) {
       expect(found[`field-webhooks-prod/${name}`], name).toBeUndefined();
     }
   });
@@ -534,7 +557,7 @@ describe('alarms', () => {
     }
   });
 
-  it('says in the DLQ alarm how long SQS keeps dead-lettered events, and which day the dashboard marks', () => {
+  it('says in the DLQ alarms how long SQS keeps dead-lettered events, and raises the second four days before', () => {
     // The DLQ's retention as deployed, in the nested stack.
     const [[, dlq]] = resourcesOf(deployed.statefulTemplate, 'AWS::SQS::Queue').filter(
       ([, queue]) => queue.Properties.QueueName === 'field-webhooks-prod-webhook-events-dlq',
@@ -544,7 +567,14 @@ describe('alarms', () => {
     const notEmpty = alarms()['field-webhooks-prod/DeadLetterQueueNotEmpty'];
     expect(notEmpty.AlarmDescription).toContain('npm run cli -- redrive --stage prod');
     expect(notEmpty.AlarmDescription).toContain(`${retentionSeconds / 86_400} days`);
-    expect(notEmpty.AlarmDescription).toContain(`marks day ${deadLetterAgeThresholdSeconds / 86_400}`);
+    expect(notEmpty.AlarmDescription).toContain(`fires on day ${deadLetterAgeThresholdSeconds / 86_400}`);
+    const nearRetention = alarms()['field-webhooks-prod/DeadLetterQueueNearRetention'];
+    expect(nearRetention).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Threshold: deadLetterAgeThresholdSeconds,
+    });
+    expect(nearRetention.AlarmDescription).toContain('the only copy');
   });
 
   it('counts 429s from the access log and raises an alarm when they are sustained', () => {
@@ -799,14 +829,32 @@ describe('the stack', () => {
     expect(deployed.stack.terminationProtection).toBe(true);
   });
 
-  it('finds the nested stack’s resources by name: no imports, no references across the nesting', () => {
-    expect(JSON.stringify(deployed.template.toJSON())).not.toMatch(/Fn::ImportValue|"Outputs\./);
+  it('finds the nested stack’s resources by name: no imports, and one reference across the nesting, the jobs table’s stream', () => {
+    const text = JSON.stringify(deployed.template.toJSON());
+    expect(text).not.toMatch(/Fn::ImportValue/);
+    // A stream's ARN ends in a label DynamoDB picks, so no name derives it: the data stack's one
+    // output, read by the publish function's event source mapping and role, and by nothing else.
     const nested = deployed.statefulTemplate.toJSON();
     expect(nested.Parameters).toBeUndefined();
-    expect(nested.Outputs).toBeUndefined();
+    const jobsTableId = deployed.stateful.getLogicalId(
+      deployed.stateful.tables.Jobs?.node.defaultChild as CfnResource,
+    );
+    expect(Object.values(nested.Outputs)).toEqual([{ Value: { 'Fn::GetAtt': [jobsTableId, 'StreamArn'] } }]);
+    const [outputName] = Object.keys(nested.Outputs) as [string];
+    const references = [...text.matchAll(/"Outputs\.([^"]+)"/g)].map((match) => match[1]);
+    expect(new Set(references)).toEqual(new Set([outputName]));
+    // Adopted tables: no reference at all, the stream comes from context.
+    const adopted = synthesize({
+      existingEventsTable: 'kept-events',
+      existingJobsTable: 'kept-jobs',
+      existingJobsTableStreamArn:
+        'arn:aws:dynamodb:us-east-1:123456789012:table/kept-jobs/stream/2024-01-01T00:00:00.000',
+    });
+    expect(JSON.stringify(adopted.template.toJSON())).not.toMatch(/Fn::ImportValue|"Outputs\./);
+    expect(adopted.statefulTemplate.toJSON().Outputs).toBeUndefined();
   });
 
-  it('creates the event source mapping, the functions and the alarms only after the nested stack', () => {
+  it('creates the event source mappings, the functions and the alarms only after the nested stack', () => {
     const [[dataId, data]] = resourcesOf(deployed.template, 'AWS::CloudFormation::Stack') as [
       [string, { DependsOn?: string[] }],
     ];
@@ -814,9 +862,10 @@ describe('the stack', () => {
     expect(dataId).toBe(deployed.stack.getLogicalId(nestedStackResource));
     expect(data.DependsOn).toBeUndefined();
     for (const [type, count] of [
-      ['AWS::Lambda::EventSourceMapping', 1],
-      ['AWS::Lambda::Function', 2],
-      ['AWS::CloudWatch::Alarm', 9],
+      // The consumer's on the queue and the publish function's on the jobs table's stream.
+      ['AWS::Lambda::EventSourceMapping', 2],
+      ['AWS::Lambda::Function', 3],
+      ['AWS::CloudWatch::Alarm', 11],
     ] as const) {
       const found = resourcesOf(deployed.template, type);
       expect(found, type).toHaveLength(count);
@@ -879,6 +928,8 @@ describe('the stack', () => {
         'DeadLetterQueueUrl',
         'EventsTableName',
         'IngestLogGroupName',
+        'JobEventsBusArn',
+        'JobEventsBusName',
         'JobsTableName',
         'QueueUrl',
         ...providerList.map(webhookUrlOutputId),
@@ -953,6 +1004,8 @@ describe('a redeploy that adopts the kept tables and secret', () => {
   const kept = {
     existingEventsTable: 'field-webhooks-prod-events-kept',
     existingJobsTable: 'field-webhooks-prod-jobs-kept',
+    existingJobsTableStreamArn:
+      'arn:aws:dynamodb:us-east-1:123456789012:table/field-webhooks-prod-jobs-kept/stream/2025-01-01T00:00:00.000',
     existingSecretName: 'field-webhooks/prod/credentials-kept',
   };
   let adopted: Synthesized;

@@ -5,7 +5,7 @@ import { runEndToEnd } from '../../bench/end-to-end.ts';
 import { startBenchStack } from '../../bench/lib/local.ts';
 
 /**
- * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F --lands-runs L --model-runs M]`:
+ * `npm run chaos [-- --events N --fault-rate R --crash-rate C --fuzz-runs F --lands-runs L --model-runs M --job-events-runs J]`:
  * the long runs that do not fit in `npm test`.
  *
  * 1. The ingest fuzz properties with many more runs.
@@ -28,6 +28,7 @@ const values = new Command('npm run chaos --')
   .option('--fuzz-runs <n>', 'fuzz runs (default 20000)')
   .option('--lands-runs <n>', 'every-202-lands property runs (default 5000)')
   .option('--model-runs <n>', 'store model-based test runs (default 2000)')
+  .option('--job-events-runs <n>', 'job change events property runs (default 200)')
   .option('--seed <n>', 'the random seed (default: from the clock)')
   .option('--skip-fuzz', 'skip the fuzz suites')
   .showSuggestionAfterError(true)
@@ -40,6 +41,7 @@ const values = new Command('npm run chaos --')
     fuzzRuns?: string;
     landsRuns?: string;
     modelRuns?: string;
+    jobEventsRuns?: string;
     seed?: string;
     skipFuzz?: boolean;
   }>();
@@ -49,6 +51,7 @@ const crashRate = Number(values.crashRate ?? 0.02);
 const fuzzRuns = Number(values.fuzzRuns ?? 20_000);
 const landsRuns = Number(values.landsRuns ?? 5_000);
 const modelRuns = Number(values.modelRuns ?? 2_000);
+const jobEventsRuns = Number(values.jobEventsRuns ?? 200);
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
 const root = join(import.meta.dirname, '..', '..');
 const failures: string[] = [];
@@ -92,6 +95,17 @@ if (!values.skipFuzz) {
     )
   )
     failures.push('DynamoDB and the reference store disagreed (see above)');
+
+  console.log(`\njob change events: ${jobEventsRuns} random delivery sequences, read back from the stream…`);
+  if (
+    !vitestFile(
+      'integration',
+      'test/integration/job-events.test.ts',
+      { JOB_EVENTS_RUNS: String(jobEventsRuns) },
+      1_800_000,
+    )
+  )
+    failures.push('the job change events were not exactly the applied changes (see above)');
 }
 
 console.log(
@@ -121,6 +135,10 @@ try {
   if (result.accepted !== result.sent)
     failures.push(`${result.sent - result.accepted} delivery(ies) never accepted`);
   if (result.deadLettered !== 0) failures.push(`${result.deadLettered} message(s) left in the DLQ`);
+  if (result.jobStream.changes !== result.appliedToJobs)
+    failures.push(
+      `${result.jobStream.changes} job change event(s) from the jobs table's stream for ${result.appliedToJobs} applied event(s)`,
+    );
 } finally {
   await stack.stop();
 }
@@ -129,5 +147,7 @@ if (failures.length > 0) {
   console.error(`\nchaos: FAILED\n- ${failures.join('\n- ')}`);
   process.exitCode = 1;
 } else {
-  console.log('\nchaos: passed — nothing lost, nothing applied twice, every job at its newest state');
+  console.log(
+    '\nchaos: passed — nothing lost, nothing applied twice, every job at its newest state, one job change event per applied change',
+  );
 }

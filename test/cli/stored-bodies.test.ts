@@ -97,4 +97,21 @@ describe('cli: bodies as the event log keeps them (compressed), and jobs that ke
     expect(quarantined.map((e: { pk: string }) => e.pk)).toEqual([eventPk('cooledge', 'evt-bad')]);
     expect(table.calls.every((call) => call === 'QueryCommand')).toBe(true);
   });
+
+  it('events --limit over a scan keeps only the newest, whatever the order the scan returns', async () => {
+    const times = Array.from({ length: 2_500 }, (_, i) => i);
+    // A shuffled table: the scan's order says nothing about receive times.
+    for (let i = times.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [times[i], times[j]] = [times[j] as number, times[i] as number];
+    }
+    const at = (i: number) => new Date(Date.UTC(2026, 5, 17) + i * 1000).toISOString();
+    use(new FakeEventsTable(times.map((i) => ({ ...stored(`evt-${i}`, 'applied'), receivedAt: at(i) }))));
+    const listed = await cli(['events', '--limit', '3', '--json']);
+    expect(JSON.parse(listed.stdout).map((e: { eventKey: string }) => e.eventKey)).toEqual([
+      'evt-2499',
+      'evt-2498',
+      'evt-2497',
+    ]);
+  });
 });

@@ -21,8 +21,9 @@ import { providers } from '#providers/index';
 import { eventKey as zenbookerKey } from '#providers/zenbooker';
 import { replayMessage } from '../../cli/replay.ts';
 import { createTables, dynamoClient, type ResourceNames, resourceNames } from '../../local/stack.ts';
-import { cooledgeEvent, zenbookerEvent } from '../support/factories.ts';
+import { cooledgeEvent } from '../support/factories.ts';
 import { fixture } from '../support/fixtures.ts';
+import { cooledgeTypedEvent, zenbookerStage, zenbookerStageEvent } from '../support/lifecycles.ts';
 import { testProvider } from '../support/test-provider.ts';
 
 /**
@@ -77,13 +78,7 @@ const cooledgeSpec = fc.record({
 });
 
 const zenbookerSpec = fc.record({
-  stage: fc.constantFrom(
-    { event: 'job.created', status: 'scheduled' },
-    { event: 'job.enroute', status: 'en-route' },
-    { event: 'job.started', status: 'started' },
-    { event: 'job.completed', status: 'complete' },
-    { event: 'job.canceled', status: 'scheduled', canceled: true },
-  ),
+  stage: zenbookerStage,
   /** Whether the body carries its stage's own time; without one, the receive time orders it. */
   stageTime: fc.boolean(),
   minute,
@@ -120,12 +115,7 @@ function entries(spec: Scenario, base: number): Entry[] {
       occurred_at: at(c.minute),
       customer_name: c.name,
     };
-    const body =
-      c.type === 'job.completed'
-        ? cooledgeEvent(c.type, { ...own, status: c.status, description: c.description })
-        : c.type === 'booking.created'
-          ? cooledgeEvent(c.type, { ...own, status: c.status })
-          : cooledgeEvent(c.type, own);
+    const body = cooledgeTypedEvent(c.type, own, c);
     out.push({
       label: `cooledge#${i}`,
       provider: 'cooledge',
@@ -139,17 +129,7 @@ function entries(spec: Scenario, base: number): Entry[] {
   });
   spec.zenbooker.forEach((z, i) => {
     const time = z.stageTime ? at(z.minute) : null;
-    const body = zenbookerEvent('job.started.v2025', {
-      envelope: { event: z.stage.event, account: z.account, retry_count: 0 },
-      data: {
-        id: 'Z-1',
-        status: z.stage.status,
-        canceled: z.stage.canceled ?? false,
-        started_at: z.stage.event === 'job.started' ? time : null,
-        completed_at: z.stage.event === 'job.completed' ? time : null,
-        note: z.note,
-      },
-    });
+    const body = zenbookerStageEvent(z, time);
     out.push({
       label: `zenbooker#${i}`,
       provider: 'zenbooker',
