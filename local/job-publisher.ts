@@ -101,9 +101,8 @@ export function jobEventJson(event: JobEvent): string {
 /**
  * The job events of a batch of stream records (`jobChangesOf`), in stream order, each wrapped for
  * `origin`. A record that cannot be read is passed to `onUnreadable` (a `LoggableError` naming its
- * position and sequence number, never its values) and skipped: deployed, the publish function
- * reports it and the stream is read again from it until it ends in the DLQ; locally there is no
- * one to retry for, and one such record must not hold back the others.
+ * position and sequence number, never its values) and skipped, as the publish function does: it
+ * will never be readable, and must not hold back the others.
  */
 export function jobEventsOf(
   records: readonly JobStreamRecord[],
@@ -142,7 +141,10 @@ export interface ForwardOptions {
   signal?: AbortSignal;
 }
 
-/** How a forward ended: `reason` names an HTTP status or a network error code, never the URL. */
+/**
+ * How a forward ended: `reason` names an HTTP status or a network error code, never the URL (a
+ * redirect's names the origin of its `Location`).
+ */
 export type ForwardResult =
   | { ok: true; attempts: number; status: number }
   | { ok: false; attempts: number; reason: string };
@@ -151,6 +153,8 @@ export type ForwardResult =
  * POSTs one event as JSON (`content-type: application/json`, the body {@link jobEventJson}) to
  * `url`, retrying a network error, a timeout, 408, 429 and any 5xx with backoff (250 ms, 500 ms,
  * 1 s by default); another answer that is not 2xx is final, since sending it again would not change it.
+ * A redirect (3xx) is not followed, since following a 301 or 302 turns the POST into a GET without
+ * the event: it is final too, its reason naming the status and the origin of its `Location` only.
  */
 export async function forwardJobEvent(
   url: string,
@@ -170,10 +174,13 @@ export async function forwardJobEvent(
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
+        redirect: 'manual',
         signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
       });
       await response.body?.cancel();
       if (response.ok) return { ok: true, attempts: attempt, status: response.status };
+      if (response.status >= 300 && response.status < 400)
+        return { ok: false, attempts: attempt, reason: redirectReason(response, url) };
       reason = `HTTP ${response.status}`;
       if (!retryable(response.status)) return { ok: false, attempts: attempt, reason };
     } catch (error) {
@@ -186,6 +193,22 @@ export async function forwardJobEvent(
     }
   }
   return { ok: false, attempts, reason };
+}
+
+/**
+ * `HTTP 302 redirect to https://example.com`: the origin the `Location` names (resolved against the
+ * URL posted to), without its path or query, which may carry a token.
+ */
+function redirectReason(response: Response, url: string): string {
+  const location = response.headers.get('location');
+  if (location === null) return `HTTP ${response.status} redirect without a Location`;
+  let origin: string;
+  try {
+    origin = new URL(location, url).origin;
+  } catch {
+    origin = 'null';
+  }
+  return `HTTP ${response.status} redirect ${origin === 'null' ? 'to an unreadable Location' : `to ${origin}`}`;
 }
 
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -351,7 +374,10 @@ export interface JobPublisher {
    * stops reading and forwarding. Call it after the consumer has stopped and before DynamoDB Local.
    */
   stop(): Promise<void>;
-  /** `published=3 forwarded=3`: counts for the runner's exit line (`not forwarded=…`, `unreadable=…` when any). */
+  /**
+   * `published=3 (one per change that moved a job forward) forwarded=3`: counts for the runner's
+   * exit line (`not forwarded=…`, `unreadable=…` when any).
+   */
   summary(): string;
 }
 
@@ -452,7 +478,8 @@ export function startJobPublisher(options: JobPublisherOptions): JobPublisher {
     },
     summary: () =>
       [
-        `published=${counts.published}`,
+        // Fewer than the consumer's `applied`: a replay it records as applied moves no job forward.
+        `published=${counts.published} (one per change that moved a job forward)`,
         ...(forwarder ? [`forwarded=${forwarder.forwarded}`] : []),
         ...(forwarder?.dropped ? [`not forwarded=${forwarder.dropped}`] : []),
         ...(counts.unreadable ? [`unreadable=${counts.unreadable}`] : []),

@@ -30,8 +30,9 @@ export interface JobStreamRecord {
  * Throws a {@link LoggableError} naming the record (its position and sequence number, never its
  * values) when a record cannot be read: not a stream record, an image missing for its event (a
  * stream of another view type), an attribute value that is not DynamoDB's, or a job item that
- * {@link jobChange} refuses. Such a record is never dropped: the publish function reports it as
- * its batch's failure ({@link jobChangeAt}), so it is retried and ends in a dead-letter queue.
+ * {@link jobChange} refuses. Such a record will never be readable: the publish function and the
+ * local publisher read each record with {@link jobChangeAt}, log the one they cannot read, and
+ * skip it, so that it does not hold back the records after it.
  */
 export function jobChangesOf(records: readonly JobStreamRecord[]): JobChange[] {
   const changes: JobChange[] = [];

@@ -19,15 +19,21 @@ export interface PublishDeps {
  * job change to the job events bus with `PutEvents` (`publishJobChanges`), in stream order.
  *
  * It answers with a partial batch response (the mapping has `ReportBatchItemFailures`): nothing
- * when the whole batch is done, else the first record not done, by its sequence number. The
- * mapping then reads the shard again from that record, so the records before it are not published
- * twice and those after it never overtake it; after its retries, the mapping sends the batch's
- * stream metadata to the job events DLQ. A record it cannot read is reported the same way, after
- * the events before it are published. Nothing is dropped silently.
+ * when the whole batch is done, else the first record not done (a `PutEvents` call that failed, or
+ * an entry EventBridge refused: transient), by its sequence number. The mapping then reads the
+ * shard again from that record, so the records before it are not published twice and those after
+ * it never overtake it; after its retries, the mapping sends the batch's stream metadata to the job
+ * events DLQ.
  *
- * One log line per batch, counts and ids only (job fields are personal data): `job changes`, or
- * `job changes failed` with the record's position and sequence number, the change id of the event
- * not published, and the error.
+ * A record that can never be published (one it cannot read, or whose event alone is larger than a
+ * `PutEvents` call takes) is a deterministic failure: retrying it would hold back every later
+ * record of the batch, other jobs' changes included, and send them to the DLQ with it. It is
+ * logged (`job change not published`, at error level) and skipped; the rest is published.
+ *
+ * Log lines, counts and ids only (job fields are personal data): `job change not published` for
+ * each record skipped, with its position, sequence number, change id when it has one, and why; then
+ * one per batch, `job changes`, or `job changes failed` with the record's position and sequence
+ * number, the change id of the event not published, and the error.
  */
 export function createHandler(deps: PublishDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
@@ -43,8 +49,22 @@ export function createHandler(deps: PublishDeps) {
       deps.bus,
       deps.busName,
     );
-    const counts = { records: records.length, changes: result.changes, published: result.published };
-    const { failure } = result;
+    const { failure, skipped = [] } = result;
+    for (const skip of skipped) {
+      deps.logger.error('job change not published', {
+        reason: skip.reason,
+        record: skip.index + 1,
+        sequenceNumber: skip.sequenceNumber,
+        ...(skip.changeId === undefined ? {} : { changeId: skip.changeId }),
+        error: skip.error,
+      });
+    }
+    const counts = {
+      records: records.length,
+      changes: result.changes,
+      published: result.published,
+      ...(skipped.length > 0 ? { skipped: skipped.length } : {}),
+    };
     if (!failure) {
       deps.logger.info('job changes', counts);
       return { batchItemFailures: [] };

@@ -347,6 +347,12 @@ describe('watch: --forward', () => {
           response.end();
           return;
         }
+        if (request.url?.startsWith('/moved')) {
+          response.statusCode = 302;
+          response.setHeader('location', '/landing?key=k');
+          response.end();
+          return;
+        }
         received.push({ path: request.url ?? '', type: request.headers['content-type'] ?? '', body });
         response.end('ok');
       });
@@ -382,6 +388,30 @@ describe('watch: --forward', () => {
         .split('\n')
         .map((line) => JSON.parse(line)),
     );
+  });
+
+  it('does not follow a redirect: the event is not forwarded, and says so with the status', async () => {
+    received.length = 0;
+    failFirst = 0;
+    const failures: string[] = [];
+    const forwarder = new JobEventForwarder(
+      `${url}/moved?key=k`,
+      (event, result) => failures.push(`${event.detail.changeId} ${result.reason} ${result.attempts}`),
+      { backoffMs: 1 },
+    );
+    await watchStream({
+      batches: batches([insert(jobItem(1))]),
+      origin: localOrigin,
+      filters: none,
+      json: true,
+      forwarder,
+      io: io(),
+    });
+    await forwarder.idle();
+    // Followed, the 302 would have been a GET of /landing without the event, counted as forwarded.
+    expect(received).toEqual([]);
+    expect([forwarder.forwarded, forwarder.dropped]).toEqual([0, 1]);
+    expect(failures).toEqual([`cooledge#job-1#1 HTTP 302 redirect to ${url} 1`]);
   });
 });
 

@@ -149,7 +149,9 @@ describe('forwarding', () => {
   let url: string;
   /** What the server answers next, by path: statuses in turn, `hang` never answers; then 200. */
   const plans = new Map<string, Array<number | 'hang'>>();
-  const received: Array<{ path: string; body: string }> = [];
+  /** The `Location` the server answers with, by path. */
+  const locations = new Map<string, string>();
+  const received: Array<{ path: string; method: string; body: string }> = [];
   const hanging: ServerResponse[] = [];
 
   beforeAll(async () => {
@@ -165,7 +167,9 @@ describe('forwarding', () => {
           hanging.push(response);
           return;
         }
-        if (next === 200) received.push({ path, body });
+        if (next === 200) received.push({ path, method: request.method ?? '', body });
+        const location = locations.get(path);
+        if (location !== undefined) response.setHeader('location', location);
         response.statusCode = next;
         response.end();
       });
@@ -222,6 +226,36 @@ describe('forwarding', () => {
       attempts: 1,
       reason: 'HTTP 400',
     });
+  });
+
+  it('does not follow a redirect: a failure, not retried, naming the status and the Location’s origin only', async () => {
+    // Followed, a 302 would turn the POST into a GET without the event, answered 200 here.
+    plans.set('/moved', [302]);
+    locations.set('/moved', '/landing?token=secret');
+    expect(await forwardJobEvent(`${url}/moved`, event(1), fast)).toEqual({
+      ok: false,
+      attempts: 1,
+      reason: `HTTP 302 redirect to ${url}`,
+    });
+    plans.set('/gone', [301]);
+    locations.set('/gone', 'https://elsewhere.example:8443/hooks/abc?key=secret');
+    plans.set('/unnamed', [307]);
+    const failures: string[] = [];
+    const forwarder = new JobEventForwarder(
+      `${url}/gone`,
+      (e, result) => failures.push(`${e.detail.sequence} ${result.reason} (${result.attempts})`),
+      fast,
+    );
+    forwarder.push(event(1));
+    await forwarder.idle();
+    expect(failures).toEqual(['1 HTTP 301 redirect to https://elsewhere.example:8443 (1)']);
+    expect([forwarder.forwarded, forwarder.dropped]).toEqual([0, 1]);
+    expect(await forwardJobEvent(`${url}/unnamed`, event(1), fast)).toEqual({
+      ok: false,
+      attempts: 1,
+      reason: 'HTTP 307 redirect without a Location',
+    });
+    expect(received.filter((r) => r.path.startsWith('/landing'))).toEqual([]);
   });
 
   it('forwards in the order pushed, a failure between them reported and dropped', async () => {

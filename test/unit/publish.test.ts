@@ -52,9 +52,18 @@ const image = (item: Item) => marshall(item, { removeUndefinedValues: true }) as
 /** What a record is to the publisher: a change to publish, a write that publishes nothing, or unreadable. */
 type Kind = 'change' | 'silent' | 'unreadable';
 
-/** The stream record of one write to `jobId`, its job's `eventCount` after it being `count`. */
-function streamRecord(kind: Kind, jobId: string, count: number, sequence: number): DynamoDBRecord {
-  const after = jobItem(jobId, count, { status: count % 2 === 0 ? 'completed' : 'scheduled' });
+/**
+ * The stream record of one write to `jobId`, its job's `eventCount` after it being `count`; `fields`
+ * are the job's after it (a long `notes`, say).
+ */
+function streamRecord(
+  kind: Kind,
+  jobId: string,
+  count: number,
+  sequence: number,
+  fields: Item = {},
+): DynamoDBRecord {
+  const after = jobItem(jobId, count, { status: count % 2 === 0 ? 'completed' : 'scheduled', ...fields });
   const dynamodb =
     kind === 'change'
       ? count === 1
@@ -149,6 +158,17 @@ function publisher(bus: EventBus) {
 }
 
 const changeIds = (details: ReadonlyArray<{ changeId: string }>) => details.map((d) => d.changeId);
+
+/**
+ * An entry's size as EventBridge counts it (User Guide, "Calculating PutEvents event entry size"):
+ * the UTF-8 bytes of Source, DetailType and Detail, 14 for Time, each of Resources' (none here).
+ */
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+const entryBytes = (entry: JobEventEntry) =>
+  bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + (entry.Time ? 14 : 0);
+const callBytes = (call: readonly JobEventEntry[]) => call.reduce((sum, entry) => sum + entryBytes(entry), 0);
+/** EventBridge's limit on a `PutEvents` call's entries, together. */
+const maxCallBytes = 262_144;
 const expectedChanges = (records: DynamoDBRecord[]): JobChange[] => jobChangesOf(asJobRecords(records));
 
 // ---------------------------------------------------------------------------------------------
@@ -199,6 +219,55 @@ describe('the publish function', () => {
     expect(bus.calls.map((call) => call.length)).toEqual([10, 10, 5]);
     expect(bus.maxInFlight).toBe(1);
     expect(changeIds(bus.sent())).toEqual(changeIds(expectedChanges(records).map((c) => c.detail)));
+  });
+
+  it('ends a call before its entries pass 256 KB, counted in UTF-8 bytes', async () => {
+    // About 100 KB an entry in 50,000 characters: two fit in a call, not three.
+    const records = Array.from({ length: 5 }, (_, i) =>
+      streamRecord('change', `job-${i + 1}`, 1, i + 1, { description: 'é'.repeat(50_000) }),
+    );
+    const bus = new FakeBus();
+    const { handler } = publisher(bus);
+    expect(await handler(streamEvent(records))).toEqual({ batchItemFailures: [] });
+    expect(bus.calls.map((call) => call.length)).toEqual([2, 2, 1]);
+    for (const call of bus.calls) expect(callBytes(call)).toBeLessThanOrEqual(maxCallBytes);
+    expect(changeIds(bus.sent())).toEqual(changeIds(expectedChanges(records).map((c) => c.detail)));
+  });
+
+  it('logs and skips an entry larger than a call takes, by ids only, and publishes the others', async () => {
+    const records = [
+      streamRecord('change', 'job-1', 1, 1),
+      streamRecord('change', 'job-2', 1, 2, { description: 'Priya '.repeat(50_000) }),
+      streamRecord('change', 'job-3', 1, 3),
+    ];
+    const bus = new FakeBus((_, entries) =>
+      callBytes(entries) > maxCallBytes
+        ? awsError('ValidationException', 'Total size of the entries in the request is over the limit.', {
+            $fault: 'client',
+          })
+        : acceptAll(entries),
+    );
+    const { handler, logger } = publisher(bus);
+    expect(await handler(streamEvent(records))).toEqual({ batchItemFailures: [] });
+    expect(changeIds(bus.sent())).toEqual(['cooledge#job-1#1', 'cooledge#job-3#1']);
+    const [skip, summary] = logger.entries;
+    expect(skip).toMatchObject({
+      level: 'error',
+      message: 'job change not published',
+      data: {
+        reason: 'entry too large',
+        record: 2,
+        sequenceNumber: sequenceNumber(2),
+        changeId: 'cooledge#job-2#1',
+      },
+    });
+    expect(skip?.data?.error).toMatch(/^its entry is \d+ bytes; a PutEvents call takes 262144$/);
+    expect(summary).toEqual({
+      level: 'info',
+      message: 'job changes',
+      data: { records: 3, changes: 3, published: 2, skipped: 1 },
+    });
+    expect(logger.text()).not.toMatch(/Priya/);
   });
 
   it('makes no call for an empty batch, nor for one whose records publish nothing', async () => {
@@ -281,7 +350,7 @@ describe('the publish function', () => {
     });
   });
 
-  it('reports a record it cannot read once the changes before it are published, and reads nothing after it', async () => {
+  it('logs a record it cannot read and skips it, publishing the records after it', async () => {
     const records = [
       streamRecord('change', 'job-1', 1, 1),
       streamRecord('change', 'job-2', 1, 2),
@@ -290,42 +359,74 @@ describe('the publish function', () => {
     ];
     const bus = new FakeBus();
     const { handler, logger } = publisher(bus);
-    expect(await handler(streamEvent(records))).toEqual({
-      batchItemFailures: [{ itemIdentifier: sequenceNumber(3) }],
-    });
-    expect(changeIds(bus.sent())).toEqual(['cooledge#job-1#1', 'cooledge#job-2#1']);
+    // It will never be readable: retrying it would only send it, and job-3's change, to the DLQ.
+    expect(await handler(streamEvent(records))).toEqual({ batchItemFailures: [] });
+    expect(changeIds(bus.sent())).toEqual(['cooledge#job-1#1', 'cooledge#job-2#1', 'cooledge#job-3#1']);
     expect(logger.entries).toEqual([
       {
         level: 'error',
-        message: 'job changes failed',
+        message: 'job change not published',
         data: {
-          records: 4,
-          changes: 2,
-          published: 2,
           reason: 'unreadable record',
-          failedRecord: 3,
+          record: 3,
           sequenceNumber: sequenceNumber(3),
           error: `LoggableError: stream record 3 of 4 (sequence number ${sequenceNumber(3)}): it has no \`OldImage\` (the stream's view type must be NEW_AND_OLD_IMAGES)`,
         },
       },
+      { level: 'info', message: 'job changes', data: { records: 4, changes: 3, published: 3, skipped: 1 } },
     ]);
     expect(logger.text()).not.toMatch(/Priya|scheduled/);
   });
 
-  it('reports an unreadable first record without calling the bus', async () => {
+  it('skips an unreadable first record, and one without a sequence number, without failing the batch', async () => {
     const bus = new FakeBus();
-    const { handler } = publisher(bus);
-    const records = [streamRecord('unreadable', 'job-1', 2, 1), streamRecord('change', 'job-2', 1, 2)];
+    const { handler, logger } = publisher(bus);
+    const unnumbered = streamRecord('unreadable', 'job-3', 2, 3);
+    delete unnumbered.dynamodb?.SequenceNumber;
+    const records = [
+      streamRecord('unreadable', 'job-1', 2, 1),
+      streamRecord('change', 'job-2', 1, 2),
+      unnumbered,
+    ];
+    expect(await handler(streamEvent(records))).toEqual({ batchItemFailures: [] });
+    expect(changeIds(bus.sent())).toEqual(['cooledge#job-2#1']);
+    expect(logger.entries.map((entry) => [entry.level, entry.message, entry.data?.record])).toEqual([
+      ['error', 'job change not published', 1],
+      ['error', 'job change not published', 3],
+      ['info', 'job changes', undefined],
+    ]);
+  });
+
+  it('still reports a PutEvents failure after a record it skipped, and logs the skip once it is behind', async () => {
+    const records = [
+      streamRecord('unreadable', 'job-1', 2, 1),
+      streamRecord('change', 'job-2', 1, 2),
+      streamRecord('unreadable', 'job-3', 2, 3),
+    ];
+    const bus = new FakeBus(() => awsError('InternalException', 'try again', { $fault: 'server' }));
+    const { handler, logger } = publisher(bus);
     expect(await handler(streamEvent(records))).toEqual({
-      batchItemFailures: [{ itemIdentifier: sequenceNumber(1) }],
+      batchItemFailures: [{ itemIdentifier: sequenceNumber(2) }],
     });
-    expect(bus.calls).toEqual([]);
+    // Record 3 is read again with the retry from record 2: it is logged then.
+    expect(
+      logger.entries.map((entry) => [
+        entry.level,
+        entry.message,
+        entry.data?.record ?? entry.data?.failedRecord,
+      ]),
+    ).toEqual([
+      ['error', 'job change not published', 1],
+      ['error', 'job changes failed', 2],
+    ]);
   });
 
   it('fails the batch whole when the record to report has no sequence number, or the event is not a stream batch', async () => {
-    const record = streamRecord('unreadable', 'job-1', 2, 1);
+    const record = streamRecord('change', 'job-1', 1, 1);
     delete record.dynamodb?.SequenceNumber;
-    const { handler, logger } = publisher(new FakeBus());
+    const { handler, logger } = publisher(
+      new FakeBus(() => awsError('InternalException', 'try again', { $fault: 'server' })),
+    );
     await expect(handler(streamEvent([record]))).rejects.toThrow(
       'stream record 1 of 1 has no sequence number to report: the batch fails whole',
     );
@@ -372,7 +473,7 @@ const failure = fc.option(
 );
 
 describe('the publish function, for any batch and any failing entry (property)', () => {
-  it('reports the record of the first change not published; every change before it was sent once, in order, and nothing after its call', async () => {
+  it('reports the record of the first change not published; every change before it was sent once, in order, and nothing after its call; it skips the records it cannot read', async () => {
     await fc.assert(
       fc.asyncProperty(batch, failure, async (records, fails) => {
         let sentBefore = 0;
@@ -399,27 +500,35 @@ describe('the publish function, for any batch and any failing entry (property)',
           }
           return answer;
         });
-        const { handler } = publisher(bus);
+        const { handler, logger } = publisher(bus);
         const response = await handler(streamEvent(records));
 
-        // What the records give, up to the first one that cannot be read.
+        // What the records give; those that cannot be read give nothing, and hold nothing back.
         const readable: Array<{ index: number; change: JobChange }> = [];
-        let unreadable: number | undefined;
+        const unreadable: number[] = [];
         for (let index = 0; index < records.length; index++) {
           try {
             const change = jobChangeAt(asJobRecords(records), index);
             if (change) readable.push({ index, change });
           } catch {
-            unreadable = index;
-            break;
+            unreadable.push(index);
           }
         }
         const acceptedIds = new Set(changeIds(accepted));
         const firstUnpublished = readable.findIndex(({ change }) => !acceptedIds.has(change.detail.changeId));
-        const reported =
-          firstUnpublished !== -1 ? readable[firstUnpublished]?.index : (unreadable ?? undefined);
+        const reported = firstUnpublished !== -1 ? readable[firstUnpublished]?.index : undefined;
         expect(response.batchItemFailures).toEqual(
           reported === undefined ? [] : [{ itemIdentifier: sequenceNumber(reported + 1) }],
+        );
+        // Each unreadable record before the one reported is logged, once, by its position.
+        expect(
+          logger.entries
+            .filter((entry) => entry.message === 'job change not published')
+            .map((entry) => [entry.level, entry.data?.record, entry.data?.reason]),
+        ).toEqual(
+          unreadable
+            .filter((index) => reported === undefined || index < reported)
+            .map((index) => ['error', index + 1, 'unreadable record']),
         );
 
         // Sent: a prefix of the changes, each once, in order; it covers every change before the
@@ -449,7 +558,7 @@ describe('the publish function, for any batch and any failing entry (property)',
 
         // The mapping retries from the reported record: with the bus well again, every readable
         // change has then been accepted, each job's first acceptances in order.
-        if (reported !== undefined && reported !== unreadable) {
+        if (reported !== undefined) {
           const retryBus = new FakeBus();
           await publisher(retryBus).handler(streamEvent(records.slice(reported)));
           const firstSeen = [...new Set([...changeIds(accepted), ...changeIds(retryBus.sent())])];
@@ -461,6 +570,53 @@ describe('the publish function, for any batch and any failing entry (property)',
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+/**
+ * Writes to twenty jobs, each with a description of a random size in UTF-8 (up to 72 KB, as job
+ * fields are capped), in characters of one to four bytes.
+ */
+const sizedBatch = fc
+  .array(
+    fc.record({
+      job: fc.nat({ max: 19 }).map((n) => `job-${n + 1}`),
+      size: fc.oneof(
+        { arbitrary: fc.nat({ max: 2_000 }), weight: 1 },
+        { arbitrary: fc.noBias(fc.integer({ min: 20_000, max: 72_000 })), weight: 3 },
+      ),
+      char: fc.constantFrom('a', 'é', '€', '😀'),
+    }),
+    { maxLength: 30 },
+  )
+  .map((writes) => {
+    const counts = new Map<string, number>();
+    return writes.map(({ job, size, char }, i) => {
+      const count = (counts.get(job) ?? 0) + 1;
+      counts.set(job, count);
+      const description = char.repeat(Math.floor(size / Buffer.byteLength(char)));
+      return streamRecord('change', job, count, i + 1, { description });
+    });
+  });
+
+describe('the publish function, for any batch of any sizes (property)', () => {
+  it('makes calls of at most 10 entries and 256 KB, in order, each change sent once and none dropped', async () => {
+    await fc.assert(
+      fc.asyncProperty(sizedBatch, async (records) => {
+        const bus = new FakeBus();
+        const { handler } = publisher(bus);
+        expect(await handler(streamEvent(records))).toEqual({ batchItemFailures: [] });
+        for (const call of bus.calls) {
+          expect(call.length).toBeLessThanOrEqual(10);
+          expect(callBytes(call)).toBeLessThanOrEqual(maxCallBytes);
+          const jobs = call.map((entry) => (JSON.parse(entry.Detail) as JobChangeDetail).jobId);
+          expect(new Set(jobs).size).toBe(jobs.length);
+        }
+        expect(changeIds(bus.sent())).toEqual(changeIds(expectedChanges(records).map((c) => c.detail)));
+        expect(bus.sent()).toHaveLength(records.length);
+      }),
+      { numRuns: 150 },
     );
   });
 });
