@@ -143,7 +143,7 @@ async function replay(
   captured: ReadonlyArray<Record<string, unknown>>,
   instances: number,
 ): Promise<{ seconds: number; count: number }> {
-  const names = await freshTables(admin);
+  const names = await freshTables(admin, { streams: false });
   const rename = (table: string | undefined) =>
     table?.endsWith('-events') ? names.eventsTable : table?.endsWith('-jobs') ? names.jobsTable : table;
   const commands = captured.map((input) => {
@@ -223,7 +223,7 @@ export async function benchConsumer(
       const client = dynamoClient(via);
       const counter = probe(client);
       counter.capture = true;
-      const names = await freshTables(admin);
+      const names = await freshTables(admin, { streams: false });
       const consumer = createConsumer({
         providers,
         store: new DynamoEventStore({

@@ -42,10 +42,16 @@ export async function startBenchStack(options: { sqs: boolean }): Promise<BenchS
   }
 }
 
-/** Fresh tables under a random prefix, from the shared definitions. */
-export async function freshTables(client: DynamoDBClient): Promise<ResourceNames> {
+/**
+ * Fresh tables under a random prefix, from the shared definitions; `streams: false` leaves out the
+ * jobs table's stream, which DynamoDB Local keeps on the write path (see `createTables`).
+ */
+export async function freshTables(
+  client: DynamoDBClient,
+  options: { streams?: boolean } = {},
+): Promise<ResourceNames> {
   const names = resourceNames(`b${randomBytes(4).toString('hex')}`);
-  await createTables(client, names);
+  await createTables(client, names, options);
   return names;
 }
 
