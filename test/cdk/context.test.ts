@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import {
 } from '../../cdk/config.ts';
 import { projectRoot } from '../../cdk/node-function.ts';
 import { addWebhookStacks } from '../../cdk/webhooks.ts';
-import { testProvider } from './support.ts';
+import { runApp, testProvider } from './support.ts';
 
 const providerList = [...providers.values()];
 /** Every setting of every provider of the registry, with its provider. */
@@ -395,26 +394,6 @@ describe('deployment context', () => {
 });
 
 describe('the CDK app (cdk.json `app`)', () => {
-  const cdkJsonContext = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context;
-  const runApp = (context: Record<string, unknown>, outdir: string) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'cdk/app.ts'], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-      // What the CDK CLI passes to the app; no AWS credentials or region at all.
-      env: {
-        PATH: process.env.PATH,
-        CDK_OUTDIR: outdir,
-        CDK_CONTEXT_JSON: JSON.stringify({
-          ...cdkJsonContext,
-          'aws:cdk:enable-path-metadata': true,
-          'aws:cdk:enable-asset-metadata': true,
-          'aws:cdk:version-reporting': true,
-          'aws:cdk:bundling-stacks': [],
-          ...context,
-        }),
-      },
-    });
-
   it.each([
     ['a fixed key', { throttleBurstLimit: 'lots' }, 'throttleBurstLimit: must be a whole number'],
     [

@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CfnResource } from 'aws-cdk-lib';
@@ -9,13 +8,13 @@ import { jobsTable, queueRetentionSeconds } from '#infra/definitions';
 import { ContextError, maxForwardStatuses, readDeploymentConfig } from '../../cdk/config.ts';
 import { forwardApiKeyHeader, forwardedDetailTypes, jobStreamSource } from '../../cdk/job-events.ts';
 import { deploymentNames } from '../../cdk/names.ts';
-import { projectRoot } from '../../cdk/node-function.ts';
 import { maxEntriesPerPut } from '../../functions/publish/publish.ts';
 import {
   logicalId,
   resolveOffline,
   resourcesOf,
   roleStatements,
+  runApp,
   type Synthesized,
   synthesize,
 } from './support.ts';
@@ -670,21 +669,7 @@ describe('context', () => {
   it('fails `cdk synth` of an adopted jobs table without its stream with the message alone, no stack trace', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-job-events-'));
     try {
-      const cdkJsonContext = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context;
-      const result = spawnSync(process.execPath, ['--import', 'tsx', 'cdk/app.ts'], {
-        cwd: projectRoot,
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          CDK_OUTDIR: outdir,
-          CDK_CONTEXT_JSON: JSON.stringify({
-            ...cdkJsonContext,
-            'aws:cdk:bundling-stacks': [],
-            existingEventsTable: 'kept-events',
-            existingJobsTable: 'kept-jobs',
-          }),
-        },
-      });
+      const result = runApp({ existingEventsTable: 'kept-events', existingJobsTable: 'kept-jobs' }, outdir);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(
         'invalid CDK context:\n  - existingJobsTableStreamArn: must be set with existingJobsTable (got only existingJobsTable="kept-jobs")',

@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as v from 'valibot';
 import type { AnyProvider } from '#core/provider';
 import { standard } from '#providers/standard';
+import { projectRoot } from '../../cdk/node-function.ts';
 import { addWebhookStacks, type WebhookStacks } from '../../cdk/webhooks.ts';
 
 /** The feature flags `cdk synth` runs with, so the tests synthesize what a deploy would. */
@@ -132,3 +135,28 @@ export const testProvider: AnyProvider = {
   },
   setup: 'Paste into Acme CRM with {account} replaced by one of its account tokens',
 };
+
+/**
+ * Runs the CDK app (`cdk/app.ts`, cdk.json's `app`) in a child process as the CDK CLI does, with
+ * cdk.json's context and `context` on top, writing to `outdir`, without bundling and with no AWS
+ * credentials or region at all. Returns the process's status, stdout and stderr.
+ */
+export function runApp(context: Record<string, unknown>, outdir: string) {
+  const cdkJsonContext = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context;
+  return spawnSync(process.execPath, ['--import', 'tsx', 'cdk/app.ts'], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({
+        ...cdkJsonContext,
+        'aws:cdk:enable-path-metadata': true,
+        'aws:cdk:enable-asset-metadata': true,
+        'aws:cdk:version-reporting': true,
+        'aws:cdk:bundling-stacks': [],
+        ...context,
+      }),
+    },
+  });
+}
