@@ -95,8 +95,14 @@ export interface EndToEndResult {
    * `jobChangesOf` took per batch of 10 records (ms, median; the function's own work, without the
    * `PutEvents` call).
    */
-  jobStream: { records: number; changes: number; changesCpuMsPerBatch: number };
-  /** Events recorded `applied` that name a job: each must be exactly one job change event. */
+  jobStream: {
+    records: number;
+    changes: number;
+    /** Of `changes`, those an applied event made (`cause.outcome` `applied`); the rest, stale fills. */
+    appliedChanges: number;
+    changesCpuMsPerBatch: number;
+  };
+  /** Events recorded `applied` that name a job: each must be exactly one job change event caused by it. */
   appliedToJobs: number;
   faultsInjected: Record<string, number>;
 }
@@ -485,14 +491,22 @@ async function measureJobStream(
   try {
     const records = await jobStreamSoFar({ dynamo: admin, streams, tableName, timeoutMs: 60_000 });
     let changes = 0;
+    let appliedChanges = 0;
     const cpuMs: number[] = [];
     for (let i = 0; i < records.length; i += 10) {
       const started = process.cpuUsage();
-      changes += jobChangesOf(records.slice(i, i + 10)).length;
+      const batch = jobChangesOf(records.slice(i, i + 10));
       const used = process.cpuUsage(started);
       cpuMs.push((used.user + used.system) / 1000);
+      changes += batch.length;
+      appliedChanges += batch.filter((change) => change.detail.cause.outcome === 'applied').length;
     }
-    return { records: records.length, changes, changesCpuMsPerBatch: round(median(cpuMs)) };
+    return {
+      records: records.length,
+      changes,
+      appliedChanges,
+      changesCpuMsPerBatch: round(median(cpuMs)),
+    };
   } finally {
     streams.destroy();
   }

@@ -12,7 +12,7 @@ import { type LatencyProxyStats, startLatencyProxy } from './lib/latency-proxy.t
 import { dynamoClient, startBenchStack } from './lib/local.ts';
 import { currentLoad, machineInfo } from './lib/machine.ts';
 import { type MarkerCheck, MarkerLog } from './lib/markers.ts';
-import { benchTelemetry } from './telemetry.ts';
+import { benchTelemetry, logBytesPerDelivery, logBytesSource } from './telemetry.ts';
 
 /**
  * `npm run bench [-- --events N --concurrency C --dynamo-latency-ms L --quick]`: every benchmark of
@@ -285,12 +285,9 @@ const cost = costPerMillion({
   writeUnitsPerEvent: endToEnd.writeUnitsPerEvent,
   writeUnitsSource: 'reported by DynamoDB Local end to end: 70 % Cooledge, 30 % Zenbooker, shuffled',
   storedBytesPerEvent: mixStoredBytes,
-  logBytesPerEvent:
-    telemetry.ingestBytesPerEvent +
-    telemetry.consumerBytesPerEvent +
-    telemetry.platformBytesPerInvocation * (1 + 1 / Math.max(1, endToEnd.consumer.averageBatchSize)),
-  logSource:
-    'Powertools logs measured (EMF too, none for a healthy event), Lambda START/END/REPORT estimated',
+  // Both functions' log lines, Lambda's own, and one API Gateway access log line per delivery.
+  logBytesPerEvent: logBytesPerDelivery(telemetry, endToEnd.consumer.averageBatchSize),
+  logSource: logBytesSource(telemetry),
   jobChangesPerDelivery: endToEnd.jobStream.changes / endToEnd.sent,
   jobStreamRecordsPerDelivery: endToEnd.jobStream.records / endToEnd.sent,
   publishMemoryMb: publishMemoryMb ?? 256,
@@ -358,6 +355,14 @@ const goals: Goal[] = [
     value: String(endToEnd.appliedTwice),
     goal: '0',
     met: endToEnd.appliedTwice === 0,
+  },
+  {
+    figure: 'end to end: job change events',
+    value: `${endToEnd.jobStream.changes} from ${endToEnd.jobStream.records} job writes in the stream: ${endToEnd.jobStream.appliedChanges} by the ${endToEnd.appliedToJobs} applied events, ${endToEnd.jobStream.changes - endToEnd.jobStream.appliedChanges} by stale events' fills`,
+    goal: 'one per job write; one per applied event',
+    met:
+      endToEnd.jobStream.changes === endToEnd.jobStream.records &&
+      endToEnd.jobStream.appliedChanges === endToEnd.appliedToJobs,
   },
   {
     figure: 'dedupe markers kept to the end of the run',

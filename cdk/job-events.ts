@@ -115,10 +115,10 @@ export interface JobEventsForward {
 }
 
 /**
- * Job change events: every change the consumer applies to a job leaves the jobs table's DynamoDB
+ * Job change events: every change the consumer makes to a job leaves the jobs table's DynamoDB
  * stream (`NEW_AND_OLD_IMAGES`, after the write committed), and a Lambda event source mapping on
  * that stream invokes the publish function (`functions/publish/handler.ts`), which turns each batch
- * of records into one event per applied change (source `field-webhooks`; `detail-type`
+ * of records into one event per change (source `field-webhooks`; `detail-type`
  * `Job Created`, `Job Status Changed` or `Job Updated`) and puts them on the stage's event bus
  * itself (`PutEvents`).
  *

@@ -35,6 +35,7 @@ import {
   tables,
 } from '#infra/definitions';
 import { providers as registry } from '#providers/index';
+import { accessLogFormat } from './access-log.ts';
 import { type DeploymentConfig, defaultForwardStatuses, type ProviderConfig } from './config.ts';
 import { JobEvents } from './job-events.ts';
 import { Monitoring } from './monitoring.ts';
@@ -294,7 +295,7 @@ export class WebhooksStack extends Stack {
       throttle: { rateLimit: config.throttleRateLimit, burstLimit: config.throttleBurstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+        format: AccessLogFormat.custom(accessLogFormat),
       },
     });
     const integration = new HttpLambdaIntegration('IngestIntegration', this.ingest, {
@@ -405,25 +406,3 @@ export class WebhooksStack extends Stack {
     }
   }
 }
-
-/**
- * One JSON line per request. `$context.path` and the raw path are left out on purpose: a route's
- * parameter may be a secret (a URL token, `ProviderRoute`). `routeKey` is the route template
- * (`ANY /webhooks/<provider>/{token}`), which names the provider without the secret.
- */
-export const accessLogFields = {
-  requestId: '$context.requestId',
-  requestTime: '$context.requestTime',
-  routeKey: '$context.routeKey',
-  method: '$context.httpMethod',
-  status: '$context.status',
-  protocol: '$context.protocol',
-  responseLength: '$context.responseLength',
-  responseLatency: '$context.responseLatency',
-  integrationStatus: '$context.integrationStatus',
-  integrationLatency: '$context.integrationLatency',
-  integrationError: '$context.integrationErrorMessage',
-  error: '$context.error.message',
-  sourceIp: '$context.identity.sourceIp',
-  userAgent: '$context.identity.userAgent',
-} as const;

@@ -90,8 +90,9 @@ function word(value: string): string {
 /**
  * One line (with its newline) for an event:
  * `2026-06-17 14:38:57.120 UTC  cooledge  5c1a0e74-…  #2  Job Status Changed  scheduled → completed  changed: completedAt, status`.
- * The time is when the change was applied (`detail.changedAt`); `(new)` stands before the status of
- * a created job, `(none)` for a status the job does not have.
+ * The time is when the change was written (`detail.changedAt`); `(new)` stands before the status of
+ * a created job, `(none)` for a status the job does not have. A change a stale event made (it filled
+ * fields the job lacked) ends with `late: <event type>`.
  */
 export function watchLine(event: JobEvent): string {
   const { detail } = event;
@@ -106,6 +107,7 @@ export function watchLine(event: JobEvent): string {
     visible(event['detail-type']),
     `${before} → ${status(detail.status)}`,
     `changed: ${changed}`,
+    ...(detail.cause.outcome === 'stale' ? [`late: ${word(detail.cause.eventType)}`] : []),
   ].join('  ')}\n`;
 }
 

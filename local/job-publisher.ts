@@ -375,7 +375,7 @@ export interface JobPublisher {
    */
   stop(): Promise<void>;
   /**
-   * `published=3 (one per change that moved a job forward) forwarded=3`: counts for the runner's
+   * `published=3 (one per change to a job) forwarded=3`: counts for the runner's
    * exit line (`not forwarded=…`, `unreadable=…` when any).
    */
   summary(): string;
@@ -479,7 +479,7 @@ export function startJobPublisher(options: JobPublisherOptions): JobPublisher {
     summary: () =>
       [
         // Fewer than the consumer's `applied`: a replay it records as applied moves no job forward.
-        `published=${counts.published} (one per change that moved a job forward)`,
+        `published=${counts.published} (one per change to a job)`,
         ...(forwarder ? [`forwarded=${forwarder.forwarded}`] : []),
         ...(forwarder?.dropped ? [`not forwarded=${forwarder.dropped}`] : []),
         ...(counts.unreadable ? [`unreadable=${counts.unreadable}`] : []),

@@ -16,8 +16,10 @@ import { errorDescription } from '#core/errors';
 import {
   advanceAttributes,
   conflictAttributes,
+  defined,
   eventAttributes,
   eventPk,
+  fillAttributes,
   type Item,
   jobPk,
   retiredJobAttributes,
@@ -39,10 +41,11 @@ import { clientOptions } from './client-options.ts';
 
 export { accountKey, conflictPk, eventPk, jobPk } from '#core/records';
 
-/** A condition expression and the values it names. */
+/** A condition expression and the values (and attribute names) it names. */
 interface Condition {
   expression: string;
   values?: Record<string, unknown>;
+  names?: Record<string, string>;
 }
 
 /**
@@ -74,7 +77,7 @@ const eventConditions: { [G in EventGuard]: (event: EventRecord) => Condition } 
   recorded: () => ({ expression: 'attribute_exists(pk)' }),
 };
 
-const jobConditions: { [G in JobGuard]: (job: JobWrite) => Condition | undefined } = {
+const jobConditions: { [G in JobGuard]: (job: JobWrite, write: Write) => Condition | undefined } = {
   /** `movesForward`: by (lastOrder, lastEventKey), or for a first-version job (lastEventAt, lastEventKey). */
   movesForward: (job) => ({
     expression: `attribute_not_exists(pk) OR (lastEventKey <> :eventKey AND (${[
@@ -94,6 +97,15 @@ const jobConditions: { [G in JobGuard]: (job: JobWrite) => Condition | undefined
         },
   /** A job to fill. */
   jobExists: () => ({ expression: 'attribute_exists(pk)' }),
+  /** `fillsSomething`: one of the fields to fill is still absent (field names are placeholders: `status` is a reserved word). */
+  fillsSomething: (_job, write) => {
+    const fields = write.to === 'job' && write.op === 'fill' ? Object.keys(defined({ ...write.fields })) : [];
+    if (fields.length === 0) throw new Error('a fill without fields');
+    return {
+      expression: fields.map((_, i) => `attribute_not_exists(#f${i})`).join(' OR '),
+      names: Object.fromEntries(fields.map((field, i) => [`#f${i}`, field])),
+    };
+  },
 };
 
 /** The conditions, all of them; `undefined` when there are none. */
@@ -104,6 +116,7 @@ function allOf(conditions: Array<Condition | undefined>): Condition | undefined 
   return {
     expression: present.map((c) => `(${c.expression})`).join(' AND '),
     values: Object.assign({}, ...present.map((c) => c.values ?? {})),
+    names: Object.assign({}, ...present.map((c) => c.names ?? {})),
   };
 }
 
@@ -259,13 +272,26 @@ export class DynamoEventStore implements EventStore {
       );
     }
     if (!job) throw new Error('a job write without a job');
-    const condition = allOf(write.guards.map((guard) => jobConditions[guard](job)));
+    const condition = allOf(write.guards.map((guard) => jobConditions[guard](job, write)));
     const key = { pk: jobPk(job.provider, job.jobId) };
     if (write.op === 'fill') {
       // `fillsOnly`: a field the job has (set since the decision, too) keeps its value.
-      const { names, values, sets } = assignments(Object.entries(write.fields));
-      const expression = `SET ${sets.map(([name, value]) => `${name} = if_not_exists(${name}, ${value})`).join(', ')}`;
-      return { Update: update(this.jobs, key, expression, names, values, condition) };
+      const fields = assignments(Object.entries(write.fields));
+      const { names, values, sets } = assignments(fillAttributes(job), 'b');
+      const expression = `SET ${[
+        ...fields.sets.map(([name, value]) => `${name} = if_not_exists(${name}, ${value})`),
+        ...sets.map(([name, value]) => `${name} = ${value}`),
+      ].join(', ')} ADD fillCount :one`;
+      return {
+        Update: update(
+          this.jobs,
+          key,
+          expression,
+          { ...fields.names, ...names },
+          { ...fields.values, ...values, ':one': 1 },
+          condition,
+        ),
+      };
     }
     // `advanceAttributes`, `createdAt` once, one more event counted, the retired attributes removed.
     const { names, values, sets } = assignments(advanceAttributes(job));
@@ -383,6 +409,7 @@ function conditionInput(
 ): {
   ConditionExpression?: string;
   ExpressionAttributeValues?: Record<string, unknown>;
+  ExpressionAttributeNames?: Record<string, string>;
   ReturnValuesOnConditionCheckFailure?: 'ALL_OLD';
 } {
   if (!condition) return {};
@@ -391,21 +418,27 @@ function conditionInput(
     ...(condition.values && Object.keys(condition.values).length > 0
       ? { ExpressionAttributeValues: condition.values }
       : {}),
+    ...(condition.names && Object.keys(condition.names).length > 0
+      ? { ExpressionAttributeNames: condition.names }
+      : {}),
     ...(returnItem ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
   };
 }
 
-/** Placeholders `#aN` and `:vN` for each attribute with a value (the `undefined` ones are left out). */
-function assignments(entries: Array<[string, unknown]>) {
+/**
+ * Placeholders `#<prefix>N` and `:<prefix>vN` (`#aN` and `:vN` by default) for each attribute with
+ * a value (the `undefined` ones are left out).
+ */
+function assignments(entries: Array<[string, unknown]>, prefix = '') {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: Array<[string, string]> = [];
   for (const [attribute, value] of entries) {
     if (value === undefined) continue;
     const i = sets.length;
-    names[`#a${i}`] = attribute;
-    values[`:v${i}`] = value;
-    sets.push([`#a${i}`, `:v${i}`]);
+    names[`#${prefix || 'a'}${i}`] = attribute;
+    values[`:${prefix}v${i}`] = value;
+    sets.push([`#${prefix || 'a'}${i}`, `:${prefix}v${i}`]);
   }
   return { names, values, sets };
 }
@@ -421,12 +454,13 @@ function update(
   returnItem = true,
 ): UpdateInput {
   const guarded = conditionInput(condition, returnItem);
+  const allNames = { ...names, ...guarded.ExpressionAttributeNames };
   return {
     TableName: table,
     Key: key,
     UpdateExpression: expression,
     ...guarded,
-    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+    ...(Object.keys(allNames).length > 0 ? { ExpressionAttributeNames: allNames } : {}),
     ExpressionAttributeValues: { ...values, ...guarded.ExpressionAttributeValues },
   };
 }

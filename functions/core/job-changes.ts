@@ -1,12 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import { LoggableError } from './errors.ts';
 import type { JobFields } from './job.ts';
-import { type Item, jobFieldNames } from './records.ts';
+import { type Item, jobFieldNames, jobRevision } from './records.ts';
 
 /**
- * What is published when a job changes: one event per change the consumer applied to a job (a new
- * job, or a newer event moving it forward), computed from the job item before and after the write,
- * as the jobs table's DynamoDB stream carries them (`NEW_AND_OLD_IMAGES`, infra/definitions.ts).
+ * What is published when a job changes: one event per write that changed a job, computed from the
+ * job item before and after the write, as the jobs table's DynamoDB stream carries them
+ * (`NEW_AND_OLD_IMAGES`, infra/definitions.ts). A job changes when the consumer applies an event to
+ * it (a new job, or a newer event moving it forward) and when a stale event fills fields it did not
+ * have yet (a Cooledge `job.completed` arriving after the job's `invoice.paid` still sets its
+ * status): both are counted by the job's revision (`jobRevision`, functions/core/records.ts).
  * Pure: the stream records are read into items by `functions/adapters/job-stream-records.ts`, and
  * the publisher (the publish function deployed, fed by an event source mapping on the stream; the
  * local runner's reader) sends what this module returns.
@@ -19,12 +22,12 @@ import { type Item, jobFieldNames } from './records.ts';
 export const jobEventSource = 'field-webhooks';
 
 /**
- * The `detail-type` of a job event: the job's first applied event (`Job Created`), a later one that
- * changed its status (`Job Status Changed`), or any other later one (`Job Updated`).
+ * The `detail-type` of a job event: the job's first applied event (`Job Created`), a later change
+ * of its status (`Job Status Changed`), or any other later change (`Job Updated`).
  */
 export type JobChangeType = 'Job Created' | 'Job Status Changed' | 'Job Updated';
 
-/** The `detail` of a job event (version 1): the job after one applied change, and what changed. */
+/** The `detail` of a job event (version 1): the job after one change, and what changed. */
 export interface JobChangeDetail {
   /** The schema of this detail; a change that breaks a subscriber gets a new version. */
   version: 1;
@@ -33,7 +36,10 @@ export interface JobChangeDetail {
    * dedupes on it (delivery is at least once).
    */
   changeId: string;
-  /** The job's `eventCount` after the change: 1, 2, 3… per job, in the order the changes happened. */
+  /**
+   * The job's revision after the change (`eventCount + fillCount`): 1, 2, 3… per job, without gaps,
+   * in the order the changes happened.
+   */
   sequence: number;
   /** The provider's route name (`cooledge`, `zenbooker`, `standard`, …). */
   provider: string;
@@ -47,17 +53,34 @@ export interface JobChangeDetail {
   previousStatus: string | null;
   /**
    * The canonical field names whose value differs from before, sorted; every field the job has for
-   * a created job. May be empty: a newer event that carried the same values still moves the job.
+   * a created job; the fields it filled for a stale event. May be empty: a newer event that carried
+   * the same values still moves the job.
    */
   changedFields: string[];
   /** The canonical fields after the change (functions/core/job.ts `JobFields`), only those present. */
   job: Partial<JobFields>;
-  /** The event that made the change: the job's `lastEventKey`, `lastEventType` and `lastEventAt`. */
-  cause: { eventKey: string; eventType: string; eventAt: string };
-  /** When the consumer applied the change (the job's `updatedAt`, ISO 8601 UTC). */
+  /**
+   * The event that made the change, and its outcome in the event log: `applied` (the job moved to
+   * it: the job's `lastEventKey`, `lastEventType`, `lastEventAt`) or `stale` (older than the job's
+   * state, it filled empty fields: the job's `lastFillKey`, `lastFillType`, `lastFillAt`).
+   */
+  cause: JobChangeCause;
+  /** When the consumer wrote the change (the job's `updatedAt`, ISO 8601 UTC). */
   changedAt: string;
   /** When the consumer applied the job's first event (the job's `createdAt`, ISO 8601 UTC). */
   createdAt: string;
+}
+
+/** The event behind a job change (`JobChangeDetail.cause`). */
+export interface JobChangeCause {
+  /** The provider's event key (the event log's `eventKey`). */
+  eventKey: string;
+  /** The provider's event type (`job.completed`, …). */
+  eventType: string;
+  /** The event's time: the provider's, else its receive time (ISO 8601 UTC). */
+  eventAt: string;
+  /** What the event log records for that event. */
+  outcome: 'applied' | 'stale';
 }
 
 /**
@@ -75,24 +98,27 @@ export interface JobChange {
  * The job event for one write to a job item, given the item before and after it (as the document
  * client reads items: numbers as numbers), or `undefined` when the write publishes nothing:
  * - `after` absent: the item was removed (the consumer never removes jobs);
- * - the job did not move forward: its `eventCount` is not greater than before (a stale event
- *   filling empty fields; a duplicate or replay never writes the job at all).
+ * - the job's revision did not go up (a write of an older version that filled without counting;
+ *   a duplicate or replay never writes the job at all).
  *
  * `Job Created` when there is no `before`, or it has no `eventCount`; else `Job Status Changed`
- * when the status differs; else `Job Updated`.
+ * when the status differs; else `Job Updated`. A write that raised `fillCount` is a stale event's
+ * fill (`cause.outcome` `stale`); any other, an applied event.
  *
- * Throws a {@link LoggableError} when `after` lacks what every job the consumer moved forward holds
- * (`provider`, `jobId`, `eventCount`, `lastEvent*`, `createdAt`, `updatedAt`): such a write is not
- * one this code understands, and must not be dropped unseen. The message names the attribute only.
+ * Throws a {@link LoggableError} when `after` lacks what every job the consumer wrote holds
+ * (`provider`, `jobId`, a revision, `lastEvent*` or for a fill `lastFill*`, `createdAt`,
+ * `updatedAt`): such a write is not one this code understands, and must not be dropped unseen.
+ * The message names the attribute only.
  */
 export function jobChange(before: Item | undefined, after: Item | undefined): JobChange | undefined {
   if (after === undefined) return undefined;
-  const sequence = after.eventCount;
-  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1)
-    throw unreadable('eventCount', 'a positive integer');
-  const previous = before?.eventCount;
-  const created = before === undefined || typeof previous !== 'number';
-  if (!created && sequence <= previous) return undefined;
+  const sequence = jobRevision(after);
+  if (sequence === undefined) throw unreadable('eventCount', 'a positive integer (and `fillCount` a count)');
+  const created = before === undefined || typeof before.eventCount !== 'number';
+  const previous = created ? undefined : jobRevision(before);
+  if (!created && previous !== undefined && sequence <= previous) return undefined;
+  const filled =
+    !created && count(after.fillCount) > count(before.fillCount) && after.eventCount === before.eventCount;
 
   const provider = text(after, 'provider');
   const jobId = text(after, 'jobId');
@@ -103,6 +129,19 @@ export function jobChange(before: Item | undefined, after: Item | undefined): Jo
     ? Object.keys(job).sort()
     : jobFieldNames.filter((name) => !sameValue(before[name], after[name])).sort();
   const changedAt = text(after, 'updatedAt');
+  const cause: JobChangeCause = filled
+    ? {
+        eventKey: text(after, 'lastFillKey'),
+        eventType: text(after, 'lastFillType'),
+        eventAt: text(after, 'lastFillAt'),
+        outcome: 'stale',
+      }
+    : {
+        eventKey: text(after, 'lastEventKey'),
+        eventType: text(after, 'lastEventType'),
+        eventAt: text(after, 'lastEventAt'),
+        outcome: 'applied',
+      };
   return {
     detailType: created ? 'Job Created' : status !== previousStatus ? 'Job Status Changed' : 'Job Updated',
     time: changedAt,
@@ -117,16 +156,15 @@ export function jobChange(before: Item | undefined, after: Item | undefined): Jo
       previousStatus,
       changedFields,
       job,
-      cause: {
-        eventKey: text(after, 'lastEventKey'),
-        eventType: text(after, 'lastEventType'),
-        eventAt: text(after, 'lastEventAt'),
-      },
+      cause,
       changedAt,
       createdAt: text(after, 'createdAt'),
     },
   };
 }
+
+/** A counter as stored (`fillCount`), absent as 0. */
+const count = (value: unknown) => (typeof value === 'number' ? value : 0);
 
 /** The canonical fields an item holds, in `jobFieldNames` order; `null` counts as absent. */
 function canonicalFields(item: Item): Partial<JobFields> {

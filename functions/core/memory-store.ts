@@ -6,6 +6,7 @@ import {
   defined,
   eventAttributes,
   eventPk,
+  fillAttributes,
   type Item,
   jobPk,
   retiredJobAttributes,
@@ -124,7 +125,10 @@ export class MemoryEventStore implements EventStore {
       item.eventCount = ((stored?.eventCount as number | undefined) ?? 0) + 1;
       this.jobs.set(key, item);
     } else if (stored) {
-      for (const [field, value] of Object.entries(write.fields)) stored[field] ??= value;
+      for (const [field, value] of Object.entries(write.fields))
+        if (value !== undefined) stored[field] ??= value;
+      for (const [attribute, value] of fillAttributes(job)) stored[attribute] = value;
+      stored.fillCount = ((stored.fillCount as number | undefined) ?? 0) + 1;
     }
   }
 }

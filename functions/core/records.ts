@@ -141,6 +141,36 @@ export function advanceAttributes(job: JobWrite): Array<[string, unknown]> {
 }
 
 /**
+ * What a stale event that fills empty fields sets on the job besides them, in order: which event
+ * filled it last (`lastFill*`, as `lastEvent*` name the event the job's state is from) and when
+ * (`updatedAt`: the job changed). Besides these, its `fillCount` goes up by one. A fill is written
+ * only when it sets at least one field (`fillsSomething`, functions/core/rules.ts), so the job's
+ * revision, `eventCount + fillCount` ({@link jobRevision}), counts exactly the writes that changed
+ * it.
+ */
+export function fillAttributes(job: JobWrite): Array<[string, unknown]> {
+  return [
+    ['lastFillKey', job.eventKey],
+    ['lastFillType', job.eventType],
+    ['lastFillAt', job.eventAt],
+    ['updatedAt', job.now],
+  ];
+}
+
+/**
+ * A job's revision: the number of writes that changed it, `eventCount` (events applied) plus
+ * `fillCount` (stale events that filled empty fields; absent before the first such fill, and on
+ * jobs written before fills were counted). 1 for a new job, then one more per change, without
+ * gaps; `undefined` when `eventCount` is not a positive integer (not a job the consumer wrote).
+ */
+export function jobRevision(item: Item): number | undefined {
+  const { eventCount, fillCount = 0 } = item;
+  if (typeof eventCount !== 'number' || !Number.isSafeInteger(eventCount) || eventCount < 1) return undefined;
+  if (typeof fillCount !== 'number' || !Number.isSafeInteger(fillCount) || fillCount < 0) return undefined;
+  return eventCount + fillCount;
+}
+
+/**
  * Attributes a job of the first version held that an advance removes: `payload`, the latest body,
  * which the event log record of `lastEventKey` already holds (once, compressed).
  */

@@ -145,6 +145,15 @@ export function fillsOnly(stored: StoredJob, fields: JobFields): JobFields {
   ) as JobFields;
 }
 
+/**
+ * A fill changes the job: at least one of the fields it carries is still empty on the job. A fill
+ * is published as a job change (functions/core/job-changes.ts), so one that would change nothing
+ * (a newer event set those fields since the decision) must not be written, or counted, at all.
+ */
+export function fillsSomething(stored: StoredJob | undefined, fields: JobFields): boolean {
+  return stored !== undefined && Object.keys(fillsOnly(stored, fields)).length > 0;
+}
+
 /** Text order as DynamoDB compares strings: by their UTF-8 bytes (not UTF-16 code units). */
 export function compareText(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -157,7 +166,7 @@ export function compareText(a: string, b: string): number {
 /** Guards on the record under the event's own key. */
 export type EventGuard = 'notSeenBefore' | 'notSeenOrUnprocessable' | 'notAppliedBefore' | 'recorded';
 /** Guards on the job the event names. */
-export type JobGuard = 'movesForward' | 'sameAccount' | 'jobExists';
+export type JobGuard = 'movesForward' | 'sameAccount' | 'jobExists' | 'fillsSomething';
 
 export type Write =
   /** The event's own record, written whole with this outcome; the `conflicts` it lists stay. */
@@ -170,7 +179,10 @@ export type Write =
   | { to: 'conflict'; op: 'put'; conflictsWith: string; guards: ['notSeenBefore'] }
   /** Moves the job to this event: its fields, payload and bookkeeping (`advanceAttributes`). */
   | { to: 'job'; op: 'advance'; guards: JobGuard[] }
-  /** Sets these fields where the job has none. */
+  /**
+   * Sets these fields where the job has none, and counts the fill (`fillAttributes`): only while
+   * at least one of them is still empty (`fillsSomething`), so every counted fill changed the job.
+   */
   | { to: 'job'; op: 'fill'; fields: JobFields; guards: JobGuard[] };
 
 export interface Decision<Result> {
@@ -239,8 +251,15 @@ export function decideApply(view: View, event: EventRecord, job: JobWrite): Deci
     writes: [
       own('stale', event.replay ? ['notAppliedBefore'] : ['notSeenBefore']),
       // Nothing to fill, nothing written to the job: fields once set stay set.
-      ...(Object.keys(fill).length > 0
-        ? [{ to: 'job', op: 'fill', fields: fill, guards: ['jobExists', 'sameAccount'] } satisfies Write]
+      ...(fillsSomething(stored, fill)
+        ? [
+            {
+              to: 'job',
+              op: 'fill',
+              fields: fill,
+              guards: ['jobExists', 'sameAccount', 'fillsSomething'],
+            } satisfies Write,
+          ]
         : []),
     ],
   };
@@ -288,6 +307,8 @@ export function guardsHold(write: Write, view: View, event: EventRecord, job: Jo
         return job !== undefined && sameAccount(view.job, job);
       case 'jobExists':
         return view.job !== undefined;
+      case 'fillsSomething':
+        return write.to === 'job' && write.op === 'fill' && fillsSomething(view.job, write.fields);
     }
     return false;
   });

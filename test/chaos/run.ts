@@ -135,9 +135,13 @@ try {
   if (result.accepted !== result.sent)
     failures.push(`${result.sent - result.accepted} delivery(ies) never accepted`);
   if (result.deadLettered !== 0) failures.push(`${result.deadLettered} message(s) left in the DLQ`);
-  if (result.jobStream.changes !== result.appliedToJobs)
+  if (result.jobStream.changes !== result.jobStream.records)
     failures.push(
-      `${result.jobStream.changes} job change event(s) from the jobs table's stream for ${result.appliedToJobs} applied event(s)`,
+      `${result.jobStream.changes} job change event(s) from ${result.jobStream.records} writes in the jobs table's stream`,
+    );
+  if (result.jobStream.appliedChanges !== result.appliedToJobs)
+    failures.push(
+      `${result.jobStream.appliedChanges} job change event(s) caused by applied events for ${result.appliedToJobs} applied event(s)`,
     );
 } finally {
   await stack.stop();

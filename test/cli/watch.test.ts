@@ -132,6 +132,19 @@ describe('watch: a line per change', () => {
     expect(watchLine(eventOf(renamed, completed))).toBe(
       '2026-06-17 14:38:53.120 UTC  cooledge  job-1  #3  Job Status Changed  scheduled → completed  changed: status\n',
     );
+    // A stale event that filled fields the job lacked: the event type, after `late:`.
+    const filled = {
+      ...completed,
+      completedAt: '2026-06-17T14:30:00.000Z',
+      fillCount: 1,
+      lastFillKey: 'evt-late',
+      lastFillType: 'job.completed',
+      lastFillAt: '2026-06-17T14:30:00.000Z',
+      updatedAt: '2026-06-17T14:38:54.120Z',
+    };
+    expect(watchLine(eventOf(completed, filled))).toBe(
+      '2026-06-17 14:38:54.120 UTC  cooledge  job-1  #4  Job Updated  completed → completed  changed: completedAt  late: job.completed\n',
+    );
   });
 
   it('says (none) for no status and no changed field, and quotes a value with spaces', () => {
@@ -203,17 +216,27 @@ describe('watch: a line per change', () => {
 });
 
 describe('watch: what a stream shows', () => {
-  it('one event per applied change, in stream order; nothing for a stale fill or a removal', async () => {
+  it('one event per change, in stream order, a stale fill included; nothing for an uncounted fill or a removal', async () => {
     const a1 = jobItem(1);
     const a2 = jobItem(2, { status: 'in_progress' });
-    // A stale event filled an empty field: the job did not move forward.
-    const a2filled = { ...a2, customerPhone: '+61498765432' };
+    // A stale event filled an empty field: a change of its own.
+    const a2filled = {
+      ...a2,
+      customerPhone: '+61498765432',
+      fillCount: 1,
+      lastFillKey: 'evt-late',
+      lastFillType: 'job.updated',
+      lastFillAt: '2026-06-17T14:00:00.000Z',
+      updatedAt: '2026-06-17T14:39:00.000Z',
+    };
+    // A fill by a version that did not count fills: the job's revision did not move.
+    const a2refilled = { ...a2filled, customerEmail: 'p@example.com' };
     const b1 = jobItem(1, { pk: 'zenbooker#job-2', provider: 'zenbooker', jobId: 'job-2' });
     const out = io();
     const shown = await watchStream({
       batches: batches(
         [insert(a1), insert(b1)],
-        [modify(a1, a2), modify(a2, a2filled)],
+        [modify(a1, a2), modify(a2, a2filled), modify(a2filled, a2refilled)],
         [{ eventName: 'REMOVE', dynamodb: { Keys: keys(b1), OldImage: image(b1) } }],
       ),
       origin: localOrigin,
@@ -221,7 +244,7 @@ describe('watch: what a stream shows', () => {
       json: true,
       io: out,
     });
-    expect(shown).toBe(3);
+    expect(shown).toBe(4);
     const events = out
       .stdout()
       .trim()
@@ -231,7 +254,12 @@ describe('watch: what a stream shows', () => {
       ['job-1', 1, 'Job Created'],
       ['job-2', 1, 'Job Created'],
       ['job-1', 2, 'Job Status Changed'],
+      ['job-1', 3, 'Job Updated'],
     ]);
+    expect(events[3]?.detail).toMatchObject({
+      changedFields: ['customerPhone'],
+      cause: { eventKey: 'evt-late', eventType: 'job.updated', outcome: 'stale' },
+    });
     expect(events[2]).toMatchObject({
       version: '0',
       source: 'field-webhooks',

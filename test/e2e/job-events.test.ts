@@ -152,20 +152,19 @@ describe('job change events: npm start publishes them, cli watch shows them', ()
   const job = (type: string, minutes: number, fields: Record<string, unknown> = {}) =>
     cooledgeEvent(type, { job_id: jobId, business_id: business, occurred_at: at(minutes), ...fields });
 
-  it('watch --json shows one event per applied change, in sequence order, and nothing for a duplicate or an older event', async () => {
+  it('watch --json shows one event per change, in sequence order, a late fill included, and nothing for a duplicate', async () => {
     await apply(job('job.completed', 0, { status: 'scheduled', description: 'Booked.' }), 1);
     await apply(job('job.completed', 1, { status: 'scheduled', description: 'Crew assigned.' }), 2);
     const completed = job('job.completed', 2, { status: 'completed', description: 'Crew assigned.' });
     await apply(completed, 3);
 
-    // The same delivery again, and an event older than the job's state that fills a field the job
-    // lacks (its booking times): the consumer records them, and the job does not move forward.
+    // The same delivery again (nothing), and an event older than the job's state that fills fields
+    // the job lacks (its booking times): recorded stale, the fill is a change of its own.
     expect(await post(completed)).toBe(202);
-    expect(await post(job('booking.created', 0.5))).toBe(202);
     await stack.waitFor(/outcome=duplicate provider=cooledge/, 15_000);
+    await apply(job('booking.created', 0.5), 4);
     await stack.waitFor(/outcome=stale provider=cooledge/, 15_000);
-    // A later change: whatever the two above published would have come before it.
-    await apply(job('invoice.paid', 3), 4);
+    await apply(job('invoice.paid', 3), 5);
 
     const events = watched();
     expect(
@@ -175,11 +174,20 @@ describe('job change events: npm start publishes them, cli watch shows them', ()
       [2, 'Job Updated', 'scheduled', 'scheduled'],
       [3, 'Job Status Changed', 'scheduled', 'completed'],
       [4, 'Job Updated', 'completed', 'completed'],
+      [5, 'Job Updated', 'completed', 'completed'],
     ]);
     expect(events.map((e) => e.detail.changedFields).slice(1)).toEqual([
       ['description'],
       ['status'],
+      ['scheduledEnd', 'scheduledStart'],
       ['amountDue', 'amountPaid', 'total'],
+    ]);
+    expect(events.map((e) => e.detail.cause.outcome)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'stale',
+      'applied',
     ]);
     for (const [i, e] of events.entries()) {
       expect(e).toMatchObject({
@@ -200,21 +208,21 @@ describe('job change events: npm start publishes them, cli watch shows them', ()
     }
     // Still nothing more, a moment later.
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(watched()).toHaveLength(4);
+    expect(watched()).toHaveLength(5);
   });
 
   it('npm start wrote the same events to <data dir>/job-events.jsonl and POSTed them to --forward-job-events', async () => {
     const events = watched();
-    await eventually(async () => (fileEvents().length >= 4 ? true : undefined), 'the event file', 10_000);
+    await eventually(async () => (fileEvents().length >= 5 ? true : undefined), 'the event file', 10_000);
     expect(fileEvents()).toEqual(events);
     await eventually(
-      async () => (forwardedTo('/runner?key=k').length >= 4 ? true : undefined),
+      async () => (forwardedTo('/runner?key=k').length >= 5 ? true : undefined),
       'the forwards',
     );
     expect(forwardedTo('/runner?key=k')).toEqual(events);
     expect(forwarded.every((f) => f.type === 'application/json')).toBe(true);
     // And watch --forward, the same.
-    await eventually(async () => (forwardedTo('/watch').length >= 4 ? true : undefined), "watch's forwards");
+    await eventually(async () => (forwardedTo('/watch').length >= 5 ? true : undefined), "watch's forwards");
     expect(forwardedTo('/watch')).toEqual(events);
   });
 
@@ -231,10 +239,10 @@ describe('job change events: npm start publishes them, cli watch shows them', ()
 
   it('Ctrl-C stops watch (exit 0) and npm start (exit 0), with what each published', async () => {
     expect(await stop(watcher)).toBe(0);
-    expect(watcher.output).toMatch(/^stopped: 4 job changes shown, 4 forwarded$/m);
+    expect(watcher.output).toMatch(/^stopped: 5 job changes shown, 5 forwarded$/m);
     expect(await stop(stack)).toBe(0);
     expect(stack.output).toMatch(
-      /^stopped \(.*; job events: published=4 \(one per change that moved a job forward\) forwarded=4\)$/m,
+      /^stopped \(.*; job events: published=5 \(one per change to a job\) forwarded=5\)$/m,
     );
   });
 
@@ -245,13 +253,13 @@ describe('job change events: npm start publishes them, cli watch shows them', ()
       202,
     );
     await eventually(
-      async () => (fileEvents().length >= 5 ? true : undefined),
-      'the fifth event in the file',
+      async () => (fileEvents().length >= 6 ? true : undefined),
+      'the sixth event in the file',
       15_000,
     );
     const events = fileEvents();
-    expect(events.map((e) => e.detail.sequence)).toEqual([1, 2, 3, 4, 5]);
-    expect(events[4]).toMatchObject({
+    expect(events.map((e) => e.detail.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(events[5]).toMatchObject({
       'detail-type': 'Job Updated',
       detail: { changedFields: ['description'] },
     });
@@ -259,7 +267,7 @@ describe('job change events: npm start publishes them, cli watch shows them', ()
       async () => (forwardedTo('/runner?key=k').length > before ? true : undefined),
       'the forward',
     );
-    expect(forwardedTo('/runner?key=k').slice(before)).toEqual([events[4]]);
+    expect(forwardedTo('/runner?key=k').slice(before)).toEqual([events[5]]);
     expect(await stop(stack)).toBe(0);
   });
 });

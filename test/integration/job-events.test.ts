@@ -3,7 +3,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type JobStreamRecord, jobChangesOf } from '#adapters/job-stream-records';
@@ -24,10 +23,11 @@ import { World } from '../support/world.ts';
  * Job events from the jobs table's stream, end to end: random deliveries go through the real
  * ingest handler, queue and consumer into DynamoDB Local; the table's stream is read from its start
  * with `readJobStream` and turned into job events with `jobChangesOf`, as the deployed publish function
- * and the local publisher do. The events must be exactly the applied changes (one per
- * event-log record `applied` that names the job, nothing for duplicates, stale events, conflicts,
- * quarantined or record-only events, replays of applied events), in each job's order, each with
- * the status before it and the fields it changed. `JOB_EVENTS_RUNS` sets the runs.
+ * and the local publisher do. The events must be exactly the changes to jobs: one per event-log
+ * record `applied` that names the job, one per stale event that filled a field the job lacked, and
+ * nothing for duplicates, other stale events, conflicts, quarantined or record-only events, replays
+ * of applied events; in each job's order, each with the status before it and the fields it changed,
+ * each job's last event holding its stored state. `JOB_EVENTS_RUNS` sets the runs.
  */
 const runs = Number(process.env.JOB_EVENTS_RUNS ?? 15);
 /** A run is a fresh world (tables and queues) and up to ~20 deliveries: about 0.3 to 1 s. */
@@ -237,55 +237,51 @@ const byJob = (pairs: Array<[string, string]>) => {
   );
 };
 
-/** A job, as far as the published events (and the fills the stream shows between them) tell. */
+/** A job, as far as its published events tell. */
 interface Tracked {
   job: Partial<JobFields>;
   sequence: number;
-  /** A stale event filled a field since the last change. */
-  filled: boolean;
 }
 
 async function check(world: World) {
   const records = await streamRecords(world);
   const changes = jobChangesOf(records);
-  // One per record that publishes, in the stream's order.
+  // Every write to a job changed it, and each is published: one event per stream record, in order.
   expect(changes).toEqual(records.flatMap((record) => jobChangesOf([record])));
+  expect(changes.length, 'one event per write to a job').toBe(records.length);
 
-  // Exactly the applied changes: one per `applied` record of the event log, per job.
+  // Their causes: every `applied` record of the event log once, and `stale` ones that filled.
   const events = await world.allEvents();
   for (const event of events) saw(String(event.outcome));
+  // The record kept under each key (a conflict record has a `pk` of its own).
+  const outcomes = new Map(events.map((event) => [event.pk, event.outcome]));
   const applied = events.filter((event) => event.outcome === 'applied');
   const jobOf = (event: Item) => `${event.provider}#${(event.entityIds as Record<string, string>).job_id}`;
-  expect(
-    byJob(changes.map((c) => [`${c.detail.provider}#${c.detail.jobId}`, c.detail.cause.eventKey])),
-    'the events each job published, by cause',
-  ).toEqual(byJob(applied.map((event) => [jobOf(event), String(event.eventKey)])));
+  const caused = (outcome: string) =>
+    changes
+      .filter((c) => c.detail.cause.outcome === outcome)
+      .map((c): [string, string] => [`${c.detail.provider}#${c.detail.jobId}`, c.detail.cause.eventKey]);
+  expect(byJob(caused('applied')), 'the applied events each job published').toEqual(
+    byJob(applied.map((event) => [jobOf(event), String(event.eventKey)])),
+  );
+  for (const change of changes.filter((c) => c.detail.cause.outcome === 'stale')) {
+    const { provider, cause } = change.detail;
+    expect(outcomes.get(`${provider}#${cause.eventKey}`), `${cause.eventKey}: a fill by a stale event`).toBe(
+      'stale',
+    );
+  }
 
   // In each job's order, each with what it changed, as a subscriber tracking the events sees it.
   const tracked = new Map<string, Tracked>();
-  for (const record of records) {
-    const after = record.dynamodb.NewImage && unmarshall(record.dynamodb.NewImage);
-    const before = record.dynamodb.OldImage && unmarshall(record.dynamodb.OldImage);
-    const pk = String((after ?? before)?.pk);
-    const known = tracked.get(pk);
-    const [change] = jobChangesOf([record]);
-    if (!change) {
-      // Not published: a stale event's fill. It adds fields the job lacked and nothing else.
-      expect(record.eventName, pk).toBe('MODIFY');
-      expect(known, `${pk}: a write before the job's first change`).toBeDefined();
-      const { eventCount, updatedAt, lastEventKey } = before as Item;
-      expect(after).toMatchObject({ eventCount, updatedAt, lastEventKey });
-      const now = canonical(after as Item);
-      expect(now, `${pk}: a fill keeps every field it found`).toMatchObject(known?.job ?? {});
-      tracked.set(pk, { ...(known as Tracked), job: now, filled: true });
-      continue;
-    }
+  for (const change of changes) {
     const { detail } = change;
-    expect(`${detail.provider}#${detail.jobId}`).toBe(pk);
+    const pk = `${detail.provider}#${detail.jobId}`;
+    const known = tracked.get(pk);
     expect(detail.sequence, `${pk}: sequence`).toBe((known?.sequence ?? 0) + 1);
     expect(detail.changeId).toBe(`${pk}#${detail.sequence}`);
     if (known === undefined) {
       expect(change.detailType).toBe('Job Created');
+      expect(detail.cause.outcome).toBe('applied');
       expect(detail.previousStatus).toBeNull();
       expect(detail.changedFields).toEqual(Object.keys(detail.job).sort());
     } else {
@@ -295,23 +291,30 @@ async function check(world: World) {
         (detail.status ?? null) === previousStatus ? 'Job Updated' : 'Job Status Changed',
       );
       expect(detail.changedFields, `${pk}: changed fields`).toEqual(differing(known.job, detail.job));
-      if (known.filled) saw('fill between changes');
+      if (detail.cause.outcome === 'stale') {
+        // A fill sets fields the job lacked, keeps every one it had, and always sets one.
+        expect(detail.job, `${pk}: a fill keeps every field it found`).toMatchObject(known.job);
+        expect(detail.changedFields.length, `${pk}: a fill that filled nothing`).toBeGreaterThan(0);
+        saw(`fill: ${change.detailType}`);
+      }
     }
     saw(change.detailType);
-    tracked.set(pk, { job: detail.job, sequence: detail.sequence, filled: false });
+    tracked.set(pk, { job: detail.job, sequence: detail.sequence });
   }
 
-  // The last state each job's events (and fills) give is the stored job.
+  // Each job's last event holds its stored state: a subscriber misses no field and no status.
   const jobs = (await world.allJobs()).filter((job) => !String(job.pk).startsWith('sentinel#'));
-  expect(Object.fromEntries(jobs.map((job) => [job.pk, [canonical(job), job.eventCount]]))).toEqual(
-    Object.fromEntries([...tracked].map(([pk, t]) => [pk, [t.job, t.sequence]])),
-  );
+  expect(
+    Object.fromEntries(
+      jobs.map((job) => [job.pk, [canonical(job), Number(job.eventCount) + Number(job.fillCount ?? 0)]]),
+    ),
+  ).toEqual(Object.fromEntries([...tracked].map(([pk, t]) => [pk, [t.job, t.sequence]])));
   return changes;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-describe('job events: the jobs stream gives exactly the applied changes', () => {
+describe('job events: the jobs stream gives exactly the changes to jobs', () => {
   it(
     `for random deliveries, duplicates, late and conflicting bodies, replays, quarantined and record-only events (${runs} runs)`,
     async () => {
@@ -348,6 +351,8 @@ describe('job events: the jobs stream gives exactly the applied changes', () => 
           'Job Created',
           'Job Updated',
           'Job Status Changed',
+          'fill: Job Updated',
+          'fill: Job Status Changed',
         ])
           expect(seen.get(what) ?? 0, `runs that reached ${what}`).toBeGreaterThan(0);
       }
@@ -355,7 +360,7 @@ describe('job events: the jobs stream gives exactly the applied changes', () => 
     timeout,
   );
 
-  it('publishes a job lifecycle in order; nothing for duplicates, stale, conflicting, quarantined or record-only events and replays', async () => {
+  it('publishes a job lifecycle in order, a late fill included; nothing for duplicates, stale events that fill nothing, conflicting, quarantined or record-only events and replays', async () => {
     const world = await World.create();
     try {
       const at = (m: number) => new Date(Date.now() - 3_600_000 + m * 60_000).toISOString();
@@ -403,11 +408,19 @@ describe('job events: the jobs stream gives exactly the applied changes', () => 
         [String(lead.event_id)]: 'recorded',
       });
       const changes: JobChange[] = await check(world);
-      expect(changes.map((c) => [c.detailType, c.detail.sequence, c.detail.previousStatus])).toEqual([
-        ['Job Created', 1, null],
-        ['Job Status Changed', 2, null],
-        ['Job Status Changed', 3, 'in_progress'],
-        ['Job Updated', 4, 'completed'],
+      expect(
+        changes.map((c) => [
+          c.detailType,
+          c.detail.sequence,
+          c.detail.previousStatus,
+          c.detail.cause.outcome,
+        ]),
+      ).toEqual([
+        ['Job Created', 1, null, 'applied'],
+        ['Job Status Changed', 2, null, 'applied'],
+        ['Job Status Changed', 3, 'in_progress', 'applied'],
+        ['Job Updated', 4, 'completed', 'stale'],
+        ['Job Updated', 5, 'completed', 'applied'],
       ]);
       expect(changes[0]?.detail.changedFields).toEqual(
         expect.arrayContaining(['scheduledStart', 'scheduledEnd']),
@@ -415,17 +428,63 @@ describe('job events: the jobs stream gives exactly the applied changes', () => 
       expect(changes[2]?.detail).toMatchObject({
         status: 'completed',
         changedFields: ['status'],
-        cause: { eventKey: done.event_id, eventType: 'job.completed' },
+        cause: { eventKey: done.event_id, eventType: 'job.completed', outcome: 'applied' },
       });
-      // The late invoice filled the amounts without an event of its own: they first show in the
-      // next change's `job`, and are not among its changed fields (that change did not set them).
+      // The late invoice is older than the job's state: it fills the amounts the job lacked, and
+      // that fill is a change of its own.
       expect(changes[2]?.detail.job.total).toBeUndefined();
       expect(changes[3]?.detail).toMatchObject({
+        changedFields: ['amountDue', 'amountPaid', 'total'],
+        job: { status: 'completed', total: 462, amountPaid: 200, amountDue: 262 },
+        cause: {
+          eventKey: late.event_id,
+          eventType: 'invoice.paid',
+          eventAt: late.occurred_at,
+          outcome: 'stale',
+        },
+      });
+      expect(changes[4]?.detail).toMatchObject({
         changedFields: ['description'],
         job: { total: 462, amountPaid: 200, amountDue: 262 },
         cause: { eventKey: noted.event_id },
       });
-      expect(await world.job('cooledge', 'J-1')).toMatchObject({ total: 462, eventCount: 4 });
+      expect(await world.job('cooledge', 'J-1')).toMatchObject({ total: 462, eventCount: 4, fillCount: 1 });
+    } finally {
+      world.sqs.destroy();
+    }
+  });
+});
+
+describe('job events: a status a stale event fills', () => {
+  it("is published: a job.completed that arrives after the job's newer invoice announces the completion", async () => {
+    const world = await World.create();
+    try {
+      const at = (m: number) => new Date(Date.now() - 3_600_000 + m * 60_000).toISOString();
+      const job = { job_id: 'J-late', business_id: 'biz-a' };
+      const invoiced = cooledgeEvent('invoice.paid', { ...job, occurred_at: at(5) });
+      const completed = cooledgeEvent('job.completed', { ...job, occurred_at: at(4), status: 'completed' });
+      for (const body of [invoiced, completed, completed]) {
+        expect((await world.postCooledge(body)).statusCode).toBe(202);
+        await world.drain();
+      }
+      expect((await world.event('cooledge', String(completed.event_id)))?.outcome).toBe('stale');
+      const changes = await check(world);
+      expect(changes.map((c) => [c.detailType, c.detail.status, c.detail.previousStatus])).toEqual([
+        ['Job Created', null, null],
+        ['Job Status Changed', 'completed', null],
+      ]);
+      expect(changes[1]?.detail).toMatchObject({
+        sequence: 2,
+        changeId: 'cooledge#J-late#2',
+        changedFields: expect.arrayContaining(['status']),
+        job: { status: 'completed', total: 462 },
+        cause: {
+          eventKey: completed.event_id,
+          eventType: 'job.completed',
+          eventAt: completed.occurred_at,
+          outcome: 'stale',
+        },
+      });
     } finally {
       world.sqs.destroy();
     }

@@ -45,6 +45,24 @@ describe('write units: each body stored once, compressed; the index only for rec
     expect(update).toEqual({ 'events table': 2, 'jobs table': 2 });
   });
 
+  it('a stale event that fills the job costs 2 + 2, and the filled job stays under 1 KB: its next update 2 + 2', async () => {
+    const jobId = randomUUID();
+    const at = (m: number) => new Date(Date.now() - 3_600_000 + m * 60_000).toISOString();
+    await measure(() =>
+      world.postCooledge(cooledgeEvent('invoice.paid', { job_id: jobId, occurred_at: at(5) })),
+    );
+    const late = cooledgeEvent('job.completed', { job_id: jobId, occurred_at: at(4), status: 'completed' });
+    const fill = await measure(() => world.postCooledge(late));
+    expect(fill).toEqual({ 'events table': 2, 'jobs table': 2 });
+    expect(await world.job('cooledge', jobId)).toMatchObject({
+      status: 'completed',
+      fillCount: 1,
+      lastFillKey: late.event_id,
+    });
+    const newer = cooledgeEvent('job.completed', { job_id: jobId, occurred_at: at(6), status: 'completed' });
+    expect(await measure(() => world.postCooledge(newer))).toEqual({ 'events table': 2, 'jobs table': 2 });
+  });
+
   it("the benchmark's 5 KB Zenbooker job costs 4 units for its record and 2 for the job", async () => {
     const body = largeZenbooker();
     const data = { ...(body.data as object), id: `1781604223917x${Date.now()}` };

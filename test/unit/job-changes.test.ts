@@ -49,6 +49,22 @@ function jobItem(fieldsNow: Partial<JobFields>, eventCount: number, overrides: I
   };
 }
 
+/**
+ * Where a stale event's fill leaves a job (functions/core/records.ts `fillAttributes`): the fields
+ * it lacked filled, the fill counted and named.
+ */
+function filledItem(before: Item, carried: Partial<JobFields>, key = 'evt-late'): Item {
+  return {
+    ...carried,
+    ...before,
+    fillCount: Number(before.fillCount ?? 0) + 1,
+    lastFillKey: key,
+    lastFillType: 'job.completed',
+    lastFillAt: '2026-06-17T13:00:00.000Z',
+    updatedAt: '2026-06-21T00:00:00.000Z',
+  };
+}
+
 /** Where the consumer's advance leaves a job: the event's fields over the stored ones. */
 const advanced = (before: Partial<JobFields>, carried: Partial<JobFields>) => ({ ...before, ...carried });
 
@@ -93,7 +109,12 @@ describe('jobChange: a job created by its first applied event', () => {
         previousStatus: null,
         changedFields: ['customerName', 'status'],
         job: { status: 'scheduled', customerName: 'Priya Nair' },
-        cause: { eventKey: 'evt-1', eventType: 'job.completed', eventAt: '2026-06-17T14:00:00.000Z' },
+        cause: {
+          eventKey: 'evt-1',
+          eventType: 'job.completed',
+          eventAt: '2026-06-17T14:00:00.000Z',
+          outcome: 'applied',
+        },
         changedAt: after.updatedAt,
         createdAt: '2026-06-20T00:00:00.000Z',
       },
@@ -165,11 +186,76 @@ describe('jobChange: a newer event applied to a job', () => {
   });
 });
 
+describe('jobChange: a stale event that filled fields the job lacked', () => {
+  it('is a change of its own: the next sequence, the fields it filled, the stale event as its cause (property)', () => {
+    fc.assert(
+      fc.property(
+        fields,
+        fields,
+        fc.integer({ min: 1, max: 1000 }),
+        fc.nat({ max: 5 }),
+        (stored, carried, count, fills) => {
+          const before = jobItem(stored, count, fills > 0 ? { fillCount: fills } : {});
+          const after = filledItem(before, carried);
+          const now = { ...carried, ...stored };
+          const change = jobChange(before, after);
+          expect(change).toBeDefined();
+          const statusChanged = (stored.status ?? null) !== (now.status ?? null);
+          expect(change?.detailType).toBe(statusChanged ? 'Job Status Changed' : 'Job Updated');
+          expect(change?.detail).toMatchObject({
+            sequence: count + fills + 1,
+            changeId: `cooledge#job-1#${count + fills + 1}`,
+            previousStatus: stored.status ?? null,
+            status: now.status ?? null,
+            changedFields: differing(stored, now),
+            job: now,
+            cause: {
+              eventKey: 'evt-late',
+              eventType: 'job.completed',
+              eventAt: '2026-06-17T13:00:00.000Z',
+              outcome: 'stale',
+            },
+            changedAt: '2026-06-21T00:00:00.000Z',
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('announces a status only a late event carried: Cooledge job.completed after the job\u2019s invoice', () => {
+    const before = jobItem({ total: 462, amountPaid: 462 }, 1, { lastEventType: 'invoice.paid' });
+    const change = jobChange(
+      before,
+      filledItem(before, { status: 'completed', completedAt: '2026-06-17T13:00:00.000Z' }),
+    );
+    expect(change).toMatchObject({
+      detailType: 'Job Status Changed',
+      detail: {
+        sequence: 2,
+        status: 'completed',
+        previousStatus: null,
+        changedFields: ['completedAt', 'status'],
+        cause: { eventKey: 'evt-late', outcome: 'stale' },
+      },
+    });
+  });
+
+  it('an advance after fills counts on from them', () => {
+    const filled = filledItem(jobItem({ status: 'scheduled' }, 2), { total: 10 });
+    const change = jobChange(filled, { ...jobItem({ status: 'completed', total: 10 }, 3), fillCount: 1 });
+    expect(change?.detail).toMatchObject({
+      sequence: 4,
+      changedFields: ['status'],
+      cause: { eventKey: 'evt-3', outcome: 'applied' },
+    });
+  });
+});
+
 describe('jobChange: writes that publish nothing', () => {
-  it('a stale event filling empty fields leaves the event count, and publishes nothing (property)', () => {
+  it('a fill written before fills were counted (no `fillCount` change) publishes nothing (property)', () => {
     fc.assert(
       fc.property(fields, fields, fc.integer({ min: 1, max: 1000 }), (stored, carried, count) => {
-        // `fillsOnly`: the fields the job does not have yet.
         const filled = { ...carried, ...stored };
         expect(jobChange(jobItem(stored, count), jobItem(filled, count))).toBeUndefined();
       }),
@@ -196,6 +282,8 @@ describe('jobChange: an item it cannot read', () => {
       ['provider', undefined],
       ['jobId', 42],
       ['lastEventKey', undefined],
+      ['fillCount', '1'],
+      ['fillCount', -1],
       ['updatedAt', undefined],
       ['createdAt', undefined],
     ] as const) {
@@ -204,6 +292,10 @@ describe('jobChange: an item it cannot read', () => {
       expect(() => jobChange(undefined, after), name).toThrow(`\`${name}\``);
       expect(() => jobChange(undefined, after), name).not.toThrow(/Priya/);
     }
+    // A fill must name the event that made it.
+    const before = jobItem({ customerName: 'Priya Nair' }, 1);
+    const fill = { ...filledItem(before, { status: 'completed' }), lastFillKey: undefined };
+    expect(() => jobChange(before, fill)).toThrow('`lastFillKey`');
   });
 });
 
@@ -227,9 +319,12 @@ function streamRecord(before: Item | undefined, after: Item | undefined, sequenc
   };
 }
 
-/** A write to a job as the stream carries it: a creation, an advance, a stale fill or a removal. */
+/**
+ * A write to a job as the stream carries it: a creation, an advance, a stale fill, a fill written
+ * before fills were counted, or a removal.
+ */
 const write = fc.record({
-  kind: fc.constantFrom('create', 'advance', 'fill', 'remove'),
+  kind: fc.constantFrom('create', 'advance', 'fill', 'uncountedFill', 'remove'),
   stored: fields,
   carried: fields,
   count: fc.integer({ min: 1, max: 50 }),
@@ -244,7 +339,8 @@ function itemsOf(w: Write): [before: Item | undefined, after: Item | undefined] 
   const before = jobItem(w.stored, w.count, own);
   if (w.kind === 'create') return [undefined, jobItem(w.carried, 1, own)];
   if (w.kind === 'advance') return [before, jobItem(advanced(w.stored, w.carried), w.count + 1, own)];
-  if (w.kind === 'fill') return [before, jobItem({ ...w.carried, ...w.stored }, w.count, own)];
+  if (w.kind === 'fill') return [before, filledItem(before, w.carried)];
+  if (w.kind === 'uncountedFill') return [before, jobItem({ ...w.carried, ...w.stored }, w.count, own)];
   return [before, undefined];
 }
 
@@ -258,7 +354,7 @@ describe('jobChangesOf: a batch of stream records', () => {
         const changes = jobChangesOf(records);
         expect(changes).toEqual(expected);
         expect(changes).toHaveLength(
-          writes.filter((w) => w.kind === 'create' || w.kind === 'advance').length,
+          writes.filter((w) => w.kind === 'create' || w.kind === 'advance' || w.kind === 'fill').length,
         );
       }),
       { numRuns: 200 },

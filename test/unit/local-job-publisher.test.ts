@@ -42,7 +42,12 @@ function change(sequence: number, overrides: Partial<JobChange['detail']> = {}):
       previousStatus: sequence === 1 ? null : 'scheduled',
       changedFields: ['status'],
       job: { status: 'scheduled' },
-      cause: { eventKey: `evt-${sequence}`, eventType: 'job.completed', eventAt: changedAt },
+      cause: {
+        eventKey: `evt-${sequence}`,
+        eventType: 'job.completed',
+        eventAt: changedAt,
+        outcome: 'applied',
+      },
       changedAt,
       createdAt: '2026-06-17T14:38:51.904Z',
       ...overrides,

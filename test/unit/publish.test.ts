@@ -70,7 +70,7 @@ function streamRecord(
         ? { NewImage: image(after) }
         : { OldImage: image(jobItem(jobId, count - 1)), NewImage: image(after) }
       : kind === 'silent'
-        ? // A stale event filling a field: the event count does not move.
+        ? // A fill by a version that did not count fills: the job's revision does not move.
           { OldImage: image(jobItem(jobId, count)), NewImage: image(jobItem(jobId, count, { total: 5 })) }
         : // A MODIFY without its old image: not a NEW_AND_OLD_IMAGES stream's record.
           { NewImage: image(after) };

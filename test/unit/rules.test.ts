@@ -6,6 +6,8 @@ import {
   compareText,
   decideApply,
   decideRecord,
+  fillsSomething,
+  guardsHold,
   movesForward,
   nothingStored,
   otherAccountReason,
@@ -93,7 +95,7 @@ describe('rules: an event that names a job', () => {
           to: 'job',
           op: 'fill',
           fields: { customerName: 'Priya Nair' },
-          guards: ['jobExists', 'sameAccount'],
+          guards: ['jobExists', 'sameAccount', 'fillsSomething'],
         },
       ],
     });
@@ -104,6 +106,22 @@ describe('rules: an event that names a job', () => {
     expect(decideApply(view({ job: full }), event(), jobWrite()).writes).toEqual([
       { to: 'event', op: 'put', outcome: 'stale', guards: ['notSeenBefore'] },
     ]);
+  });
+
+  it('guards a fill on a field still being empty: a fill that would change nothing is never written', () => {
+    const behind = { lastOrder: '2026-06-18T00:00:00.000Z' };
+    const job = stored({ ...behind, fields: { status: 'started' } });
+    const [, fill] = decideApply(view({ job }), event(), jobWrite()).writes;
+    expect(fill).toMatchObject({ to: 'job', op: 'fill' });
+    expect(guardsHold(fill as never, view({ job }), event(), jobWrite())).toBe(true);
+    // A newer event set every one of its fields since the decision: the guard no longer holds.
+    const since = stored({
+      ...behind,
+      fields: { status: 'completed', description: 'y', customerName: 'Someone' },
+    });
+    expect(fillsSomething(since, { description: 'done', customerName: 'Priya Nair' })).toBe(false);
+    expect(guardsHold(fill as never, view({ job: since }), event(), jobWrite())).toBe(false);
+    expect(fillsSomething(undefined, { description: 'done' })).toBe(false);
   });
 
   it('breaks a tie of order by event key, in UTF-8 byte order as DynamoDB compares', () => {
