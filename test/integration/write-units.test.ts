@@ -45,7 +45,7 @@ describe('write units: each body stored once, compressed; the index only for rec
     expect(update).toEqual({ 'events table': 2, 'jobs table': 2 });
   });
 
-  it('a stale event that fills the job costs 2 + 2, and the filled job stays under 1 KB: its next update 2 + 2', async () => {
+  it('a stale event that fills the job costs 2 + 2; a small job stays under 1 KB with the fill counted: its next update 2 + 2', async () => {
     const jobId = randomUUID();
     const at = (m: number) => new Date(Date.now() - 3_600_000 + m * 60_000).toISOString();
     await measure(() =>
