@@ -65,7 +65,7 @@ export interface CostInputs {
   storedBytesPerEvent: number;
   logBytesPerEvent: number;
   logSource: string;
-  /** Job change events published per delivery (one per applied change). */
+  /** Job change events published per delivery (one per change to a job: applied events and stale fills). */
   jobChangesPerDelivery: number;
   /** Records of the jobs table's stream per delivery (every job write): what the publish function reads. */
   jobStreamRecordsPerDelivery: number;

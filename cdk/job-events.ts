@@ -159,7 +159,7 @@ export class JobEvents extends Construct {
 
     this.bus = new EventBus(this, 'Bus', {
       eventBusName: names.jobEventBus,
-      description: 'Field webhooks: one event per change applied to a job (source field-webhooks)',
+      description: 'Field webhooks: one event per change to a job (source field-webhooks)',
     });
 
     // Computes the events from each record's old and new image and puts them on the bus: a small

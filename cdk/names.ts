@@ -28,7 +28,7 @@ export interface DeploymentNames {
   readonly dashboard: string;
   /** CloudWatch namespace of the functions' embedded metrics; per stage so stages never mix. */
   readonly metricsNamespace: string;
-  /** EventBridge event bus every applied job change is published to (`job-events.ts`). */
+  /** EventBridge event bus every change to a job is published to (`job-events.ts`). */
   readonly jobEventBus: string;
   /** SQS queue where the event source mapping on the jobs table's stream puts the batches it could not publish. */
   readonly jobEventsDeadLetterQueue: string;

@@ -382,7 +382,7 @@ export class WebhooksStack extends Stack {
     output(
       'JobEventsBusName',
       names.jobEventBus,
-      'EventBridge bus with one event per applied job change (source field-webhooks; README: Job change events)',
+      'EventBridge bus with one event per change to a job (source field-webhooks; README: Job change events)',
     );
     output(
       'JobEventsBusArn',

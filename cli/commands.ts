@@ -469,14 +469,15 @@ ${targetHelp}
     },
     help: `Usage: npm run cli -- watch [filters] [--json] [--forward <url>] [options]
 
-Prints job change events live, one line per change the consumer applies: the events the deployed
+Prints job change events live, one line per change the consumer makes to a job: the events the deployed
 stack publishes to its event bus (docs/events.md), computed the same way from the jobs table's
 DynamoDB stream, which it reads itself from the moment it starts. So it works locally whether or
 not \`npm start\` publishes, and against a deployed stage (--stage: that stage's jobs table, its
 stream found by DescribeTable's LatestStreamArn). It runs until Ctrl-C, then exits 0.
 
-A line: when the change was applied (UTC), provider, job id, #sequence, detail-type, the status
-before → after ((new) for a created job, (none) for no status), and the fields that changed.
+A line: when the change was written (UTC), provider, job id, #sequence, detail-type, the status
+before → after ((new) for a created job, (none) for no status), the fields that changed, and for
+a stale event's fill (it filled fields the job lacked) late: <its event type>.
 Values the providers sent are escaped as in every command (\\u{…}), and quoted when they hold
 spaces; --json prints each whole event as one line of JSON, the exact values, as a subscriber
 receives it.

@@ -478,7 +478,8 @@ export function startJobPublisher(options: JobPublisherOptions): JobPublisher {
     },
     summary: () =>
       [
-        // Fewer than the consumer's `applied`: a replay it records as applied moves no job forward.
+        // Not the consumer's `applied`: a stale event's fill is a change too, and a replay it
+        // records as applied changes no job.
         `published=${counts.published} (one per change to a job)`,
         ...(forwarder ? [`forwarded=${forwarder.forwarded}`] : []),
         ...(forwarder?.dropped ? [`not forwarded=${forwarder.dropped}`] : []),

@@ -16,10 +16,10 @@ import { errorDescription } from '#core/errors';
 import {
   advanceAttributes,
   conflictAttributes,
-  defined,
   eventAttributes,
   eventPk,
   fillAttributes,
+  fillIfAbsent,
   type Item,
   jobPk,
   retiredJobAttributes,
@@ -97,9 +97,12 @@ const jobConditions: { [G in JobGuard]: (job: JobWrite, write: Write) => Conditi
         },
   /** A job to fill. */
   jobExists: () => ({ expression: 'attribute_exists(pk)' }),
-  /** `fillsSomething`: one of the fields to fill is still absent (field names are placeholders: `status` is a reserved word). */
-  fillsSomething: (_job, write) => {
-    const fields = write.to === 'job' && write.op === 'fill' ? Object.keys(defined({ ...write.fields })) : [];
+  /** `fillsSomething`: one of the attributes to fill is still absent (as placeholders: `status` is a reserved word). */
+  fillsSomething: (job, write) => {
+    const fields =
+      write.to === 'job' && write.op === 'fill'
+        ? fillIfAbsent(job.provider, write).map(([name]) => name)
+        : [];
     if (fields.length === 0) throw new Error('a fill without fields');
     return {
       expression: fields.map((_, i) => `attribute_not_exists(#f${i})`).join(' OR '),
@@ -276,7 +279,7 @@ export class DynamoEventStore implements EventStore {
     const key = { pk: jobPk(job.provider, job.jobId) };
     if (write.op === 'fill') {
       // `fillsOnly`: a field the job has (set since the decision, too) keeps its value.
-      const fields = assignments(Object.entries(write.fields));
+      const fields = assignments(fillIfAbsent(job.provider, write));
       const { names, values, sets } = assignments(fillAttributes(job), 'b');
       const expression = `SET ${[
         ...fields.sets.map(([name, value]) => `${name} = if_not_exists(${name}, ${value})`),

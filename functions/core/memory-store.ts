@@ -7,6 +7,7 @@ import {
   eventAttributes,
   eventPk,
   fillAttributes,
+  fillIfAbsent,
   type Item,
   jobPk,
   retiredJobAttributes,
@@ -125,8 +126,7 @@ export class MemoryEventStore implements EventStore {
       item.eventCount = ((stored?.eventCount as number | undefined) ?? 0) + 1;
       this.jobs.set(key, item);
     } else if (stored) {
-      for (const [field, value] of Object.entries(write.fields))
-        if (value !== undefined) stored[field] ??= value;
+      for (const [attribute, value] of fillIfAbsent(job.provider, write)) stored[attribute] ??= value;
       for (const [attribute, value] of fillAttributes(job)) stored[attribute] = value;
       stored.fillCount = ((stored.fillCount as number | undefined) ?? 0) + 1;
     }

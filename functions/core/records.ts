@@ -141,7 +141,27 @@ export function advanceAttributes(job: JobWrite): Array<[string, unknown]> {
 }
 
 /**
- * What a stale event that fills empty fields sets on the job besides them, in order: which event
+ * What a fill sets only where the job has no value yet, in order: the fields it carries that the
+ * job lacked, and the account it takes (`accountId`, `accountKey`: `accountTaken`,
+ * functions/core/rules.ts) when there is one. `fillsSomething` holds while one of them is absent.
+ */
+export function fillIfAbsent(
+  provider: string,
+  fill: { fields: JobFields; account?: string | undefined },
+): Array<[string, unknown]> {
+  return [
+    ...Object.entries(fill.fields).filter(([, value]) => value !== undefined),
+    ...(fill.account === undefined
+      ? []
+      : ([
+          ['accountId', fill.account],
+          ['accountKey', accountKey(provider, fill.account)],
+        ] as Array<[string, unknown]>)),
+  ];
+}
+
+/**
+ * What a stale event that fills empty fields sets on the job besides them ({@link fillIfAbsent}), in order: which event
  * filled it last (`lastFill*`, as `lastEvent*` name the event the job's state is from) and when
  * (`updatedAt`: the job changed). Besides these, its `fillCount` goes up by one. A fill is written
  * only when it sets at least one field (`fillsSomething`, functions/core/rules.ts), so the job's

@@ -146,12 +146,33 @@ export function fillsOnly(stored: StoredJob, fields: JobFields): JobFields {
 }
 
 /**
- * A fill changes the job: at least one of the fields it carries is still empty on the job. A fill
- * is published as a job change (functions/core/job-changes.ts), so one that would change nothing
- * (a newer event set those fields since the decision) must not be written, or counted, at all.
+ * A job without an account takes the first one an event names, a stale event's too: the account
+ * the fill sets (`sameAccount` keeps every later event to it), or `undefined` when the job has one
+ * or the event names none.
  */
-export function fillsSomething(stored: StoredJob | undefined, fields: JobFields): boolean {
-  return stored !== undefined && Object.keys(fillsOnly(stored, fields)).length > 0;
+export function accountTaken(
+  stored: StoredJob | undefined,
+  job: Pick<JobWrite, 'accountId'>,
+): string | undefined {
+  return stored !== undefined && stored.accountId === undefined ? job.accountId : undefined;
+}
+
+/**
+ * A fill changes the job: at least one of the fields it carries is still empty on the job, or it
+ * takes an account (`account`) the job does not have yet. A fill is published as a job change
+ * (functions/core/job-changes.ts), so one that would change nothing (a newer event set all of it
+ * since the decision) must not be written, or counted, at all.
+ */
+export function fillsSomething(
+  stored: StoredJob | undefined,
+  fields: JobFields,
+  account?: string | undefined,
+): boolean {
+  return (
+    stored !== undefined &&
+    (Object.keys(fillsOnly(stored, fields)).length > 0 ||
+      (account !== undefined && stored.accountId === undefined))
+  );
 }
 
 /** Text order as DynamoDB compares strings: by their UTF-8 bytes (not UTF-16 code units). */
@@ -180,10 +201,11 @@ export type Write =
   /** Moves the job to this event: its fields, payload and bookkeeping (`advanceAttributes`). */
   | { to: 'job'; op: 'advance'; guards: JobGuard[] }
   /**
-   * Sets these fields where the job has none, and counts the fill (`fillAttributes`): only while
-   * at least one of them is still empty (`fillsSomething`), so every counted fill changed the job.
+   * Sets these fields where the job has none, and `account` (`accountTaken`) when it has none, and
+   * counts the fill (`fillAttributes`): only while one of them is still empty (`fillsSomething`),
+   * so every counted fill changed the job.
    */
-  | { to: 'job'; op: 'fill'; fields: JobFields; guards: JobGuard[] };
+  | { to: 'job'; op: 'fill'; fields: JobFields; account?: string; guards: JobGuard[] };
 
 export interface Decision<Result> {
   result: Result;
@@ -246,17 +268,19 @@ export function decideApply(view: View, event: EventRecord, job: JobWrite): Deci
   // Behind the job, and it stays behind (a job only moves forward).
   if (event.replay && !notAppliedBefore(view.event)) return { result: 'stale', writes: [] };
   const fill = fillsOnly(stored as StoredJob, job.fields);
+  const account = accountTaken(stored, job);
   return {
     result: 'stale',
     writes: [
       own('stale', event.replay ? ['notAppliedBefore'] : ['notSeenBefore']),
       // Nothing to fill, nothing written to the job: fields once set stay set.
-      ...(fillsSomething(stored, fill)
+      ...(fillsSomething(stored, fill, account)
         ? [
             {
               to: 'job',
               op: 'fill',
               fields: fill,
+              ...(account === undefined ? {} : { account }),
               guards: ['jobExists', 'sameAccount', 'fillsSomething'],
             } satisfies Write,
           ]
@@ -308,7 +332,9 @@ export function guardsHold(write: Write, view: View, event: EventRecord, job: Jo
       case 'jobExists':
         return view.job !== undefined;
       case 'fillsSomething':
-        return write.to === 'job' && write.op === 'fill' && fillsSomething(view.job, write.fields);
+        return (
+          write.to === 'job' && write.op === 'fill' && fillsSomething(view.job, write.fields, write.account)
+        );
     }
     return false;
   });

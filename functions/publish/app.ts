@@ -15,8 +15,8 @@ export interface PublishDeps {
 
 /**
  * The publish function: the Lambda event source mapping on the jobs table's stream invokes it with
- * a batch of stream records, one batch at a time per shard, and it publishes one event per applied
- * job change to the job events bus with `PutEvents` (`publishJobChanges`), in stream order.
+ * a batch of stream records, one batch at a time per shard, and it publishes one event per change
+ * to a job to the job events bus with `PutEvents` (`publishJobChanges`), in stream order.
  *
  * It answers with a partial batch response (the mapping has `ReportBatchItemFailures`): nothing
  * when the whole batch is done, else the first record not done (a `PutEvents` call that failed, or

@@ -21,7 +21,7 @@ import {
 
 /**
  * Job change events (cdk/job-events.ts): the jobs table's stream, the Lambda event source mapping
- * on it that invokes the publish function, which puts each applied change on the stage's bus, the
+ * on it that invokes the publish function, which puts each change to a job on the stage's bus, the
  * DLQ the mapping sends what it gave up on to, its alarm, and the optional example subscriber
  * (`jobEventsForwardUrl`).
  */

@@ -105,7 +105,7 @@ if (!values.skipFuzz) {
       1_800_000,
     )
   )
-    failures.push('the job change events were not exactly the applied changes (see above)');
+    failures.push('the job change events were not exactly the changes to jobs (see above)');
 }
 
 console.log(
@@ -152,6 +152,6 @@ if (failures.length > 0) {
   process.exitCode = 1;
 } else {
   console.log(
-    '\nchaos: passed — nothing lost, nothing applied twice, every job at its newest state, one job change event per applied change',
+    '\nchaos: passed — nothing lost, nothing applied twice, every job at its newest state, one job change event per change to a job',
   );
 }

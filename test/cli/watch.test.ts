@@ -24,7 +24,7 @@ import { cli } from './run-cli.ts';
 
 /**
  * `cli watch`: its line for a person (every value a provider sent escaped, one line per change),
- * its exact `--json`, its filters, what it makes of a stream (only applied changes, in order), its
+ * its exact `--json`, its filters, what it makes of a stream (one event per change, in order), its
  * forward, its argument errors, and the whole command in process over a stream the test feeds.
  */
 
@@ -144,6 +144,10 @@ describe('watch: a line per change', () => {
     };
     expect(watchLine(eventOf(completed, filled))).toBe(
       '2026-06-17 14:38:54.120 UTC  cooledge  job-1  #4  Job Updated  completed → completed  changed: completedAt  late: job.completed\n',
+    );
+    // An event type with spaces cannot pass for another column.
+    expect(watchLine(eventOf(completed, { ...filled, lastFillType: 'job done  #9' }))).toMatch(
+      / {2}late: "job done {2}#9"\n$/,
     );
   });
 

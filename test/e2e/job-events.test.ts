@@ -16,8 +16,8 @@ import { alive, eventually, freePort, root, Service } from './support.ts';
  * Job change events on the local stack, the way a user meets them: `npm start` (as a child
  * process, with its own data folder and ports, publishing to a URL this test serves) and
  * `npm run cli -- watch --json --forward <url>` beside it. A Cooledge job's lifecycle goes in over
- * HTTP (created, updated, completed, then a duplicate and an older event, then an invoice); each
- * applied change must come out exactly once, in sequence order, with the right detail-type and
+ * HTTP (created, updated, completed, then a duplicate and an older event that fills the schedule,
+ * then an invoice); each change must come out exactly once, in sequence order, with the right detail-type and
  * statuses, alike in `watch`, in `<data dir>/job-events.jsonl`, in both forwards and in the
  * runner's log. A restart publishes nothing again, and the next change as the next sequence.
  */

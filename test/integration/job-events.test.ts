@@ -10,6 +10,7 @@ import { SqsQueue } from '#adapters/sqs-queue';
 import type { JobFields } from '#core/job';
 import type { JobChange } from '#core/job-changes';
 import { type Item, jobFieldNames } from '#core/records';
+import { otherAccountReason } from '#core/rules';
 import { eventKey as zenbookerKey } from '#providers/zenbooker';
 import { replayMessage } from '../../cli/replay.ts';
 import { jobStreamArn, jobStreamSoFar, readJobStream } from '../../local/job-stream.ts';
@@ -17,7 +18,7 @@ import { createTables, localCredentials, localRegion, resourceNames } from '../.
 import { cooledgeEvent } from '../support/factories.ts';
 import { fixture } from '../support/fixtures.ts';
 import { cooledgeTypedEvent, zenbookerStage, zenbookerStageEvent } from '../support/lifecycles.ts';
-import { World } from '../support/world.ts';
+import { standardSource, World } from '../support/world.ts';
 
 /**
  * Job events from the jobs table's stream, end to end: random deliveries go through the real
@@ -240,6 +241,7 @@ const byJob = (pairs: Array<[string, string]>) => {
 /** A job, as far as its published events tell. */
 interface Tracked {
   job: Partial<JobFields>;
+  accountId: string | null;
   sequence: number;
 }
 
@@ -292,14 +294,19 @@ async function check(world: World) {
       );
       expect(detail.changedFields, `${pk}: changed fields`).toEqual(differing(known.job, detail.job));
       if (detail.cause.outcome === 'stale') {
-        // A fill sets fields the job lacked, keeps every one it had, and always sets one.
+        // A fill sets fields the job lacked (or the account it had none of), keeps every one it had,
+        // and always sets one.
         expect(detail.job, `${pk}: a fill keeps every field it found`).toMatchObject(known.job);
-        expect(detail.changedFields.length, `${pk}: a fill that filled nothing`).toBeGreaterThan(0);
+        const tookAccount = known.accountId === null && detail.accountId !== null;
+        expect(detail.changedFields.length > 0 || tookAccount, `${pk}: a fill that filled nothing`).toBe(
+          true,
+        );
         saw(`fill: ${change.detailType}`);
       }
     }
     saw(change.detailType);
-    tracked.set(pk, { job: detail.job, sequence: detail.sequence });
+    if (known?.accountId != null) expect(detail.accountId, `${pk}: its account`).toBe(known.accountId);
+    tracked.set(pk, { job: detail.job, accountId: detail.accountId, sequence: detail.sequence });
   }
 
   // Each job's last event holds its stored state: a subscriber misses no field and no status.
@@ -443,6 +450,11 @@ describe('job events: the jobs stream gives exactly the changes to jobs', () => 
           outcome: 'stale',
         },
       });
+      // The fill's own time: when the consumer wrote it, as the stale record says.
+      expect(changes[3]?.detail.changedAt).toBe(
+        (await world.event('cooledge', String(late.event_id)))?.processedAt,
+      );
+      expect(changes[3]?.detail.changedAt).not.toBe(changes[2]?.detail.changedAt);
       expect(changes[4]?.detail).toMatchObject({
         changedFields: ['description'],
         job: { total: 462, amountPaid: 200, amountDue: 262 },
@@ -485,6 +497,54 @@ describe('job events: a status a stale event fills', () => {
           outcome: 'stale',
         },
       });
+    } finally {
+      world.sqs.destroy();
+    }
+  });
+});
+
+describe('job events: a stale event that names the first account', () => {
+  it('gives the job its account, publishes it, and refuses a later event of another account', async () => {
+    const world = await World.create();
+    try {
+      const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+      const job = (type: string, timestamp: string, data: Record<string, unknown>) => ({
+        type,
+        timestamp,
+        data: { job_id: 'ACC-1', ...data },
+      });
+      const post = async (body: object, id: string) => {
+        expect((await world.postStandard(body, { id })).statusCode).toBe(202);
+        await world.drain();
+      };
+      await post(job('job.started', minutesAgo(20), { status: 'started' }), 'msg_acc_1');
+      await post(
+        job('job.scheduled', minutesAgo(30), { account_id: 'acme-hq', customer_name: 'Late Name' }),
+        'msg_acc_2',
+      );
+      await post(
+        job('job.completed', minutesAgo(10), { account_id: 'other-biz', status: 'completed' }),
+        'msg_acc_3',
+      );
+
+      const key = (id: string) => `${standardSource}:${id}`;
+      expect((await world.event('standard', key('msg_acc_2')))?.outcome).toBe('stale');
+      expect(await world.event('standard', key('msg_acc_3'))).toMatchObject({
+        outcome: 'unprocessable',
+        reason: otherAccountReason,
+      });
+      expect(await world.job('standard', key('ACC-1'))).toMatchObject({
+        accountId: 'acme-hq',
+        accountKey: `standard#acme-hq`,
+        customerName: 'Late Name',
+        status: 'started',
+      });
+      const changes = await check(world);
+      expect(changes.map((c) => [c.detail.sequence, c.detail.accountId, c.detail.cause.outcome])).toEqual([
+        [1, null, 'applied'],
+        [2, 'acme-hq', 'stale'],
+      ]);
+      expect(changes[1]?.detail.changedFields).toEqual(['customerName']);
     } finally {
       world.sqs.destroy();
     }

@@ -301,7 +301,27 @@ async function realState(real: Real): Promise<State> {
 }
 
 async function expectSameState(model: Model, real: Real, step: string) {
-  expect(await realState(real), `the records after ${step}`).toEqual(modelState(model.memory));
+  const state = modelState(model.memory);
+  expect(await realState(real), `the records after ${step}`).toEqual(state);
+  expectAccountsHeld(state, step);
+}
+
+/**
+ * A job belongs to the first account an event names, and no event of another account changes it:
+ * every event recorded `applied` or `stale` (a stale event may fill the job) that names an account
+ * names its job's, and its job has that account.
+ */
+function expectAccountsHeld(state: State, step: string) {
+  for (const [pk, record] of Object.entries(state.events)) {
+    if (record.outcome !== 'applied' && record.outcome !== 'stale') continue;
+    if (record.accountId === undefined) continue;
+    const jobId = (record.entityIds as Record<string, string> | undefined)?.job_id;
+    const job = state.jobs[`${pk.slice(0, pk.indexOf('#'))}#${jobId}`];
+    expect(
+      job?.accountId,
+      `after ${step}: the account of the job ${record.outcome} event ${pk} went to`,
+    ).toBe(record.accountId);
+  }
 }
 
 function count(results: StoreResult[]) {

@@ -176,7 +176,7 @@ const expectedChanges = (records: DynamoDBRecord[]): JobChange[] => jobChangesOf
 // ---------------------------------------------------------------------------------------------
 
 describe('the publish function', () => {
-  it('puts one entry per applied change on the bus, in stream order, and reports no failure', async () => {
+  it('puts one entry per change on the bus, in stream order, and reports no failure', async () => {
     const records = [
       streamRecord('change', 'job-1', 1, 1),
       streamRecord('silent', 'job-1', 1, 2),

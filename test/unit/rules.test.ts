@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JobWrite } from '#core/consume';
 import { MemoryEventStore } from '#core/memory-store';
@@ -324,5 +325,56 @@ describe('the reference store', () => {
     ).toBe('applied');
     expect(store.snapshot().jobs.get(jobPk('cooledge', 'job-1'))?.eventCount).toBe(1);
     expect(await store.apply(event({ eventKey: 'evt-b', fingerprint: 'fp-z' }), jobWrite())).toBe('conflict');
+  });
+});
+
+describe('accounts: a job belongs to the first account an event names (property)', () => {
+  /** One event of `job-1`: an account or none, a time, some fields. */
+  const delivery = fc.record({
+    account: fc.constantFrom(undefined, undefined, 'acct-a', 'acct-b'),
+    minute: fc.integer({ min: 0, max: 9 }),
+    fields: fc.record(
+      {
+        status: fc.constantFrom('scheduled', 'completed'),
+        customerName: fc.constantFrom('Priya Nair', 'P. Nair'),
+        total: fc.constantFrom(10, 20),
+      },
+      { requiredKeys: [] },
+    ),
+  });
+
+  it('whatever the order: stale or applied, the first account named is the job’s, and every other is refused', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(delivery, { minLength: 1, maxLength: 6 }), async (deliveries) => {
+        const store = new MemoryEventStore();
+        const results: string[] = [];
+        for (const [i, d] of deliveries.entries()) {
+          const at = `2026-06-17T14:0${d.minute}:00.000Z`;
+          const key = `evt-${i}`;
+          results.push(
+            await store.apply(
+              event({ eventKey: key, fingerprint: `fp-${i}`, accountId: d.account }),
+              jobWrite({
+                eventKey: key,
+                fingerprint: `fp-${i}`,
+                accountId: d.account,
+                order: at,
+                eventAt: at,
+                fields: d.fields,
+              }),
+            ),
+          );
+        }
+        const first = deliveries.find((d) => d.account !== undefined)?.account;
+        const job = store.snapshot().jobs.get(jobPk('cooledge', 'job-1'));
+        expect(job?.accountId).toBe(first);
+        deliveries.forEach((d, i) => {
+          if (d.account !== undefined && d.account !== first)
+            expect(results[i], `evt-${i}`).toBe('unprocessable');
+          else expect(results[i], `evt-${i}`).not.toBe('unprocessable');
+        });
+      }),
+      { numRuns: 500 },
+    );
   });
 });
