@@ -477,7 +477,7 @@ stream found by DescribeTable's LatestStreamArn). It runs until Ctrl-C, then exi
 
 A line: when the change was written (UTC), provider, job id, #sequence, detail-type, the status
 before → after ((new) for a created job, (none) for no status), the fields that changed, and for
-a stale event's fill (it filled fields the job lacked) late: <its event type>.
+a stale event's fill (it filled fields the job lacked, or its account) late: <its event type>.
 Values the providers sent are escaped as in every command (\\u{…}), and quoted when they hold
 spaces; --json prints each whole event as one line of JSON, the exact values, as a subscriber
 receives it.

@@ -52,9 +52,10 @@ export interface JobChangeDetail {
   /** The status before the change (`null` when it had none); `null` for a created job. */
   previousStatus: string | null;
   /**
-   * The canonical field names whose value differs from before, sorted; every field the job has for
-   * a created job; the fields it filled for a stale event. May be empty: a newer event that carried
-   * the same values still moves the job.
+   * The canonical field names whose value differs from before, sorted, and `accountId` when the
+   * change gave the job its account (it had none); every canonical field the job has for a created
+   * job. Never empty for a stale event's fill (it sets something); may be empty for an applied
+   * event: a newer event that carried the same values still moves the job.
    */
   changedFields: string[];
   /** The canonical fields after the change (functions/core/job.ts `JobFields`), only those present. */
@@ -125,9 +126,14 @@ export function jobChange(before: Item | undefined, after: Item | undefined): Jo
   const job = canonicalFields(after);
   const status = textOrNull(after.status);
   const previousStatus = created ? null : textOrNull(before.status);
+  const tookAccount =
+    !created && textOrNull(before.accountId) === null && textOrNull(after.accountId) !== null;
   const changedFields = created
     ? Object.keys(job).sort()
-    : jobFieldNames.filter((name) => !sameValue(before[name], after[name])).sort();
+    : [
+        ...jobFieldNames.filter((name) => !sameValue(before[name], after[name])),
+        ...(tookAccount ? ['accountId'] : []),
+      ].sort();
   const changedAt = text(after, 'updatedAt');
   const cause: JobChangeCause = filled
     ? {

@@ -241,6 +241,17 @@ describe('jobChange: a stale event that filled fields the job lacked', () => {
     });
   });
 
+  it('lists accountId when it gave the job its account: a fill that set only the account is never empty', () => {
+    const before = jobItem({ status: 'started' }, 1, { accountId: undefined, accountKey: undefined });
+    const after = filledItem({ ...before }, {});
+    const change = jobChange(before, { ...after, accountId: 'acct-x', accountKey: 'cooledge#acct-x' });
+    expect(change?.detail).toMatchObject({ accountId: 'acct-x', changedFields: ['accountId'] });
+    expect(change?.detailType).toBe('Job Updated');
+    // An applied event that names the account first lists it too, beside the fields it changed.
+    const advanced = jobChange(before, jobItem({ status: 'completed' }, 2));
+    expect(advanced?.detail.changedFields).toEqual(['accountId', 'status']);
+  });
+
   it('an advance after fills counts on from them', () => {
     const filled = filledItem(jobItem({ status: 'scheduled' }, 2), { total: 10 });
     const change = jobChange(filled, { ...jobItem({ status: 'completed', total: 10 }, 3), fillCount: 1 });
