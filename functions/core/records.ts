@@ -161,12 +161,11 @@ export function fillIfAbsent(
 }
 
 /**
- * What a stale event that fills empty fields sets on the job besides them ({@link fillIfAbsent}), in order: which event
+ * What a stale event's fill sets on the job besides {@link fillIfAbsent}, in order: which event
  * filled it last (`lastFill*`, as `lastEvent*` name the event the job's state is from) and when
  * (`updatedAt`: the job changed). Besides these, its `fillCount` goes up by one. A fill is written
- * only when it sets at least one field (`fillsSomething`, functions/core/rules.ts), so the job's
- * revision, `eventCount + fillCount` ({@link jobRevision}), counts exactly the writes that changed
- * it.
+ * only when it sets something (`fillsSomething`, functions/core/rules.ts), so the job's revision,
+ * `eventCount + fillCount` ({@link jobRevision}), counts exactly the writes that changed it.
  */
 export function fillAttributes(job: JobWrite): Array<[string, unknown]> {
   return [
