@@ -279,21 +279,16 @@ export class DynamoEventStore implements EventStore {
     const key = { pk: jobPk(job.provider, job.jobId) };
     if (write.op === 'fill') {
       // `fillsOnly`: a field the job has (set since the decision, too) keeps its value.
-      const fields = assignments(fillIfAbsent(job.provider, write));
-      const { names, values, sets } = assignments(fillAttributes(job), 'b');
-      const expression = `SET ${[
-        ...fields.sets.map(([name, value]) => `${name} = if_not_exists(${name}, ${value})`),
-        ...sets.map(([name, value]) => `${name} = ${value}`),
-      ].join(', ')} ADD fillCount :one`;
+      // The first `absent` assignments only where the job has no value; the bookkeeping always.
+      const absent = fillIfAbsent(job.provider, write);
+      const { names, values, sets } = assignments([...absent, ...fillAttributes(job)]);
+      const expression = `SET ${sets
+        .map(([name, value], i) =>
+          i < absent.length ? `${name} = if_not_exists(${name}, ${value})` : `${name} = ${value}`,
+        )
+        .join(', ')} ADD fillCount :one`;
       return {
-        Update: update(
-          this.jobs,
-          key,
-          expression,
-          { ...fields.names, ...names },
-          { ...fields.values, ...values, ':one': 1 },
-          condition,
-        ),
+        Update: update(this.jobs, key, expression, names, { ...values, ':one': 1 }, condition),
       };
     }
     // `advanceAttributes`, `createdAt` once, one more event counted, the retired attributes removed.
@@ -428,20 +423,17 @@ function conditionInput(
   };
 }
 
-/**
- * Placeholders `#<prefix>N` and `:<prefix>vN` (`#aN` and `:vN` by default) for each attribute with
- * a value (the `undefined` ones are left out).
- */
-function assignments(entries: Array<[string, unknown]>, prefix = '') {
+/** Placeholders `#aN` and `:vN` for each attribute with a value (the `undefined` ones are left out). */
+function assignments(entries: Array<[string, unknown]>) {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: Array<[string, string]> = [];
   for (const [attribute, value] of entries) {
     if (value === undefined) continue;
     const i = sets.length;
-    names[`#${prefix || 'a'}${i}`] = attribute;
-    values[`:${prefix}v${i}`] = value;
-    sets.push([`#${prefix || 'a'}${i}`, `:${prefix}v${i}`]);
+    names[`#a${i}`] = attribute;
+    values[`:v${i}`] = value;
+    sets.push([`#a${i}`, `:v${i}`]);
   }
   return { names, values, sets };
 }

@@ -118,8 +118,8 @@ export function jobChange(before: Item | undefined, after: Item | undefined): Jo
   const created = before === undefined || typeof before.eventCount !== 'number';
   const previous = created ? undefined : jobRevision(before);
   if (!created && previous !== undefined && sequence <= previous) return undefined;
-  const filled =
-    !created && count(after.fillCount) > count(before.fillCount) && after.eventCount === before.eventCount;
+  // The revision went up and no event was applied: the write was a fill.
+  const filled = !created && after.eventCount === before.eventCount;
 
   const provider = text(after, 'provider');
   const jobId = text(after, 'jobId');
@@ -168,9 +168,6 @@ export function jobChange(before: Item | undefined, after: Item | undefined): Jo
     },
   };
 }
-
-/** A counter as stored (`fillCount`), absent as 0. */
-const count = (value: unknown) => (typeof value === 'number' ? value : 0);
 
 /** The canonical fields an item holds, in `jobFieldNames` order; `null` counts as absent. */
 function canonicalFields(item: Item): Partial<JobFields> {
